@@ -1,0 +1,177 @@
+"""Settings, read from the environment with the prefix `GNOMON_` (pydantic-settings).
+
+Every field has a default that works on one machine: `gnomon serve` with no environment at all
+keeps its state in `./gnomon.db` and runs jobs on the local Docker engine. Core code never reads
+this module's globals; entry points build a `Settings` and pass values down.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import lru_cache
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ExecutorName(StrEnum):
+    DOCKER = "docker"
+    KUBERNETES = "kubernetes"
+    FAKE = "fake"
+
+
+class PullPolicy(StrEnum):
+    IF_NOT_PRESENT = "if-not-present"
+    ALWAYS = "always"
+    NEVER = "never"
+
+
+class LogFormat(StrEnum):
+    TEXT = "text"
+    JSON = "json"
+
+
+class Settings(BaseSettings):
+    """All of Gnomon's settings; the README's table is generated from these docstrings."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="GNOMON_", extra="ignore", use_attribute_docstrings=True
+    )
+
+    database_url: str = "sqlite:///gnomon.db"
+    """SQLAlchemy URL of the store: a SQLite file, or `postgresql+psycopg://...`."""
+
+    host: str = "127.0.0.1"
+    """Address the API listens on."""
+
+    port: int = Field(default=8080, ge=1, le=65535)
+    """Port the API listens on."""
+
+    public_url: str | None = None
+    """URL jobs call back to. Default: `http://host.docker.internal:PORT` for containers,
+    `http://127.0.0.1:PORT` for shell scripts."""
+
+    executor: ExecutorName = ExecutorName.DOCKER
+    """Backend for `docker_image_command` and `batch_image_command`: docker, kubernetes or fake."""
+
+    allow_shell: bool = False
+    """Run `shell_script_command` tasks on this host. Off by default: they run as Gnomon's user."""
+
+    api_token: SecretStr | None = None
+    """When set, mutating endpoints need `Authorization: Bearer <token>`."""
+
+    docker_network: str | None = None
+    """Docker network for job containers; default is the bridge network."""
+
+    pull_policy: PullPolicy = PullPolicy.IF_NOT_PRESENT
+    """When to pull a job's image: if-not-present, always or never."""
+
+    keep_containers: bool = False
+    """Keep finished job containers instead of removing them after their logs are collected."""
+
+    kill_grace_seconds: float = Field(default=10.0, ge=0)
+    """Time between SIGTERM and SIGKILL when a job is killed or times out."""
+
+    max_log_lines_per_task: int = Field(default=10_000, ge=1)
+    """Container output lines kept per task; older lines are dropped and counted."""
+
+    kubernetes_namespace: str = "default"
+    """Namespace of the Kubernetes Jobs (and their token Secrets) that run tasks."""
+
+    kubernetes_service_account: str | None = None
+    """Service account of job pods; default: the namespace's `default` account."""
+
+    kubernetes_job_ttl_seconds: int = Field(default=3600, ge=0)
+    """`ttlSecondsAfterFinished` of job Jobs: how long Kubernetes keeps a finished Job and its
+    pod."""
+
+    kubernetes_image_pull_timeout_seconds: float = Field(default=120.0, gt=0)
+    """How long a job pod may fail to pull its image before the task fails and the Job is
+    deleted."""
+
+    kubernetes_unschedulable_timeout_seconds: float = Field(default=600.0, gt=0)
+    """How long a job pod may stay unschedulable before the task fails and the Job is deleted."""
+
+    scheduler_lease_seconds: float = Field(default=15.0, gt=0)
+    """How long the active scheduler's lease lasts; a standby takes over after it expires."""
+
+    scheduler_max_sleep_seconds: float = Field(default=5.0, gt=0)
+    """Longest the scheduler sleeps without an event (fallback poll across processes)."""
+
+    operator_namespaces: list[str] = Field(default_factory=list)
+    """Namespaces whose ProcessDefinition resources the operator serves, as a JSON list
+    (`["team-a","team-b"]`); empty: every namespace."""
+
+    operator_peering: str = ""
+    """kopf peering object shared by operator replicas (a ClusterKopfPeering, or a KopfPeering in
+    each served namespace); only one replica works at a time. Empty: standalone, one replica."""
+
+    operator_status_interval_seconds: float = Field(default=10.0, gt=0)
+    """How often the operator copies each resource's run state (last and next run) into status."""
+
+    log_level: str = "INFO"
+    """Level of Gnomon's own logs."""
+
+    log_format: LogFormat = LogFormat.TEXT
+    """`text` or `json` (one object per line)."""
+
+    smtp_host: str = "localhost"
+    """SMTP server that sends notification emails."""
+
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    """Port of the SMTP server."""
+
+    smtp_tls: str = Field(default="none", pattern="^(none|starttls|ssl)$")
+    """Transport security to the SMTP server: none, starttls or ssl (implicit TLS)."""
+
+    smtp_username: SecretStr | None = None
+    """SMTP login user; no login when unset."""
+
+    smtp_password: SecretStr | None = None
+    """SMTP login password."""
+
+    smtp_from: str = "gnomon@localhost"
+    """Sender (`From:`) of notification emails."""
+
+    smtp_timeout_seconds: float = Field(default=10.0, gt=0)
+    """Timeout of each SMTP connection and command."""
+
+    notification_timeout_seconds: float = Field(default=10.0, gt=0)
+    """Timeout of each webhook or PagerDuty request."""
+
+    notification_attempts: int = Field(default=5, ge=1)
+    """Attempts per notification delivery, the first included, before giving up."""
+
+    notification_backoff_seconds: float = Field(default=2.0, ge=0)
+    """Wait before the first retry of a failed delivery; doubles on each further retry."""
+
+    notification_backoff_max_seconds: float = Field(default=60.0, ge=0)
+    """Longest wait between two attempts of a delivery."""
+
+    def callback_url(self, *, for_container: bool) -> str:
+        """The URL a job uses to reach the API."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "host.docker.internal" if for_container else "127.0.0.1"
+        return f"http://{host}:{self.port}"
+
+
+def settings_table() -> str:
+    """The README's settings table, generated from the field docstrings."""
+    lines = ["| variable | default | meaning |", "|---|---|---|"]
+    for name, info in Settings.model_fields.items():
+        default = info.get_default(call_default_factory=True)
+        shown = "(none)" if default is None or default == [] else f"`{_plain(default)}`"
+        meaning = " ".join((info.description or "").split())
+        lines.append(f"| `GNOMON_{name.upper()}` | {shown} | {meaning} |")
+    return "\n".join(lines)
+
+
+def _plain(value: object) -> object:
+    return value.value if isinstance(value, StrEnum) else value
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """Settings from the environment, read once per process."""
+    return Settings()

@@ -1,0 +1,49 @@
+"""Settings: environment names, defaults, and the README's table kept in step with the code."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from scripts.readme_settings import render
+
+from gnomon.settings import ExecutorName, Settings
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def test_readme_settings_table_is_current() -> None:
+    text = README.read_text()
+    assert render(text) == text, "run `make readme` to regenerate the settings table"
+
+
+def test_every_setting_is_documented() -> None:
+    undocumented = [name for name, info in Settings.model_fields.items() if not info.description]
+    assert undocumented == []
+
+
+def test_defaults_work_on_one_machine(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in Settings.model_fields:
+        monkeypatch.delenv(f"GNOMON_{name.upper()}", raising=False)
+    settings = Settings()
+    assert settings.database_url.startswith("sqlite:///")
+    assert settings.executor == ExecutorName.DOCKER
+    assert settings.allow_shell is False
+    assert settings.callback_url(for_container=True) == "http://host.docker.internal:8080"
+    assert settings.callback_url(for_container=False) == "http://127.0.0.1:8080"
+
+
+def test_environment_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GNOMON_PORT", "9999")
+    monkeypatch.setenv("GNOMON_ALLOW_SHELL", "true")
+    monkeypatch.setenv("GNOMON_PUBLIC_URL", "http://gnomon.example:80/")
+    settings = Settings()
+    assert settings.port == 9999
+    assert settings.allow_shell is True
+    assert settings.callback_url(for_container=True) == "http://gnomon.example:80"
+
+
+def test_invalid_values_are_rejected(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GNOMON_EXECUTOR", "mesos")
+    with pytest.raises(ValueError, match="executor"):
+        Settings()

@@ -1,0 +1,96 @@
+"""Rules of a process definition that span fields: unique task names, known dependencies, no
+cycles, a cron schedule that is valid and can fire. Every problem is reported with the dotted path
+of the field at fault, so a user can find it in the body they sent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gnomon.domain.cron import CronExpression, InvalidCronError
+from gnomon.domain.dag import find_cycle
+from gnomon.domain.definitions import CronSchedule, ProcessDefinitionSpec
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    field: str
+    message: str
+
+
+def check_definition(spec: ProcessDefinitionSpec) -> list[FieldProblem]:
+    """All cross-field problems of `spec`, in the order a reader meets them; empty when valid."""
+    problems = _duplicate_names(spec) + _unknown_dependencies(spec)
+    if not problems:
+        problems += _cycles(spec)
+    if spec.schedule is not None and spec.schedule.cron_schedule is not None:
+        problems += _cron_problems(spec.schedule.cron_schedule)
+    return problems
+
+
+def parse_cron(cron: CronSchedule) -> CronExpression:
+    """The parsed expression of a cron schedule (raises InvalidCronError)."""
+    return CronExpression.parse(
+        minutes=cron.minutes,
+        hours=cron.hours,
+        day_of_month=cron.day_of_month,
+        month=cron.month,
+        day_of_week=cron.day_of_week,
+        time_zone=cron.time_zone,
+    )
+
+
+def _duplicate_names(spec: ProcessDefinitionSpec) -> list[FieldProblem]:
+    seen: set[str] = set()
+    problems = []
+    for index, task in enumerate(spec.task_definitions):
+        if task.task_definition_name in seen:
+            problems.append(
+                FieldProblem(
+                    f"task_definitions[{index}].task_definition_name",
+                    f"duplicate task definition name {task.task_definition_name!r}",
+                )
+            )
+        seen.add(task.task_definition_name)
+    return problems
+
+
+def _unknown_dependencies(spec: ProcessDefinitionSpec) -> list[FieldProblem]:
+    names = {task.task_definition_name for task in spec.task_definitions}
+    problems = []
+    for index, task in enumerate(spec.task_definitions):
+        for dep_index, dependency in enumerate(task.dependencies):
+            if dependency.task_definition_name not in names:
+                problems.append(
+                    FieldProblem(
+                        f"task_definitions[{index}].dependencies[{dep_index}].task_definition_name",
+                        f"no task definition named {dependency.task_definition_name!r} "
+                        "in this process definition",
+                    )
+                )
+    return problems
+
+
+def _cycles(spec: ProcessDefinitionSpec) -> list[FieldProblem]:
+    graph = {
+        task.task_definition_name: [d.task_definition_name for d in task.dependencies]
+        for task in spec.task_definitions
+    }
+    cycle = find_cycle(graph)
+    if cycle is None:
+        return []
+    return [
+        FieldProblem(
+            "task_definitions",
+            "process definition contains a dependency cycle: " + " -> ".join(cycle),
+        )
+    ]
+
+
+def _cron_problems(cron: CronSchedule) -> list[FieldProblem]:
+    try:
+        parse_cron(cron)
+    except InvalidCronError as exc:
+        suffix = "" if exc.field == "schedule" else f".{exc.field}"
+        return [FieldProblem(f"schedule.cron_schedule{suffix}", exc.message)]
+    return []

@@ -1,0 +1,165 @@
+"""Repository of process definitions and their task-definition templates."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from gnomon.domain.definitions import (
+    Notification,
+    ProcessDefinition,
+    ProcessSchedule,
+    TaskDefinition,
+)
+from gnomon.domain.times import as_utc
+from gnomon.errors import ConflictError, NotFoundError
+from gnomon.storage.tables import ProcessDefinitionRow, TaskTemplateRow, TriggerRequestRow
+
+
+def upsert_definition(
+    *, session: Session, definition: ProcessDefinition, now: datetime, owner: str | None = None
+) -> ProcessDefinition:
+    """Create or completely replace a definition; `created_at` survives a replace.
+
+    `owner` names the custom resource a definition came from; a definition owned by a resource
+    can only be replaced by that same owner, so the REST API cannot silently fight the operator.
+    """
+    row = session.get(ProcessDefinitionRow, definition.process_definition_name)
+    if row is None:
+        row = ProcessDefinitionRow(
+            name=definition.process_definition_name,
+            overlap_action=definition.overlap_action.value,
+            notifications=[],
+            created_at=now,
+            updated_at=now,
+            owner=owner,
+        )
+    elif row.owner != owner:
+        raise ConflictError(_ownership_message(row.name, row.owner))
+    _fill_row(row, definition, now)
+    session.add(row)
+    _replace_templates(session, definition)
+    session.flush()
+    return definition
+
+
+def get_definition(*, session: Session, name: str) -> ProcessDefinition:
+    row = session.get(ProcessDefinitionRow, name)
+    if row is None:
+        raise NotFoundError("process definition", name)
+    return _to_definition(row, _templates(session, [name]).get(name, []))
+
+
+def get_definition_row(*, session: Session, name: str) -> ProcessDefinitionRow:
+    row = session.get(ProcessDefinitionRow, name)
+    if row is None:
+        raise NotFoundError("process definition", name)
+    return row
+
+
+def list_definitions(*, session: Session) -> list[ProcessDefinition]:
+    """Every definition, by name, in two statements whatever their number."""
+    rows = session.exec(select(ProcessDefinitionRow).order_by(col(ProcessDefinitionRow.name))).all()
+    templates = _templates(session, None)
+    return [_to_definition(row, templates.get(row.name, [])) for row in rows]
+
+
+def delete_definition(*, session: Session, name: str, owner: str | None = None) -> None:
+    """Delete a definition and its templates and open triggers; past processes stay."""
+    row = get_definition_row(session=session, name=name)
+    if row.owner != owner:
+        raise ConflictError(_ownership_message(name, row.owner))
+    session.execute(
+        sa.delete(TaskTemplateRow).where(col(TaskTemplateRow.process_definition_name) == name)
+    )
+    session.execute(
+        sa.delete(TriggerRequestRow).where(
+            col(TriggerRequestRow.process_definition_name) == name,
+            col(TriggerRequestRow.started_process_id).is_(None),
+        )
+    )
+    session.delete(row)
+    session.flush()
+
+
+def set_paused(*, session: Session, name: str, paused: bool, now: datetime) -> None:
+    """Pause or resume a definition's schedule; allowed for resource-owned definitions too."""
+    row = get_definition_row(session=session, name=name)
+    row.paused = paused
+    row.updated_at = now
+    session.add(row)
+    session.flush()
+
+
+def _ownership_message(name: str, owner: str | None) -> str:
+    if owner is None:
+        return f"process definition {name!r} was created through the REST API, not by a resource"
+    return (
+        f"process definition {name!r} is managed by the Kubernetes resource {owner}; "
+        "change it with kubectl (trigger, kill and retry still work here)"
+    )
+
+
+def _fill_row(row: ProcessDefinitionRow, definition: ProcessDefinition, now: datetime) -> None:
+    row.description = definition.process_description
+    row.schedule = (
+        definition.schedule.model_dump(mode="json", by_alias=True, exclude_none=True)
+        if definition.schedule
+        else None
+    )
+    row.overlap_action = definition.overlap_action.value
+    row.notifications = [
+        n.model_dump(mode="json", by_alias=True, exclude_none=True)
+        for n in definition.notifications or []
+    ]
+    row.paused = definition.paused
+    row.updated_at = now
+
+
+def _replace_templates(session: Session, definition: ProcessDefinition) -> None:
+    name = definition.process_definition_name
+    session.execute(
+        sa.delete(TaskTemplateRow).where(col(TaskTemplateRow.process_definition_name) == name)
+    )
+    session.flush()
+    for position, task in enumerate(definition.task_definitions):
+        session.add(
+            TaskTemplateRow(
+                process_definition_name=name,
+                task_definition_name=task.task_definition_name,
+                position=position,
+                body=task.model_dump(mode="json", by_alias=True, exclude_none=True),
+            )
+        )
+
+
+def _templates(session: Session, names: list[str] | None) -> dict[str, list[TaskDefinition]]:
+    query = select(TaskTemplateRow).order_by(
+        col(TaskTemplateRow.process_definition_name), col(TaskTemplateRow.position)
+    )
+    if names is not None:
+        query = query.where(col(TaskTemplateRow.process_definition_name).in_(names))
+    result: dict[str, list[TaskDefinition]] = {}
+    for row in session.exec(query):
+        result.setdefault(row.process_definition_name, []).append(
+            TaskDefinition.model_validate(row.body)
+        )
+    return result
+
+
+def _to_definition(row: ProcessDefinitionRow, tasks: list[TaskDefinition]) -> ProcessDefinition:
+    return ProcessDefinition(
+        process_definition_name=row.name,
+        paused=row.paused,
+        process_description=row.description,
+        schedule=ProcessSchedule.model_validate(row.schedule) if row.schedule else None,
+        task_definitions=tasks,
+        overlap_action=row.overlap_action,
+        notifications=[Notification.model_validate(n) for n in row.notifications] or None,
+    )
+
+
+def definition_created_at(row: ProcessDefinitionRow) -> datetime:
+    return as_utc(row.created_at)

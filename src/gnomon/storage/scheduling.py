@@ -1,0 +1,234 @@
+"""Queries the scheduler runs: definitions to watch, running processes, open requests.
+
+Each returns plain rows or values in a fixed number of statements, so a wake-up costs the same
+with ten definitions or ten thousand.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from gnomon.domain.definitions import TaskDefinition
+from gnomon.domain.enums import ProcessStatus, TaskStatus
+from gnomon.domain.times import as_utc
+from gnomon.storage.tables import (
+    KillRequestRow,
+    ProcessDefinitionRow,
+    ProcessRow,
+    ReportedTaskStatusRow,
+    RetryRequestRow,
+    TaskRow,
+    TaskSnapshotRow,
+    TaskTemplateRow,
+    TriggerRequestRow,
+)
+
+
+@dataclass(frozen=True)
+class DefinitionRecord:
+    name: str
+    schedule: dict[str, Any] | None
+    paused: bool
+    overlap_action: str
+    created_at: datetime
+    updated_at: datetime
+
+
+def definition_records(*, session: Session) -> list[DefinitionRecord]:
+    rows = session.exec(select(ProcessDefinitionRow)).all()
+    return [
+        DefinitionRecord(
+            r.name,
+            r.schedule,
+            r.paused,
+            r.overlap_action,
+            as_utc(r.created_at),
+            as_utc(r.updated_at),
+        )
+        for r in rows
+    ]
+
+
+def definition_versions(*, session: Session) -> dict[str, datetime]:
+    """Name → last change, to find what changed since the last look."""
+    rows = session.execute(
+        sa.select(col(ProcessDefinitionRow.name), col(ProcessDefinitionRow.updated_at))
+    )
+    return {name: as_utc(updated_at) for name, updated_at in rows}
+
+
+def latest_starts(*, session: Session, names: Sequence[str] | None = None) -> dict[str, datetime]:
+    """The latest process start of each definition, of any origin."""
+    query = sa.select(
+        col(ProcessRow.process_definition_name), sa.func.max(col(ProcessRow.started_at))
+    )
+    if names is not None:
+        query = query.where(col(ProcessRow.process_definition_name).in_(names))
+    rows = session.execute(query.group_by(ProcessRow.process_definition_name))
+    return {name: as_utc(started) for name, started in rows}
+
+
+def templates(*, session: Session, names: Sequence[str]) -> dict[str, list[TaskDefinition]]:
+    """Current task definitions of `names`, in their defined order."""
+    rows = session.exec(
+        select(TaskTemplateRow)
+        .where(col(TaskTemplateRow.process_definition_name).in_(names))
+        .order_by(col(TaskTemplateRow.process_definition_name), col(TaskTemplateRow.position))
+    )
+    result: dict[str, list[TaskDefinition]] = defaultdict(list)
+    for row in rows:
+        result[row.process_definition_name].append(TaskDefinition.model_validate(row.body))
+    return result
+
+
+@dataclass
+class RunningProcess:
+    row: ProcessRow
+    snapshot: list[TaskDefinition]
+    tasks: list[TaskRow]
+    kill_requested: bool
+
+
+def running_processes(
+    *, session: Session, process_ids: Sequence[str] | None = None
+) -> list[RunningProcess]:
+    """Running processes (all, or those of `process_ids`) with snapshots, attempts and kills."""
+    query = select(ProcessRow).where(col(ProcessRow.status) == ProcessStatus.RUNNING.value)
+    if process_ids is not None:
+        query = query.where(col(ProcessRow.process_id).in_(process_ids))
+    rows = session.exec(query.order_by(col(ProcessRow.started_at))).all()
+    ids = [r.process_id for r in rows]
+    snapshots: dict[str, list[TaskDefinition]] = defaultdict(list)
+    for snap in session.exec(
+        select(TaskSnapshotRow)
+        .where(col(TaskSnapshotRow.process_id).in_(ids))
+        .order_by(col(TaskSnapshotRow.process_id), col(TaskSnapshotRow.position))
+    ):
+        snapshots[snap.process_id].append(TaskDefinition.model_validate(snap.body))
+    tasks: dict[str, list[TaskRow]] = defaultdict(list)
+    for task in session.exec(
+        select(TaskRow).where(col(TaskRow.process_id).in_(ids)).order_by(col(TaskRow.started_at))
+    ):
+        tasks[task.process_id].append(task)
+    killed = set(open_kills(session=session, process_ids=ids))
+    return [
+        RunningProcess(r, snapshots[r.process_id], tasks[r.process_id], r.process_id in killed)
+        for r in rows
+    ]
+
+
+def open_triggers(*, session: Session) -> list[TriggerRequestRow]:
+    return list(
+        session.exec(
+            select(TriggerRequestRow)
+            .where(col(TriggerRequestRow.started_process_id).is_(None))
+            .order_by(col(TriggerRequestRow.requested_at))
+        )
+    )
+
+
+def consume_triggers(*, session: Session, request_ids: Sequence[str], process_id: str) -> None:
+    """Mark triggers as started by `process_id`, only if no one consumed them before."""
+    session.execute(
+        sa.update(TriggerRequestRow)
+        .where(
+            col(TriggerRequestRow.request_id).in_(request_ids),
+            col(TriggerRequestRow.started_process_id).is_(None),
+        )
+        .values(started_process_id=process_id)
+    )
+
+
+def open_kills(*, session: Session, process_ids: Sequence[str] | None = None) -> list[str]:
+    """Process ids with a kill request that no retry has cleared."""
+    query = sa.select(col(KillRequestRow.process_id)).where(
+        col(KillRequestRow.cleared_at).is_(None)
+    )
+    if process_ids is not None:
+        query = query.where(col(KillRequestRow.process_id).in_(process_ids))
+    return sorted({pid for (pid,) in session.execute(query)})
+
+
+def clear_kills(*, session: Session, process_id: str, now: datetime) -> None:
+    session.execute(
+        sa.update(KillRequestRow)
+        .where(
+            col(KillRequestRow.process_id) == process_id, col(KillRequestRow.cleared_at).is_(None)
+        )
+        .values(cleared_at=now)
+    )
+
+
+def open_retries(*, session: Session) -> list[RetryRequestRow]:
+    return list(
+        session.exec(
+            select(RetryRequestRow)
+            .where(col(RetryRequestRow.applied_at).is_(None))
+            .order_by(col(RetryRequestRow.requested_at))
+        )
+    )
+
+
+def mark_retry_applied(*, session: Session, request_id: str, now: datetime) -> None:
+    session.execute(
+        sa.update(RetryRequestRow)
+        .where(col(RetryRequestRow.request_id) == request_id)
+        .values(applied_at=now)
+    )
+
+
+def reopen_process(*, session: Session, process_id: str) -> ProcessRow | None:
+    """A finished (or running) process back to running, for a retry."""
+    row = session.get(ProcessRow, process_id)
+    if row is None or row.status == ProcessStatus.SUCCEEDED.value:
+        return None
+    row.status = ProcessStatus.RUNNING.value
+    row.ended_at = None
+    session.add(row)
+    return row
+
+
+def save_snapshot(*, session: Session, process_id: str, tasks: Sequence[TaskDefinition]) -> None:
+    """Rewrite this run's task definitions (retry changes attempts and backoff here only)."""
+    for task in tasks:
+        row = session.get(TaskSnapshotRow, (process_id, task.task_definition_name))
+        if row is not None:
+            row.body = task.model_dump(mode="json", by_alias=True, exclude_none=True)
+            session.add(row)
+
+
+def reported_status(*, session: Session, task_id: str) -> tuple[TaskStatus, str | None] | None:
+    row = session.get(ReportedTaskStatusRow, task_id)
+    return (TaskStatus(row.status), row.reason) if row else None
+
+
+def mark_running(*, session: Session, task_id: str, now: datetime) -> None:
+    session.execute(
+        sa.update(TaskRow)
+        .where(col(TaskRow.task_id) == task_id, col(TaskRow.running_at).is_(None))
+        .values(running_at=now)
+    )
+
+
+def previous_finished_statuses(
+    *, session: Session, name: str, before: datetime, limit: int
+) -> list[ProcessStatus]:
+    """Statuses of the finished runs of `name` that started before `before`, newest first."""
+    rows = session.execute(
+        sa.select(col(ProcessRow.status))
+        .where(
+            col(ProcessRow.process_definition_name) == name,
+            col(ProcessRow.status) != ProcessStatus.RUNNING.value,
+            col(ProcessRow.started_at) < before,
+        )
+        .order_by(col(ProcessRow.started_at).desc())
+        .limit(limit)
+    )
+    return [ProcessStatus(status) for (status,) in rows]

@@ -1,0 +1,151 @@
+"""The store on SQLite and PostgreSQL: statement counts, idempotency, uniqueness of due times."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from gnomon.domain.definitions import ProcessDefinition, TaskDefinition
+from gnomon.domain.enums import ProcessStatus
+from gnomon.domain.runs import LogEntry, MetadataEntry
+from gnomon.storage import callbacks, definitions
+from gnomon.storage.runs import ProcessQuery, list_processes
+from gnomon.storage.writes import NewProcess, NewTask, create_process, create_task
+from tests.samples import definition, docker_task, sample_process
+
+NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+
+
+@contextmanager
+def counted(engine: Engine) -> Iterator[list[str]]:
+    statements: list[str] = []
+
+    def record(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+
+
+def seed(
+    engine: Engine, processes: int, tasks_per_process: int = 3, logs_per_task: int = 2
+) -> None:
+    task_defs = [
+        TaskDefinition.model_validate(docker_task(f"t{i}")) for i in range(tasks_per_process)
+    ]
+    with Session(engine) as session:
+        for p in range(processes):
+            now = NOW + timedelta(seconds=p)
+            process_id = create_process(
+                session=session, new=NewProcess("seed", task_defs, origin="trigger"), now=now
+            )
+            for task in task_defs:
+                task_id = create_task(
+                    session=session, new=NewTask(process_id, "seed", task, 0), now=now
+                )
+                logs = [
+                    LogEntry(log_entry_id=uuid.uuid4(), when=now, source="s", message=str(i))
+                    for i in range(logs_per_task)
+                ]
+                callbacks.add_log_entries(session=session, task_id=task_id, entries=logs)
+                meta = [MetadataEntry(metadata_entry_id=uuid.uuid4(), when=now, key="k", value="v")]
+                callbacks.add_metadata(session=session, task_id=task_id, entries=meta)
+        session.commit()
+
+
+@pytest.mark.parametrize("processes", [1, 40])
+def test_listing_costs_a_fixed_number_of_statements(engine: Engine, processes: int) -> None:
+    seed(engine, processes)
+    with Session(engine) as session, counted(engine) as statements:
+        result = list_processes(session=session, query=ProcessQuery())
+    assert len(result) == processes
+    assert all(len(p.task) == 3 and len(p.task[0].log_entries) == 2 for p in result)
+    assert len(statements) == 5, statements
+
+
+def test_listing_respects_limit_and_order(engine: Engine) -> None:
+    seed(engine, 5, tasks_per_process=1, logs_per_task=0)
+    with Session(engine) as session:
+        result = list_processes(session=session, query=ProcessQuery(max_records=2))
+    assert [p.start_time for p in result] == [
+        NOW + timedelta(seconds=4),
+        NOW + timedelta(seconds=3),
+    ]
+
+
+def test_due_time_produces_one_process(engine: Engine) -> None:
+    task_defs = [TaskDefinition.model_validate(docker_task("t"))]
+    new = NewProcess("due", task_defs, origin="schedule", scheduled_for=NOW)
+    with Session(engine) as session:
+        create_process(session=session, new=new, now=NOW)
+        session.commit()
+    with Session(engine) as session, pytest.raises(sa.exc.IntegrityError):
+        create_process(session=session, new=new, now=NOW + timedelta(seconds=1))
+    # Triggered runs have no due time and never collide.
+    with Session(engine) as session:
+        for _ in range(2):
+            create_process(session=session, new=NewProcess("due", task_defs, "trigger"), now=NOW)
+        session.commit()
+
+
+def test_duplicate_entries_are_stored_once(engine: Engine) -> None:
+    seed(engine, 1, tasks_per_process=1, logs_per_task=0)
+    with Session(engine) as session:
+        task_id = list_processes(session=session, query=ProcessQuery())[0].task[0].task_id
+        entry = LogEntry(log_entry_id=uuid.uuid4(), when=NOW, source="s", message="m")
+        assert (
+            callbacks.add_log_entries(session=session, task_id=str(task_id), entries=[entry, entry])
+            == 1
+        )
+        assert (
+            callbacks.add_log_entries(session=session, task_id=str(task_id), entries=[entry]) == 0
+        )
+        session.commit()
+
+
+def test_large_log_batch_is_chunked(engine: Engine) -> None:
+    seed(engine, 1, tasks_per_process=1, logs_per_task=0)
+    entries = [
+        LogEntry(log_entry_id=uuid.uuid4(), when=NOW, source="s", message=str(i))
+        for i in range(12_000)
+    ]
+    with Session(engine) as session:
+        task_id = str(list_processes(session=session, query=ProcessQuery())[0].task[0].task_id)
+        assert (
+            callbacks.add_log_entries(session=session, task_id=task_id, entries=entries) == 12_000
+        )
+        session.commit()
+
+
+def test_definition_round_trip_and_replace(engine: Engine) -> None:
+    body = ProcessDefinition.model_validate(sample_process())
+    with Session(engine) as session:
+        definitions.upsert_definition(session=session, definition=body, now=NOW)
+        session.commit()
+    with Session(engine) as session:
+        assert (
+            definitions.get_definition(session=session, name=body.process_definition_name) == body
+        )
+        replaced = ProcessDefinition.model_validate(definition(body.process_definition_name))
+        definitions.upsert_definition(session=session, definition=replaced, now=NOW)
+        session.commit()
+        row = definitions.get_definition_row(session=session, name=body.process_definition_name)
+        assert definitions.definition_created_at(row) == NOW
+        assert definitions.list_definitions(session=session) == [replaced]
+
+
+def test_statuses_filter(engine: Engine) -> None:
+    seed(engine, 2, tasks_per_process=1, logs_per_task=0)
+    with Session(engine) as session:
+        query = ProcessQuery(statuses=[ProcessStatus.FAILED])
+        assert list_processes(session=session, query=query) == []

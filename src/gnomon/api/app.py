@@ -1,0 +1,47 @@
+"""The FastAPI application: Sundial's REST endpoints, metrics, healthcheck and OpenAPI docs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
+from sqlalchemy.engine import Engine
+
+from gnomon import __version__
+from gnomon.api.deps import AppContext
+from gnomon.api.errors import install_error_handlers
+from gnomon.api.http_metrics import install_http_metrics
+from gnomon.api.routes import internal, process_definitions, processes, tasks
+from gnomon.domain.clock import Clock, SystemClock
+from gnomon.settings import Settings
+
+DESCRIPTION = (
+    "Schedules and runs Docker-based jobs. Wire-compatible with Sundial's REST API: "
+    "unions are wrapper objects, times are ISO 8601 UTC with milliseconds, optional fields are "
+    "omitted. Errors are JSON: `{message, errors: [{field, message}]}`."
+)
+
+
+def create_app(
+    settings: Settings,
+    engine: Engine,
+    *,
+    clock: Clock | None = None,
+    registry: CollectorRegistry | None = None,
+    on_change: Callable[[], None] | None = None,
+) -> FastAPI:
+    """Build the API over `engine`; `on_change` wakes the scheduler after a request."""
+    app = FastAPI(title="Gnomon", version=__version__, description=DESCRIPTION)
+    app.state.context = AppContext(
+        settings=settings,
+        engine=engine,
+        clock=clock or SystemClock(),
+        on_change=on_change or (lambda: None),
+    )
+    app.state.registry = registry or CollectorRegistry()
+    install_error_handlers(app)
+    install_http_metrics(app, app.state.registry)
+    for module in (process_definitions, processes, tasks, internal):
+        app.include_router(module.router)
+    return app

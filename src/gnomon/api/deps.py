@@ -1,0 +1,98 @@
+"""FastAPI dependencies: the store session, settings, the clock and the caller's credentials."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from gnomon.domain.clock import Clock
+from gnomon.settings import Settings
+from gnomon.storage.tables import TaskRow
+from gnomon.storage.tokens import hash_token
+
+
+@dataclass
+class AppContext:
+    """What every request needs, built once by `create_app`."""
+
+    settings: Settings
+    engine: Engine
+    clock: Clock
+    on_change: Callable[[], None] = field(default=lambda: None)
+    """Called after a request changed what the scheduler should act on (trigger, kill, ...)."""
+
+
+def get_context(request: Request) -> AppContext:
+    context: AppContext = request.app.state.context
+    return context
+
+
+ContextDep = Annotated[AppContext, Depends(get_context)]
+
+
+def get_session(context: ContextDep) -> Iterator[Session]:
+    with Session(context.engine, expire_on_commit=False) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def get_now(context: ContextDep) -> datetime:
+    return context.clock.now()
+
+
+NowDep = Annotated[datetime, Depends(get_now)]
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def require_api_token(request: Request, context: ContextDep) -> None:
+    """Mutating endpoints need the API token when one is configured."""
+    expected = context.settings.api_token
+    if expected is None:
+        return
+    token = _bearer(request)
+    if token is None:
+        raise HTTPException(401, "missing bearer token", {"WWW-Authenticate": "Bearer"})
+    if not hmac.compare_digest(token, expected.get_secret_value()):
+        raise HTTPException(403, "invalid token")
+
+
+def authorize_task_callback(request: Request, context: ContextDep, task: TaskRow) -> None:
+    """A task callback accepts the API token or that task's own GNOMON_TASK_TOKEN."""
+    expected = context.settings.api_token
+    token = _bearer(request)
+    if (
+        token is not None
+        and task.token_hash
+        and hmac.compare_digest(hash_token(token), task.token_hash)
+    ):
+        return
+    if expected is None:
+        if token is None or task.token_hash is None:
+            return
+        raise HTTPException(403, "this token belongs to another task")
+    if token is None:
+        raise HTTPException(401, "missing bearer token", {"WWW-Authenticate": "Bearer"})
+    if not hmac.compare_digest(token, expected.get_secret_value()):
+        raise HTTPException(403, "invalid token for this task")
+
+
+ApiTokenDep = Depends(require_api_token)

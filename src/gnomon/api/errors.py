@@ -1,0 +1,99 @@
+"""Translate errors into HTTP responses in one place: nothing a client sends becomes a 500.
+
+Every error body has the same shape:
+`{"message": "...", "errors": [{"field": "task_definitions[0].max_attempts", "message": "..."}]}`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from gnomon.errors import ConflictError, InvalidInputError, NotFoundError, StoreUnavailableError
+
+log = logging.getLogger(__name__)
+
+# FastAPI puts where a value came from first in its locations; users think in body fields.
+_LOCATION_ROOTS = {"body", "query", "path", "header"}
+
+
+def error_body(message: str, errors: Sequence[dict[str, str]] = ()) -> dict[str, Any]:
+    return {"message": message, "errors": list(errors)}
+
+
+def field_path(location: Sequence[str | int]) -> str:
+    """`("body", "task_definitions", 0, "max_attempts")` -> `task_definitions[0].max_attempts`."""
+    parts = list(location)
+    if parts and parts[0] in _LOCATION_ROOTS:
+        parts = parts[1:]
+    path = ""
+    for part in parts:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif not _is_union_tag(part):
+            path += f".{part}" if path else str(part)
+    return path or "body"
+
+
+def _is_union_tag(part: str) -> bool:
+    # pydantic names the member it tried in unions of types ("function-after[...]", "str"), which
+    # says nothing to a user.
+    return "[" in part or part in {"str", "int", "float", "bool", "list", "dict"}
+
+
+def _validation_errors(exc: RequestValidationError) -> list[dict[str, str]]:
+    errors = []
+    for error in exc.errors():
+        message = str(error.get("msg", "invalid value"))
+        if error.get("type") == "json_invalid":
+            message = f"malformed JSON: {error.get('ctx', {}).get('error', message)}"
+        message = message.removeprefix("Value error, ")
+        errors.append({"field": field_path(error.get("loc", ())), "message": message})
+    return errors
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def _invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = _validation_errors(exc)
+        return JSONResponse(error_body("invalid request: " + errors[0]["field"], errors), 400)
+
+    @app.exception_handler(InvalidInputError)
+    async def _invalid_input(_: Request, exc: InvalidInputError) -> JSONResponse:
+        errors = [{"field": field, "message": message} for field, message in exc.problems]
+        return JSONResponse(error_body(str(exc), errors), 400)
+
+    @app.exception_handler(NotFoundError)
+    async def _not_found(_: Request, exc: NotFoundError) -> JSONResponse:
+        return JSONResponse(error_body(str(exc)), 404)
+
+    @app.exception_handler(ConflictError)
+    async def _conflict(_: Request, exc: ConflictError) -> JSONResponse:
+        return JSONResponse(error_body(str(exc)), 409)
+
+    @app.exception_handler(StoreUnavailableError)
+    async def _store_down(_: Request, exc: StoreUnavailableError) -> JSONResponse:
+        return JSONResponse(error_body(f"the store is unavailable: {exc}"), 503)
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    async def _store_unreachable(_: Request, exc: Exception) -> JSONResponse:
+        log.warning("store unavailable: %s", str(exc).splitlines()[0])
+        return JSONResponse(error_body("the store is unavailable; try again later"), 503)
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity(_: Request, exc: IntegrityError) -> JSONResponse:
+        # Two writers raced on the same key (e.g. concurrent PUTs of a new definition).
+        log.info("conflicting write: %s", str(exc).splitlines()[0])
+        return JSONResponse(error_body("a concurrent request changed the same data; retry"), 409)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse(error_body(str(exc.detail)), exc.status_code, headers=exc.headers)

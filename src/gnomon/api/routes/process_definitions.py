@@ -1,0 +1,135 @@
+"""`/api/process_definitions`: create, read, replace, delete, trigger, pause and resume."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response
+
+from gnomon.api.deps import ApiTokenDep, ContextDep, NowDep, SessionDep
+from gnomon.api.wire import wire_response
+from gnomon.domain.definitions import ProcessDefinition
+from gnomon.domain.validation import check_definition
+from gnomon.errors import InvalidInputError, NotFoundError
+from gnomon.storage import definitions as store
+from gnomon.storage import requests
+
+router = APIRouter(prefix="/api/process_definitions", tags=["process definitions"])
+NAME = "/{process_definition_name}"
+OK_DEFINITIONS: dict[int | str, dict[str, Any]] = {200: {"model": list[ProcessDefinition]}}
+OK_DEFINITION: dict[int | str, dict[str, Any]] = {200: {"model": ProcessDefinition}}
+
+
+@router.get("/", response_model=None, responses=OK_DEFINITIONS)
+@router.get("", response_model=None, include_in_schema=False)
+def list_process_definitions(session: SessionDep) -> Response:
+    """Get all currently registered process definitions."""
+    definitions = [d.to_wire() for d in store.list_definitions(session=session)]
+    return wire_response(definitions, list[dict[str, object]])
+
+
+@router.get(NAME, response_model=None, responses=OK_DEFINITION)
+def get_process_definition(process_definition_name: str, session: SessionDep) -> Response:
+    """Get a registered process definition."""
+    definition = store.get_definition(session=session, name=process_definition_name)
+    return wire_response(definition.to_wire(), dict[str, object])
+
+
+@router.put(NAME, response_model=None, responses=OK_DEFINITION, dependencies=[ApiTokenDep])
+def put_process_definition(
+    process_definition_name: str,
+    definition: ProcessDefinition,
+    session: SessionDep,
+    context: ContextDep,
+    now: NowDep,
+) -> Response:
+    """Updates or creates a process definition."""
+    if definition.process_definition_name != process_definition_name:
+        raise InvalidInputError(
+            "process_definition_name",
+            f"URL process definition name ({process_definition_name}) does not match "
+            f"body process definition name ({definition.process_definition_name})",
+        )
+    _reject_invalid(definition, allow_shell=context.settings.allow_shell)
+    store.upsert_definition(session=session, definition=definition, now=now)
+    stored = store.get_definition(session=session, name=process_definition_name)
+    session.commit()
+    context.on_change()
+    return wire_response(stored.to_wire(), dict[str, object])
+
+
+@router.delete(NAME, status_code=204, dependencies=[ApiTokenDep])
+def delete_process_definition(
+    process_definition_name: str, session: SessionDep, context: ContextDep
+) -> Response:
+    """Deletes a registered process definition; its past processes stay readable."""
+    store.delete_definition(session=session, name=process_definition_name)
+    session.commit()
+    context.on_change()
+    return Response(status_code=204)
+
+
+@router.post(NAME + "/trigger", status_code=204, dependencies=[ApiTokenDep])
+def trigger_process_definition(
+    process_definition_name: str,
+    session: SessionDep,
+    context: ContextDep,
+    now: NowDep,
+    task_definition_name: Annotated[str | None, Query()] = None,
+) -> Response:
+    """Triggers a new instance of the process (only the named task, if given)."""
+    task_filter = None
+    if task_definition_name is not None:
+        definition = store.get_definition(session=session, name=process_definition_name)
+        names = {t.task_definition_name for t in definition.task_definitions}
+        if task_definition_name not in names:
+            raise NotFoundError(
+                "task definition", f"{process_definition_name}/{task_definition_name}"
+            )
+        task_filter = [task_definition_name]
+    requests.add_trigger(
+        session=session, name=process_definition_name, task_filter=task_filter, now=now
+    )
+    session.commit()
+    context.on_change()
+    return Response(status_code=204)
+
+
+@router.post(NAME + "/pause", status_code=204, dependencies=[ApiTokenDep])
+def pause_process_definition(
+    process_definition_name: str, session: SessionDep, context: ContextDep, now: NowDep
+) -> Response:
+    """Pause the process schedule; triggers still start runs."""
+    store.set_paused(session=session, name=process_definition_name, paused=True, now=now)
+    session.commit()
+    context.on_change()
+    return Response(status_code=204)
+
+
+@router.post(NAME + "/resume", status_code=204, dependencies=[ApiTokenDep])
+def resume_process_definition(
+    process_definition_name: str, session: SessionDep, context: ContextDep, now: NowDep
+) -> Response:
+    """Resume the process schedule."""
+    store.set_paused(session=session, name=process_definition_name, paused=False, now=now)
+    session.commit()
+    context.on_change()
+    return Response(status_code=204)
+
+
+def _reject_invalid(definition: ProcessDefinition, *, allow_shell: bool) -> None:
+    problems = check_definition(definition)
+    if problems:
+        first = problems[0]
+        raise InvalidInputError(
+            first.field, first.message, [(p.field, p.message) for p in problems]
+        )
+    if allow_shell:
+        return
+    for index, task in enumerate(definition.task_definitions):
+        if task.executable.shell_script_command is not None:
+            raise InvalidInputError(
+                f"task_definitions[{index}].executable.shell_script_command",
+                "shell scripts are disabled on this server; "
+                "start Gnomon with GNOMON_ALLOW_SHELL=true to enable them",
+            )

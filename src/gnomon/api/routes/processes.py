@@ -1,0 +1,69 @@
+"""`/api/processes`: list and read runs, kill and retry them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+
+from gnomon.api.deps import ApiTokenDep, ContextDep, NowDep, SessionDep
+from gnomon.api.query import parse_statuses
+from gnomon.api.wire import wire_response
+from gnomon.domain.enums import ProcessStatus
+from gnomon.domain.runs import Process
+from gnomon.domain.times import as_utc
+from gnomon.storage import requests
+from gnomon.storage.runs import ProcessQuery, get_process, list_processes
+
+router = APIRouter(prefix="/api/processes", tags=["processes"])
+ID = "/{process_id}"
+
+
+@router.get("/", response_model=None, responses={200: {"model": list[Process]}})
+@router.get("", response_model=None, include_in_schema=False)
+def list_process_runs(
+    session: SessionDep,
+    process_definition_name: str | None = None,
+    start_time: datetime | None = None,
+    end_time: datetime | None = None,
+    max_records: Annotated[int | None, Query(ge=0)] = None,
+    allowed_statuses: Annotated[list[str], Query()] = [],  # noqa: B006 (FastAPI copies it)
+) -> Response:
+    """Retrieves process runs, newest first; repeated allowed_statuses, empty means any."""
+    query = ProcessQuery(
+        process_definition_name=process_definition_name,
+        start_time=as_utc(start_time) if start_time else None,
+        end_time=as_utc(end_time) if end_time else None,
+        max_records=max_records,
+        statuses=parse_statuses(allowed_statuses, ProcessStatus),
+    )
+    return wire_response(list_processes(session=session, query=query), list[Process])
+
+
+@router.get(ID, response_model=None, responses={200: {"model": Process}})
+def get_process_run(process_id: str, session: SessionDep) -> Response:
+    """Retrieves a process run."""
+    return wire_response(get_process(session=session, process_id=process_id), Process)
+
+
+@router.post(ID + "/retry", status_code=204, dependencies=[ApiTokenDep])
+def retry_process_run(
+    process_id: str, session: SessionDep, context: ContextDep, now: NowDep
+) -> Response:
+    """Retries a failed process run; each failed task gets one more attempt, without backoff."""
+    requests.add_retry(session=session, process_id=process_id, now=now)
+    session.commit()
+    context.on_change()
+    return Response(status_code=204)
+
+
+@router.post(ID + "/kill", status_code=204, dependencies=[ApiTokenDep])
+def kill_process_run(
+    process_id: str, session: SessionDep, context: ContextDep, now: NowDep
+) -> Response:
+    """Terminates an active process: running tasks are stopped and it ends failed."""
+    requests.add_kill(session=session, process_id=process_id, now=now)
+    session.commit()
+    context.on_change()
+    return Response(status_code=204)

@@ -1,0 +1,113 @@
+"""`/api/tasks`: find attempts, and the callbacks a running job makes about itself."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+
+from gnomon.api.deps import ContextDep, NowDep, SessionDep, authorize_task_callback
+from gnomon.api.query import parse_statuses
+from gnomon.api.wire import wire_response
+from gnomon.domain.enums import TaskStatus
+from gnomon.domain.runs import LogEntry, MetadataEntry, Task
+from gnomon.domain.times import as_utc
+from gnomon.storage import callbacks
+from gnomon.storage.runs import TaskQuery, find_tasks
+from gnomon.storage.tables import TaskRow
+
+router = APIRouter(prefix="/api/tasks", tags=["tasks"])
+ID = "/{task_id}"
+EXPLICIT_FAILURE_REASON = "Marked as failed via API"
+
+
+@router.get("/", response_model=None, responses={200: {"model": list[Task]}})
+@router.get("", response_model=None, include_in_schema=False)
+def list_tasks(
+    session: SessionDep,
+    process_definition_name: str,
+    task_definition_name: str,
+    allowed_statuses: Annotated[list[str], Query()] = [],  # noqa: B006 (FastAPI copies it)
+    start_time: datetime | None = None,
+    end_time: datetime | None = None,
+    limit: Annotated[int | None, Query(ge=0)] = None,
+) -> Response:
+    """Retrieves the most recent tasks meeting the given criteria."""
+    query = TaskQuery(
+        process_definition_name=process_definition_name,
+        task_definition_name=task_definition_name,
+        statuses=parse_statuses(allowed_statuses, TaskStatus),
+        start_time=as_utc(start_time) if start_time else None,
+        end_time=as_utc(end_time) if end_time else None,
+        limit=limit,
+    )
+    return wire_response(find_tasks(session=session, query=query), list[Task])
+
+
+def _callback_task(
+    task_id: str, request: Request, session: SessionDep, context: ContextDep
+) -> TaskRow:
+    task = callbacks.require_task(session=session, task_id=task_id)
+    authorize_task_callback(request, context, task)
+    return task
+
+
+@router.post(ID + "/log_entries", status_code=204)
+def post_log_entries(
+    task_id: str,
+    entries: list[LogEntry],
+    request: Request,
+    session: SessionDep,
+    context: ContextDep,
+) -> Response:
+    """Appends log entries for a task; an entry id already stored is ignored."""
+    _callback_task(task_id, request, session, context)
+    callbacks.add_log_entries(session=session, task_id=task_id, entries=entries)
+    return Response(status_code=204)
+
+
+@router.post(ID + "/metadata", status_code=204)
+def post_metadata(
+    task_id: str,
+    entries: list[MetadataEntry],
+    request: Request,
+    session: SessionDep,
+    context: ContextDep,
+) -> Response:
+    """Appends metadata entries for a task; an entry id already stored is ignored."""
+    _callback_task(task_id, request, session, context)
+    callbacks.add_metadata(session=session, task_id=task_id, entries=entries)
+    return Response(status_code=204)
+
+
+@router.post(ID + "/succeed", status_code=204)
+def post_succeed(
+    task_id: str, request: Request, session: SessionDep, context: ContextDep, now: NowDep
+) -> Response:
+    """Marks the task as having succeeded; the first succeed or fail report wins."""
+    _callback_task(task_id, request, session, context)
+    if callbacks.report_status(
+        session=session, task_id=task_id, status=TaskStatus.SUCCEEDED, reason=None, now=now
+    ):
+        session.commit()
+        context.on_change()
+    return Response(status_code=204)
+
+
+@router.post(ID + "/fail", status_code=204)
+def post_fail(
+    task_id: str, request: Request, session: SessionDep, context: ContextDep, now: NowDep
+) -> Response:
+    """Marks the task as having failed; the first succeed or fail report wins."""
+    _callback_task(task_id, request, session, context)
+    if callbacks.report_status(
+        session=session,
+        task_id=task_id,
+        status=TaskStatus.FAILED,
+        reason=EXPLICIT_FAILURE_REASON,
+        now=now,
+    ):
+        session.commit()
+        context.on_change()
+    return Response(status_code=204)

@@ -89,6 +89,7 @@ def set_paused(*, session: Session, name: str, paused: bool, now: datetime) -> N
     row = get_definition_row(session=session, name=name)
     row.paused = paused
     row.updated_at = now
+    row.revision += 1
     session.add(row)
     session.flush()
 
@@ -116,6 +117,7 @@ def _fill_row(row: ProcessDefinitionRow, definition: ProcessDefinition, now: dat
     ]
     row.paused = definition.paused
     row.updated_at = now
+    row.revision += 1
 
 
 def _replace_templates(session: Session, definition: ProcessDefinition) -> None:

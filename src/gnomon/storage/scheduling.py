@@ -38,11 +38,16 @@ class DefinitionRecord:
     paused: bool
     overlap_action: str
     created_at: datetime
-    updated_at: datetime
+    revision: int
 
 
-def definition_records(*, session: Session) -> list[DefinitionRecord]:
-    rows = session.exec(select(ProcessDefinitionRow)).all()
+def definition_records(
+    *, session: Session, names: Sequence[str] | None = None
+) -> list[DefinitionRecord]:
+    query = select(ProcessDefinitionRow)
+    if names is not None:
+        query = query.where(col(ProcessDefinitionRow.name).in_(names))
+    rows = session.exec(query).all()
     return [
         DefinitionRecord(
             r.name,
@@ -50,18 +55,18 @@ def definition_records(*, session: Session) -> list[DefinitionRecord]:
             r.paused,
             r.overlap_action,
             as_utc(r.created_at),
-            as_utc(r.updated_at),
+            r.revision,
         )
         for r in rows
     ]
 
 
-def definition_versions(*, session: Session) -> dict[str, datetime]:
-    """Name → last change, to find what changed since the last look."""
+def definition_versions(*, session: Session) -> dict[str, int]:
+    """Name → revision, to find what changed since the last look."""
     rows = session.execute(
-        sa.select(col(ProcessDefinitionRow.name), col(ProcessDefinitionRow.updated_at))
+        sa.select(col(ProcessDefinitionRow.name), col(ProcessDefinitionRow.revision))
     )
-    return {name: as_utc(updated_at) for name, updated_at in rows}
+    return dict(rows.all())
 
 
 def latest_starts(*, session: Session, names: Sequence[str] | None = None) -> dict[str, datetime]:
@@ -156,14 +161,16 @@ def open_kills(*, session: Session, process_ids: Sequence[str] | None = None) ->
     return sorted({pid for (pid,) in session.execute(query)})
 
 
-def clear_kills(*, session: Session, process_id: str, now: datetime) -> None:
-    session.execute(
-        sa.update(KillRequestRow)
-        .where(
-            col(KillRequestRow.process_id) == process_id, col(KillRequestRow.cleared_at).is_(None)
-        )
-        .values(cleared_at=now)
+def clear_kills(
+    *, session: Session, process_id: str, now: datetime, before: datetime | None = None
+) -> None:
+    """Clear open kill requests of a process (those requested before `before`, if given)."""
+    query = sa.update(KillRequestRow).where(
+        col(KillRequestRow.process_id) == process_id, col(KillRequestRow.cleared_at).is_(None)
     )
+    if before is not None:
+        query = query.where(col(KillRequestRow.requested_at) <= before)
+    session.execute(query.values(cleared_at=now))
 
 
 def open_retries(*, session: Session) -> list[RetryRequestRow]:

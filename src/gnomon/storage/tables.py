@@ -39,6 +39,8 @@ class ProcessDefinitionRow(SQLModel, table=True):
     paused: bool = False
     created_at: datetime = _time()
     updated_at: datetime = _time()
+    revision: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    """Grows with every change, so the scheduler notices edits made within one clock tick."""
     owner: str | None = Field(
         default=None, max_length=300, description="Set when a custom resource owns the definition"
     )

@@ -1,0 +1,102 @@
+"""The scheduler's view of every definition, and a heap of their next due times.
+
+Rebuilt from the store when the scheduler takes the lease, refreshed when definitions change (only
+changed rows are re-parsed), so a wake-up looks at the definitions that are due, have open
+triggers or were touched, never at all ten thousand.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+from datetime import datetime
+
+from pydantic import ValidationError
+
+from gnomon.domain.cron import InvalidCronError
+from gnomon.domain.definitions import ProcessSchedule
+from gnomon.domain.enums import OverlapAction
+from gnomon.domain.validation import parse_cron
+from gnomon.scheduler.starts import DefinitionView, check_schedule
+from gnomon.storage.scheduling import DefinitionRecord
+
+log = logging.getLogger(__name__)
+
+
+class DefinitionBook:
+    def __init__(self) -> None:
+        self.views: dict[str, DefinitionView] = {}
+        self.versions: dict[str, int] = {}
+        self._heap: list[tuple[datetime, str]] = []
+        self._scheduled: dict[str, datetime] = {}
+        self.touched: set[str] = set()
+        """Definitions to evaluate on the next tick whatever their due time."""
+
+    def load(self, record: DefinitionRecord, last_started_at: datetime | None) -> None:
+        """Add or replace one definition's view."""
+        previous = self.views.get(record.name)
+        view = _to_view(record)
+        if view is None:
+            self.views.pop(record.name, None)
+            return
+        view.last_started_at = last_started_at or (previous.last_started_at if previous else None)
+        view.running_process_id = previous.running_process_id if previous else None
+        self.views[record.name] = view
+        self.versions[record.name] = record.revision
+        self.touched.add(record.name)
+
+    def remove(self, name: str) -> None:
+        self.views.pop(name, None)
+        self.versions.pop(name, None)
+        self._scheduled.pop(name, None)
+        self.touched.discard(name)
+
+    def reschedule(self, name: str, now: datetime) -> None:
+        """Put the definition's next due time on the heap (or take it off)."""
+        view = self.views.get(name)
+        due = check_schedule(view, now) if view else None
+        when = (due.due or due.next_due) if due else None
+        if view is not None and view.running_process_id and view.overlap is OverlapAction.WAIT:
+            when = None  # looked at again when its running process ends
+        if when is None:
+            self._scheduled.pop(name, None)
+            return
+        self._scheduled[name] = when
+        heapq.heappush(self._heap, (when, name))
+
+    def pop_due(self, now: datetime) -> set[str]:
+        """Names whose due time has come, plus every touched one."""
+        names = set(self.touched)
+        self.touched.clear()
+        while self._heap and self._heap[0][0] <= now:
+            when, name = heapq.heappop(self._heap)
+            if self._scheduled.get(name) == when:
+                del self._scheduled[name]
+                names.add(name)
+        return {n for n in names if n in self.views}
+
+    def next_due(self) -> datetime | None:
+        while self._heap and self._scheduled.get(self._heap[0][1]) != self._heap[0][0]:
+            heapq.heappop(self._heap)
+        return self._heap[0][0] if self._heap else None
+
+
+def _to_view(record: DefinitionRecord) -> DefinitionView | None:
+    try:
+        schedule = ProcessSchedule.model_validate(record.schedule) if record.schedule else None
+        cron = None
+        if schedule is not None and schedule.cron_schedule is not None:
+            cron = parse_cron(schedule.cron_schedule)
+    except (ValidationError, InvalidCronError) as exc:
+        # Stored definitions were validated on the way in; a newer, stricter parser must not stop
+        # the scheduler for every other definition.
+        log.error("cannot schedule definition %s: %s", record.name, exc)
+        return None
+    return DefinitionView(
+        name=record.name,
+        schedule=schedule,
+        cron=cron,
+        paused=record.paused,
+        overlap=OverlapAction(record.overlap_action),
+        created_at=record.created_at,
+    )

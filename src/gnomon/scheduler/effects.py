@@ -1,0 +1,16 @@
+"""Side effects a tick decides on, carried out once its transaction committed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from gnomon.runner.base import Job
+from gnomon.scheduler.observer import FinishedRun
+
+
+@dataclass
+class Effects:
+    kills: list[tuple[str, str]] = field(default_factory=list)
+    """(task id, reason) of attempts the runner must stop."""
+    starts: list[Job] = field(default_factory=list)
+    finished: list[FinishedRun] = field(default_factory=list)

@@ -1,0 +1,131 @@
+"""Starting runs: due schedules and open triggers become processes, in one batch per tick.
+
+Every definition that is due, has open triggers or was touched gets one `starts.decide` call. The
+new processes (with their task snapshots) are inserted together, then each is stepped at once so
+its first tasks start in the same tick.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections import defaultdict
+from datetime import datetime
+
+from sqlmodel import Session
+
+from gnomon.domain.times import as_utc
+from gnomon.scheduler.batch import WriteBatch
+from gnomon.scheduler.effects import Effects
+from gnomon.scheduler.processes import ProcessBook, filtered_tasks
+from gnomon.scheduler.starts import Decision, OpenTrigger, decide
+from gnomon.scheduler.state import ProcessState
+from gnomon.storage import scheduling as store
+from gnomon.storage.tables import KillRequestRow
+
+log = logging.getLogger(__name__)
+
+
+def start_due(session: Session, book: ProcessBook, effects: Effects, now: datetime) -> None:
+    definitions = book.definitions
+    triggers = _open_triggers(session)
+    names = definitions.pop_due(now) | {n for n in triggers if n in definitions.views}
+    decisions: dict[str, Decision] = {}
+    for name in sorted(names):
+        decision = decide(definitions.views[name], triggers.get(name, []), now)
+        if decision.skipped_due is not None:
+            _skipped(book, name, decision.skipped_due)
+        if decision.origin is not None:
+            decisions[name] = decision
+        else:
+            definitions.reschedule(name, now)
+    if decisions:
+        _launch(session, book, decisions, effects, now)
+
+
+def _open_triggers(session: Session) -> dict[str, list[OpenTrigger]]:
+    triggers: dict[str, list[OpenTrigger]] = defaultdict(list)
+    for row in store.open_triggers(session=session):
+        triggers[row.process_definition_name].append(
+            OpenTrigger(row.request_id, as_utc(row.requested_at), row.task_filter)
+        )
+    return triggers
+
+
+def _skipped(book: ProcessBook, name: str, due: datetime) -> None:
+    log.warning(
+        "skipped the run due at %s: it is older than the starting deadline",
+        due.isoformat(),
+        extra={"process_definition_name": name},
+    )
+    book.observer.schedule_skipped(name, due)
+
+
+def _launch(
+    session: Session,
+    book: ProcessBook,
+    decisions: dict[str, Decision],
+    effects: Effects,
+    now: datetime,
+) -> None:
+    templates = store.templates(session=session, names=list(decisions))
+    batch = WriteBatch()
+    launched: list[tuple[ProcessState, Decision]] = []
+    for name, decision in decisions.items():
+        if decision.terminate_process_id is not None:
+            _terminate(session, book, decision.terminate_process_id, effects, now)
+        tasks = templates.get(name, [])
+        process_id = batch.add_process(
+            name=name,
+            tasks=tasks,
+            origin=decision.origin or "trigger",
+            scheduled_for=decision.scheduled_for,
+            task_filter=decision.task_filter,
+            now=now,
+        )
+        state = ProcessState(process_id, name, now, filtered_tasks(tasks, decision.task_filter))
+        book.states[process_id] = state
+        view = book.definitions.views[name]
+        view.last_started_at, view.running_process_id = now, process_id
+        launched.append((state, decision))
+    batch.flush_processes(session)
+    for state, decision in launched:
+        _started(session, book, state, decision, now)
+    for state, _ in launched:
+        book.step(session, state, batch, effects, now)
+    batch.flush_tasks(session)
+    for name in decisions:
+        book.definitions.reschedule(name, now)
+
+
+def _started(
+    session: Session, book: ProcessBook, state: ProcessState, decision: Decision, now: datetime
+) -> None:
+    if decision.consumed_triggers:
+        store.consume_triggers(
+            session=session, request_ids=decision.consumed_triggers, process_id=state.process_id
+        )
+    log.info(
+        "started a run (%s)",
+        decision.origin,
+        extra={"process_definition_name": state.definition_name, "process_id": state.process_id},
+    )
+    book.observer.process_started(
+        state.definition_name, decision.origin or "trigger", decision.scheduled_for, now
+    )
+
+
+def _terminate(
+    session: Session, book: ProcessBook, process_id: str, effects: Effects, now: datetime
+) -> None:
+    """`overlap_action: terminate`: kill the running run and end it before the new one starts."""
+    process = book.states.get(process_id)
+    if process is None:
+        return
+    session.add(
+        KillRequestRow(request_id=str(uuid.uuid4()), process_id=process_id, requested_at=now)
+    )
+    process.kill_requested = True
+    batch = WriteBatch()
+    book.step(session, process, batch, effects, now)
+    batch.flush_tasks(session)

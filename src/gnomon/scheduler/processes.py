@@ -1,0 +1,331 @@
+"""Running processes in memory, and the store writes that follow each decision about them.
+
+The in-memory `ProcessState`s mirror the store while this scheduler holds the lease; every change
+is written in the tick's transaction. Decisions come from `stepper` and `starts`; this module
+only applies them.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+from datetime import datetime
+
+from sqlmodel import Session
+
+from gnomon.domain.definitions import TaskDefinition, TaskExecutable
+from gnomon.domain.enums import ProcessStatus, TaskStatus
+from gnomon.domain.times import as_utc
+from gnomon.runner.base import ExecutorStatus, Job, JobState
+from gnomon.scheduler.batch import WriteBatch
+from gnomon.scheduler.book import DefinitionBook
+from gnomon.scheduler.effects import Effects
+from gnomon.scheduler.observer import FinishedRun, SchedulerObserver, TaskSummary
+from gnomon.scheduler.outcomes import resolve
+from gnomon.scheduler.state import Attempt, ProcessState
+from gnomon.scheduler.stepper import expire, plan
+from gnomon.storage import scheduling as store
+from gnomon.storage import writes
+from gnomon.storage.tables import RetryRequestRow, TaskRow
+
+log = logging.getLogger(__name__)
+EventQueue = queue.SimpleQueue[tuple[JobState, datetime]]
+
+
+class ProcessBook:
+    def __init__(self, definitions: DefinitionBook, observer: SchedulerObserver) -> None:
+        self.definitions = definitions
+        self.observer = observer
+        self.states: dict[str, ProcessState] = {}
+        self.owners: dict[str, str] = {}
+        """task id → process id, for every attempt of a running process."""
+        self.wakes: dict[str, datetime] = {}
+        self.dirty: set[str] = set()
+        self.consumed: list[tuple[JobState, datetime]] = []
+        """Executor events taken this tick; put back if the tick's transaction fails."""
+
+    # -- loading --------------------------------------------------------------------------------
+
+    def load(self, session: Session) -> list[Job]:
+        """Every running process from the store; returns the attempts to re-adopt."""
+        jobs = []
+        for running in store.running_processes(session=session):
+            state = self._track(running)
+            view = self.definitions.views.get(state.definition_name)
+            if view is not None:
+                view.running_process_id = state.process_id
+                self.definitions.touched.add(state.definition_name)
+            jobs += [_adopted_job(state, row) for row in running.tasks if row.status == "running"]
+        return jobs
+
+    def _track(self, running: store.RunningProcess) -> ProcessState:
+        row = running.row
+        state = ProcessState(
+            process_id=row.process_id,
+            definition_name=row.process_definition_name,
+            started_at=as_utc(row.started_at),
+            tasks=filtered_tasks(running.snapshot, row.task_filter),
+            kill_requested=running.kill_requested,
+        )
+        for task in running.tasks:
+            state.attempts_of(task.task_definition_name).append(
+                Attempt(
+                    task_id=task.task_id,
+                    started_at=as_utc(task.started_at),
+                    status=TaskStatus(task.status),
+                    ended_at=as_utc(task.ended_at) if task.ended_at else None,
+                    running_at=as_utc(task.running_at) if task.running_at else None,
+                    reason=task.reason,
+                )
+            )
+            self.owners[task.task_id] = state.process_id
+        self.states[state.process_id] = state
+        self.dirty.add(state.process_id)
+        return state
+
+    def next_wake(self) -> datetime | None:
+        return min(self.wakes.values(), default=None)
+
+    # -- executor events -----------------------------------------------------------------------
+
+    def apply_executor_events(
+        self, session: Session, events: EventQueue, effects: Effects, now: datetime
+    ) -> None:
+        while True:
+            try:
+                event = events.get_nowait()
+            except queue.Empty:
+                return
+            self.consumed.append(event)
+            self._apply_event(session, *event, now)
+
+    def restore_events(self, events: EventQueue) -> None:
+        for event in self.consumed:
+            events.put(event)
+        self.consumed.clear()
+
+    def _apply_event(self, session: Session, state: JobState, at: datetime, now: datetime) -> None:
+        process_id = self.owners.get(state.task_id)
+        found = self.states[process_id].find_attempt(state.task_id) if process_id else None
+        if process_id is None or found is None or not found[1].running:
+            return
+        process, (name, attempt) = self.states[process_id], found
+        if state.status is ExecutorStatus.RUNNING and attempt.running_at is None:
+            attempt.running_at = at
+            store.mark_running(session=session, task_id=attempt.task_id, now=at)
+        if not state.status.finished:
+            return
+        task = process.task(name)
+        require = task is not None and task.require_explicit_success
+        reported = None
+        if require and state.status is ExecutorStatus.SUCCEEDED:
+            reported = store.reported_status(session=session, task_id=attempt.task_id)
+        outcome = resolve(
+            state.status, state.reason, require_explicit_success=require, reported=reported
+        )
+        self._end_attempt(
+            session, process, name, attempt, outcome.status, outcome.reason, outcome.log, now
+        )
+        self.dirty.add(process_id)
+
+    def _end_attempt(
+        self,
+        session: Session,
+        process: ProcessState,
+        name: str,
+        attempt: Attempt,
+        status: TaskStatus,
+        reason: str | None,
+        message: str,
+        now: datetime,
+    ) -> None:
+        attempt.status, attempt.reason, attempt.ended_at = status, reason, now
+        writes.finish_task(
+            session=session, task_id=attempt.task_id, status=status, reason=reason, now=now
+        )
+        writes.add_scheduler_log(session=session, task_id=attempt.task_id, message=message, now=now)
+        task = process.task(name)
+        kind = task.executable.kind if task else "unknown"
+        self.observer.task_finished(process.definition_name, kind, status)
+
+    # -- kill and retry requests ----------------------------------------------------------------
+
+    def apply_requests(self, session: Session, effects: Effects, now: datetime) -> None:
+        for retry in store.open_retries(session=session):
+            self._retry(session, retry, now)
+            store.mark_retry_applied(session=session, request_id=retry.request_id, now=now)
+        for process_id in store.open_kills(session=session):
+            process = self.states.get(process_id)
+            if process is None:
+                store.clear_kills(session=session, process_id=process_id, now=now)
+            elif not process.kill_requested:
+                process.kill_requested = True
+                self.dirty.add(process_id)
+
+    def _retry(self, session: Session, retry: RetryRequestRow, now: datetime) -> None:
+        """One more attempt, without backoff, for each task whose last attempt failed."""
+        process_id = retry.process_id
+        if process_id not in self.states:
+            if store.reopen_process(session=session, process_id=process_id) is None:
+                return
+            session.flush()
+            for running in store.running_processes(session=session, process_ids=[process_id]):
+                self._track(running)
+        process = self.states[process_id]
+        store.clear_kills(
+            session=session, process_id=process_id, now=now, before=as_utc(retry.requested_at)
+        )
+        process.kill_requested = False
+        process.tasks = [_one_more_attempt(process, task) for task in process.tasks]
+        store.save_snapshot(session=session, process_id=process_id, tasks=process.tasks)
+        view = self.definitions.views.get(process.definition_name)
+        if view is not None and view.running_process_id is None:
+            view.running_process_id = process_id
+        self.dirty.add(process_id)
+
+    # -- stepping -------------------------------------------------------------------------------
+
+    def step_due(self, session: Session, effects: Effects, now: datetime) -> None:
+        due = self.dirty | {pid for pid, when in self.wakes.items() if when <= now}
+        self.dirty = set()
+        batch = WriteBatch()
+        for process_id in sorted(due):
+            process = self.states.get(process_id)
+            if process is not None:
+                self.step(session, process, batch, effects, now)
+        batch.flush_tasks(session)
+
+    def step(
+        self,
+        session: Session,
+        process: ProcessState,
+        batch: WriteBatch,
+        effects: Effects,
+        now: datetime,
+    ) -> None:
+        for kill in expire(process, now):
+            found = process.find_attempt(kill.task_id)
+            if found is None:
+                continue
+            message = f"{kill.reason}; killing the task and marking it failed."
+            self._end_attempt(
+                session, process, found[0], found[1], TaskStatus.FAILED, kill.reason, message, now
+            )
+            effects.kills.append((kill.task_id, kill.reason))
+        decision = plan(process, now)
+        for task in decision.starts:
+            effects.starts.append(self._start_task(process, task, batch, now))
+        if decision.starts:
+            decision = plan(process, now)
+        if decision.finish is not None:
+            self._finish(session, process, decision.finish, effects, now)
+        elif decision.wake_at is not None:
+            self.wakes[process.process_id] = decision.wake_at
+        else:
+            self.wakes.pop(process.process_id, None)
+
+    def _start_task(
+        self, process: ProcessState, task: TaskDefinition, batch: WriteBatch, now: datetime
+    ) -> Job:
+        attempts = process.attempts_of(task.task_definition_name)
+        task_id, token = batch.add_task(
+            process_id=process.process_id,
+            name=process.definition_name,
+            task=task,
+            attempts=len(attempts),
+            now=now,
+        )
+        attempts.append(Attempt(task_id=task_id, started_at=now))
+        self.owners[task_id] = process.process_id
+        self.observer.task_started(process.definition_name, task.executable.kind)
+        return Job(
+            task_id=task_id,
+            process_id=process.process_id,
+            process_definition_name=process.definition_name,
+            task_definition_name=task.task_definition_name,
+            previous_attempts=len(attempts) - 1,
+            executable=task.executable,
+            token=token,
+            max_runtime_seconds=task.max_runtime_seconds,
+        )
+
+    def _finish(
+        self,
+        session: Session,
+        process: ProcessState,
+        status: ProcessStatus,
+        effects: Effects,
+        now: datetime,
+    ) -> None:
+        writes.finish_process(
+            session=session, process_id=process.process_id, status=status, now=now
+        )
+        del self.states[process.process_id]
+        self.wakes.pop(process.process_id, None)
+        for attempts in process.attempts.values():
+            for attempt in attempts:
+                self.owners.pop(attempt.task_id, None)
+        view = self.definitions.views.get(process.definition_name)
+        if view is not None and view.running_process_id == process.process_id:
+            view.running_process_id = None
+            self.definitions.touched.add(process.definition_name)
+        effects.finished.append(_finished_run(process, status, now))
+
+
+def filtered_tasks(
+    tasks: list[TaskDefinition], task_filter: list[str] | None
+) -> list[TaskDefinition]:
+    """The tasks a run actually runs: all of them, or those its trigger named."""
+    if task_filter is None:
+        return list(tasks)
+    return [t for t in tasks if t.task_definition_name in task_filter]
+
+
+def _one_more_attempt(process: ProcessState, task: TaskDefinition) -> TaskDefinition:
+    last = process.last_attempt(task.task_definition_name)
+    if last is None or last.status != TaskStatus.FAILED:
+        return task
+    attempts = len(process.attempts_of(task.task_definition_name))
+    return task.model_copy(update={"max_attempts": attempts + 1, "backoff_base_seconds": 0})
+
+
+def _adopted_job(process: ProcessState, row: TaskRow) -> Job:
+    return Job(
+        task_id=row.task_id,
+        process_id=process.process_id,
+        process_definition_name=process.definition_name,
+        task_definition_name=row.task_definition_name,
+        previous_attempts=row.previous_attempts,
+        executable=TaskExecutable.model_validate(row.executable),
+        token="",
+        max_runtime_seconds=_max_runtime(process, row.task_definition_name),
+    )
+
+
+def _max_runtime(process: ProcessState, name: str) -> int | None:
+    task = process.task(name)
+    return task.max_runtime_seconds if task else None
+
+
+def _finished_run(process: ProcessState, status: ProcessStatus, now: datetime) -> FinishedRun:
+    summaries = []
+    for task in process.tasks:
+        attempts = process.attempts.get(task.task_definition_name, [])
+        last = attempts[-1] if attempts else None
+        summaries.append(
+            TaskSummary(
+                task_definition_name=task.task_definition_name,
+                status=last.status.value if last else "did not run",
+                attempts=len(attempts),
+                reason=last.reason if last else None,
+            )
+        )
+    return FinishedRun(
+        process_id=process.process_id,
+        definition_name=process.definition_name,
+        status=status,
+        started_at=process.started_at,
+        ended_at=now,
+        killed=process.kill_requested,
+        tasks=tuple(summaries),
+    )

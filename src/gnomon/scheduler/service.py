@@ -1,0 +1,226 @@
+"""The scheduler: a thin loop around the pure decisions of `starts` and `stepper`.
+
+One wake-up (`tick`) runs in one store transaction: apply what executors reported, apply kill and
+retry requests, step the processes that need it, start the runs that are due. Side effects on the
+runner (start, kill) happen only after the transaction commits, so a job can never call back about
+a task the store does not have. If the transaction fails, in-memory state is dropped and rebuilt
+from the store on the next tick: the store is the only truth.
+
+Only the holder of the lease acts; a standby keeps trying to take it and takes over within one
+lease period when the holder dies. The loop sleeps until the next due time, backoff end or
+runtime limit, and wakes at once on an event (`Wakeup`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session
+
+from gnomon.domain.clock import Clock
+from gnomon.runner.base import Runner
+from gnomon.scheduler.book import DefinitionBook
+from gnomon.scheduler.effects import Effects
+from gnomon.scheduler.launches import start_due
+from gnomon.scheduler.observer import SchedulerObserver
+from gnomon.scheduler.processes import ProcessBook
+from gnomon.scheduler.sink import StoreSink
+from gnomon.scheduler.wakeup import Wakeup
+from gnomon.storage import lease as leases
+from gnomon.storage import scheduling as store
+from gnomon.storage.engine import transaction
+
+log = logging.getLogger(__name__)
+BULK_LOAD_THRESHOLD = 500
+
+
+@dataclass(frozen=True)
+class SchedulerConfig:
+    lease_seconds: float = 15.0
+    max_sleep_seconds: float = 5.0
+    definitions_refresh_seconds: float = 30.0
+
+
+class SchedulerService:
+    def __init__(
+        self,
+        engine: Engine,
+        runner_factory: Callable[[StoreSink], Runner],
+        clock: Clock,
+        *,
+        config: SchedulerConfig | None = None,
+        wakeup: Wakeup | None = None,
+        observer: SchedulerObserver | None = None,
+        holder: str | None = None,
+        backend: str = "runner",
+    ) -> None:
+        self.engine = engine
+        self.clock = clock
+        self.config = config or SchedulerConfig()
+        self.wakeup = wakeup or Wakeup()
+        self.observer = observer or SchedulerObserver()
+        self.holder = holder or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        self.sink = StoreSink(engine, clock, self.wakeup, backend)
+        self.runner = runner_factory(self.sink)
+        self.lease: leases.Lease | None = None
+        self.definitions = DefinitionBook()
+        self.processes = ProcessBook(self.definitions, self.observer)
+        self._refreshed_at: datetime | None = None
+        self._stop = threading.Event()
+
+    # -- the loop ---------------------------------------------------------------------------
+
+    def run(self) -> None:
+        """Tick until `stop()`; sleeps until the next thing is due or an event arrives."""
+        topics = {"any"}
+        while not self._stop.is_set():
+            wake_at = self.tick(topics)
+            delay = (wake_at - self.clock.now()).total_seconds()
+            topics = self.wakeup.wait(max(0.0, min(delay, self.config.max_sleep_seconds)))
+        self._release()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.wakeup.notify("stop")
+
+    def tick(self, topics: set[str] | None = None) -> datetime:
+        """One wake-up; returns when the next one is needed (without any event)."""
+        now = self.clock.now()
+        if not self._hold_lease(now):
+            return now + timedelta(seconds=self.config.lease_seconds / 3)
+        effects = Effects()
+        self.processes.consumed.clear()
+        try:
+            with transaction(self.engine) as session:
+                self._work(session, now, topics or {"any"}, effects)
+        except SQLAlchemyError:
+            log.exception("scheduler transaction failed; reloading state from the store")
+            self.processes.restore_events(self.sink.states)
+            self._forget()
+            return now + timedelta(seconds=1)
+        self._apply(effects)
+        return self._next_wake(now)
+
+    def _work(self, session: Session, now: datetime, topics: set[str], effects: Effects) -> None:
+        if self._refresh_due(now, topics):
+            self._refresh_definitions(session, now)
+        self.processes.apply_executor_events(session, self.sink.states, effects, now)
+        self.processes.apply_requests(session, effects, now)
+        self.processes.step_due(session, effects, now)
+        start_due(session, self.processes, effects, now)
+
+    def _apply(self, effects: Effects) -> None:
+        for task_id, reason in effects.kills:
+            _guarded(self.runner.kill, task_id, reason)
+        for job in effects.starts:
+            _guarded(self.runner.start, job)
+        for finished in effects.finished:
+            _guarded(self.observer.process_finished, finished)
+
+    def _next_wake(self, now: datetime) -> datetime:
+        candidates = [now + timedelta(seconds=self.config.max_sleep_seconds)]
+        if self.lease is not None:
+            candidates.append(
+                self.lease.expires_at - timedelta(seconds=self.config.lease_seconds * 2 / 3)
+            )
+        for when in (self.definitions.next_due(), self.processes.next_wake()):
+            if when is not None:
+                candidates.append(when)
+        return min(candidates)
+
+    # -- lease and state ----------------------------------------------------------------------
+
+    def _hold_lease(self, now: datetime) -> bool:
+        renew_at = (
+            self.lease.expires_at - timedelta(seconds=self.config.lease_seconds * 2 / 3)
+            if self.lease
+            else now
+        )
+        if self.lease is not None and now < renew_at:
+            return True
+        duration = timedelta(seconds=self.config.lease_seconds)
+        try:
+            with transaction(self.engine) as session:
+                lease = leases.try_acquire(
+                    session=session, holder=self.holder, now=now, duration=duration
+                )
+        except SQLAlchemyError:
+            log.exception("could not reach the store to hold the scheduler lease")
+            lease = None
+        if lease is None:
+            if self.lease is not None:
+                log.warning("lost the scheduler lease; standing by")
+                self._forget()
+            return False
+        if self.lease is None or self.lease.epoch != lease.epoch:
+            log.info("holding the scheduler lease (epoch %d)", lease.epoch)
+            self.lease = lease
+            self._take_over(now)
+        self.lease = lease
+        return True
+
+    def _take_over(self, now: datetime) -> None:
+        """Load everything from the store and re-adopt the attempts still running."""
+        self._forget(keep_lease=True)
+        with transaction(self.engine) as session:
+            self._refresh_definitions(session, now)
+            jobs = self.processes.load(session)
+        self.runner.adopt(jobs)
+
+    def _forget(self, *, keep_lease: bool = False) -> None:
+        if not keep_lease:
+            self.lease = None
+        self.definitions = DefinitionBook()
+        self.processes = ProcessBook(self.definitions, self.observer)
+        self._refreshed_at = None
+
+    def _release(self) -> None:
+        if self.lease is None:
+            return
+        try:
+            with transaction(self.engine) as session:
+                leases.release(session=session, holder=self.holder, now=self.clock.now())
+        except SQLAlchemyError:
+            log.warning("could not release the scheduler lease; it expires by itself")
+        self.lease = None
+
+    def _refresh_due(self, now: datetime, topics: set[str]) -> bool:
+        if "definitions" in topics or self._refreshed_at is None:
+            return True
+        age = (now - self._refreshed_at).total_seconds()
+        return age >= self.config.definitions_refresh_seconds
+
+    def _refresh_definitions(self, session: Session, now: datetime) -> None:
+        """Re-read only the definitions that changed since the last look."""
+        versions = store.definition_versions(session=session)
+        for name in set(self.definitions.versions) - set(versions):
+            self.definitions.remove(name)
+        changed = [n for n, v in versions.items() if self.definitions.versions.get(n) != v]
+        if not changed:
+            self._refreshed_at = now
+            return
+        # Past a few hundred names an IN list costs more than reading everything once.
+        names = changed if len(changed) <= BULK_LOAD_THRESHOLD else None
+        starts = store.latest_starts(session=session, names=names)
+        wanted = set(changed)
+        for record in store.definition_records(session=session, names=names):
+            if record.name in wanted:
+                self.definitions.load(record, starts.get(record.name))
+        self._refreshed_at = now
+
+
+def _guarded(action: Callable[..., None], *args: object) -> None:
+    """Run a side effect; a broken runner or hook must not stop the scheduler."""
+    try:
+        action(*args)
+    except Exception:
+        log.exception("scheduler side effect %s failed", getattr(action, "__name__", action))

@@ -1,0 +1,65 @@
+"""What the scheduler knows of a running process: its frozen task definitions and their attempts.
+
+These are plain values built from the store; the pure decision functions read them and return
+actions, and only the service applies actions to the store and the runner.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from gnomon.domain.definitions import TaskDefinition
+from gnomon.domain.enums import TaskStatus
+
+
+@dataclass
+class Attempt:
+    task_id: str
+    started_at: datetime
+    status: TaskStatus = TaskStatus.RUNNING
+    ended_at: datetime | None = None
+    running_at: datetime | None = None
+    reason: str | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.status == TaskStatus.RUNNING
+
+
+@dataclass
+class ProcessState:
+    process_id: str
+    definition_name: str
+    started_at: datetime
+    tasks: list[TaskDefinition]
+    """This run's snapshot, already narrowed to the trigger's task filter."""
+    attempts: dict[str, list[Attempt]] = field(default_factory=dict)
+    """Attempts per task definition name, oldest first."""
+    kill_requested: bool = False
+
+    def task(self, name: str) -> TaskDefinition | None:
+        return next((t for t in self.tasks if t.task_definition_name == name), None)
+
+    def attempts_of(self, name: str) -> list[Attempt]:
+        return self.attempts.setdefault(name, [])
+
+    def last_attempt(self, name: str) -> Attempt | None:
+        attempts = self.attempts.get(name)
+        return attempts[-1] if attempts else None
+
+    def running_attempts(self) -> list[Attempt]:
+        return [a for attempts in self.attempts.values() for a in attempts if a.running]
+
+    def find_attempt(self, task_id: str) -> tuple[str, Attempt] | None:
+        for name, attempts in self.attempts.items():
+            for attempt in attempts:
+                if attempt.task_id == task_id:
+                    return name, attempt
+        return None
+
+
+def backoff_delay(task: TaskDefinition, attempts_so_far: int) -> timedelta:
+    """Sundial's rule: `base * exponent ** attempts_so_far`, from the end of the last attempt."""
+    seconds = task.backoff_base_seconds * task.backoff_exponent**attempts_so_far
+    return timedelta(seconds=seconds)

@@ -29,19 +29,26 @@ def create_app(
     *,
     clock: Clock | None = None,
     registry: CollectorRegistry | None = None,
-    on_change: Callable[[], None] | None = None,
+    on_change: Callable[[str], None] | None = None,
+    executor_health: Callable[[], str | None] | None = None,
+    internal_only: bool = False,
 ) -> FastAPI:
-    """Build the API over `engine`; `on_change` wakes the scheduler after a request."""
+    """Build the API over `engine`; `on_change` wakes the scheduler after a request.
+
+    `internal_only` serves just metrics and the healthcheck (the scheduler process).
+    """
     app = FastAPI(title="Gnomon", version=__version__, description=DESCRIPTION)
     app.state.context = AppContext(
         settings=settings,
         engine=engine,
         clock=clock or SystemClock(),
-        on_change=on_change or (lambda: None),
+        on_change=on_change or (lambda _topic: None),
+        executor_health=executor_health,
     )
     app.state.registry = registry or CollectorRegistry()
     install_error_handlers(app)
     install_http_metrics(app, app.state.registry)
-    for module in (process_definitions, processes, tasks, internal):
+    modules = [internal] if internal_only else [process_definitions, processes, tasks, internal]
+    for module in modules:
         app.include_router(module.router)
     return app

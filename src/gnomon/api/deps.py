@@ -25,8 +25,11 @@ class AppContext:
     settings: Settings
     engine: Engine
     clock: Clock
-    on_change: Callable[[], None] = field(default=lambda: None)
-    """Called after a request changed what the scheduler should act on (trigger, kill, ...)."""
+    on_change: Callable[[str], None] = field(default=lambda _topic: None)
+    """Called after a request changed what the scheduler acts on, with a topic: `definitions`,
+    `triggers`, `requests` (kill, retry) or `callbacks`."""
+    executor_health: Callable[[], str | None] | None = None
+    """None when jobs can run, else why not; absent where no executor runs (API replicas)."""
 
 
 def get_context(request: Request) -> AppContext:

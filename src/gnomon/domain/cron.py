@@ -48,7 +48,9 @@ for naive wall times and apply the rule above with `zoneinfo` ourselves.
 from __future__ import annotations
 
 import calendar
+import functools
 import re
+import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Final
@@ -206,29 +208,14 @@ class CronExpression:
 
         Returns None only past the end of the calendar (year 9999).
         """
-        zone = self._plan.zone
-        start = _wall_clock(after, zone).replace(second=0, microsecond=0)
-        while (wall := _next_wall(self._plan, start)) is not None:
-            fire = _resolve(wall, zone)
-            if fire > after:  # not so only for wall times repeated after a fall back
-                return fire
-            start = wall
-        return None
+        return _next_fire(self._plan, _aware_utc(after))
 
     def latest_at_or_before(self, at: datetime) -> datetime | None:
         """The latest fire time at or before `at` (aware, any zone), as aware UTC; for catch-up.
 
         Returns None if there is none in the 50 years before `at`.
         """
-        zone = self._plan.zone
-        # In the second pass of a repeated hour, the rest of that hour has fired already.
-        end = _wall_clock(at, zone) + _second_pass_shift(at.astimezone(zone))
-        while (wall := _prev_wall(self._plan, end)) is not None:
-            fire = _resolve(wall, zone)
-            if fire <= at:
-                return fire
-            end = wall - _MINUTE
-        return None
+        return _latest_fire(self._plan, _aware_utc(at))
 
     def describe(self) -> str:
         """Quartz order for logs and status, e.g. `0 22 * * ? (UTC)`."""
@@ -361,11 +348,51 @@ def _zone(name: str) -> ZoneInfo:
         ) from exc
 
 
+def _aware_utc(moment: datetime) -> datetime:
+    if moment.utcoffset() is None:
+        raise ValueError(f"a time zone-aware datetime is required, got {moment!r}")
+    return moment.astimezone(UTC)
+
+
 def _wall_clock(moment: datetime, zone: ZoneInfo) -> datetime:
     """The naive wall-clock reading of the aware `moment` in `zone`."""
     if moment.utcoffset() is None:
         raise ValueError(f"a time zone-aware datetime is required, got {moment!r}")
     return moment.astimezone(zone).replace(tzinfo=None, fold=0)
+
+
+_FIRE_CACHE_SIZE = 16_384
+
+
+# Many definitions share an expression, and every run started in one wake-up has the same start
+# time, so the scheduler asks the same questions a thousand times a minute: remember answers.
+@functools.lru_cache(maxsize=_FIRE_CACHE_SIZE)
+def _next_fire(plan: _Plan, after: datetime) -> datetime | None:
+    zone = plan.zone
+    start = _wall_clock(after, zone).replace(second=0, microsecond=0)
+    while (wall := _next_wall(plan, start)) is not None:
+        fire = _resolve(wall, zone)
+        if fire > after:  # not so only for wall times repeated after a fall back
+            return fire
+        start = wall
+    return None
+
+
+@functools.lru_cache(maxsize=_FIRE_CACHE_SIZE)
+def _latest_fire(plan: _Plan, at: datetime) -> datetime | None:
+    zone = plan.zone
+    # In the second pass of a repeated hour, the rest of that hour has fired already.
+    end = _wall_clock(at, zone) + _second_pass_shift(at.astimezone(zone))
+    while (wall := _prev_wall(plan, end)) is not None:
+        fire = _resolve(wall, zone)
+        if fire <= at:
+            return fire
+        end = wall - _MINUTE
+    return None
+
+
+_WALKERS = threading.local()
+_WALKER_CACHE_SIZE = 4096
 
 
 def _second_pass_shift(local: datetime) -> timedelta:
@@ -377,13 +404,22 @@ def _second_pass_shift(local: datetime) -> timedelta:
 
 
 def _walker(plan: _Plan, start: datetime) -> croniter[datetime]:
-    return croniter(
-        plan.expression,
-        start,
-        ret_type=datetime,
-        day_or=False,
-        max_years_between_matches=_MAX_YEARS_BETWEEN_FIRES,
-    )
+    """A croniter for the plan's expression. Building one expands every field (milliseconds of
+    regular expressions), so each thread keeps one per expression; callers always pass
+    `start_time`, so the walker's own position never matters."""
+    cache: dict[str, croniter[datetime]] = _WALKERS.__dict__.setdefault("by_expression", {})
+    walker = cache.get(plan.expression)
+    if walker is None:
+        if len(cache) >= _WALKER_CACHE_SIZE:
+            cache.clear()
+        walker = cache[plan.expression] = croniter(
+            plan.expression,
+            start,
+            ret_type=datetime,
+            day_or=False,
+            max_years_between_matches=_MAX_YEARS_BETWEEN_FIRES,
+        )
+    return walker
 
 
 def _next_wall(plan: _Plan, start: datetime) -> datetime | None:

@@ -27,6 +27,9 @@ class WriteBatch:
     snapshots: list[dict[str, Any]] = field(default_factory=list)
     tasks: list[dict[str, Any]] = field(default_factory=list)
     logs: list[dict[str, Any]] = field(default_factory=list)
+    running: list[dict[str, Any]] = field(default_factory=list)
+    ended_tasks: list[dict[str, Any]] = field(default_factory=list)
+    ended_processes: list[dict[str, Any]] = field(default_factory=list)
 
     def add_process(
         self,
@@ -99,16 +102,70 @@ class WriteBatch:
             }
         )
 
-    def flush_processes(self, session: Session) -> None:
+    def mark_running(self, task_id: str, at: datetime) -> None:
+        self.running.append({"b_task_id": task_id, "b_at": at})
+
+    def end_task(self, task_id: str, status: TaskStatus, reason: str | None, now: datetime) -> None:
+        self.ended_tasks.append(
+            {"b_task_id": task_id, "b_status": status.value, "b_reason": reason, "b_at": now}
+        )
+
+    def end_process(self, process_id: str, status: ProcessStatus, now: datetime) -> None:
+        self.ended_processes.append(
+            {"b_process_id": process_id, "b_status": status.value, "b_at": now}
+        )
+
+    def flush(self, session: Session) -> None:
+        """Write everything collected: inserts first, then the state changes, then logs.
+
+        Each state change is a compare-and-set on `running`, as one executemany statement.
+        """
         _insert(session, ProcessRow, self.processes)
         _insert(session, TaskSnapshotRow, self.snapshots)
-
-    def flush_tasks(self, session: Session) -> None:
         _insert(session, TaskRow, self.tasks)
+        _update(session, _MARK_RUNNING, self.running)
+        _update(session, _END_TASK, self.ended_tasks)
+        _update(session, _END_PROCESS, self.ended_processes)
         _insert(session, TaskLogRow, self.logs)
+
+
+_TASKS = TaskRow.__table__  # type: ignore[attr-defined]
+_PROCESSES = ProcessRow.__table__  # type: ignore[attr-defined]
+_MARK_RUNNING = (
+    sa.update(_TASKS)
+    .where(_TASKS.c.task_id == sa.bindparam("b_task_id"), _TASKS.c.running_at.is_(None))
+    .values(running_at=sa.bindparam("b_at"))
+)
+_END_TASK = (
+    sa.update(_TASKS)
+    .where(
+        _TASKS.c.task_id == sa.bindparam("b_task_id"),
+        _TASKS.c.status == TaskStatus.RUNNING.value,
+    )
+    .values(
+        status=sa.bindparam("b_status"),
+        reason=sa.bindparam("b_reason"),
+        ended_at=sa.bindparam("b_at"),
+    )
+)
+_END_PROCESS = (
+    sa.update(_PROCESSES)
+    .where(
+        _PROCESSES.c.process_id == sa.bindparam("b_process_id"),
+        _PROCESSES.c.status == ProcessStatus.RUNNING.value,
+    )
+    .values(status=sa.bindparam("b_status"), ended_at=sa.bindparam("b_at"))
+)
 
 
 def _insert(session: Session, table: type[SQLModel], rows: list[dict[str, Any]]) -> None:
     if rows:
-        session.execute(sa.insert(table), rows)
+        # Core executemany: its compiled form is cached, unlike an ORM bulk insert's.
+        session.connection().execute(sa.insert(table.__table__), rows)  # type: ignore[attr-defined]
+        rows.clear()
+
+
+def _update(session: Session, statement: Any, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        session.connection().execute(statement, rows)
         rows.clear()

@@ -15,7 +15,6 @@ from datetime import datetime
 from sqlmodel import Session
 
 from gnomon.domain.times import as_utc
-from gnomon.scheduler.batch import WriteBatch
 from gnomon.scheduler.effects import Effects
 from gnomon.scheduler.processes import ProcessBook, filtered_tasks
 from gnomon.scheduler.starts import Decision, OpenTrigger, decide
@@ -69,7 +68,7 @@ def _launch(
     now: datetime,
 ) -> None:
     templates = store.templates(session=session, names=list(decisions))
-    batch = WriteBatch()
+    batch = book.batch
     launched: list[tuple[ProcessState, Decision]] = []
     for name, decision in decisions.items():
         if decision.terminate_process_id is not None:
@@ -88,12 +87,11 @@ def _launch(
         view = book.definitions.views[name]
         view.last_started_at, view.running_process_id = now, process_id
         launched.append((state, decision))
-    batch.flush_processes(session)
+    batch.flush(session)
     for state, decision in launched:
         _started(session, book, state, decision, now)
     for state, _ in launched:
-        book.step(session, state, batch, effects, now)
-    batch.flush_tasks(session)
+        book.step(session, state, effects, now)
     for name in decisions:
         book.definitions.reschedule(name, now)
 
@@ -126,6 +124,4 @@ def _terminate(
         KillRequestRow(request_id=str(uuid.uuid4()), process_id=process_id, requested_at=now)
     )
     process.kill_requested = True
-    batch = WriteBatch()
-    book.step(session, process, batch, effects, now)
-    batch.flush_tasks(session)
+    book.step(session, process, effects, now)

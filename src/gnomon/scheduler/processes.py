@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import queue
 from datetime import datetime
+from typing import cast
 
 from sqlmodel import Session
 
@@ -25,7 +26,6 @@ from gnomon.scheduler.outcomes import resolve
 from gnomon.scheduler.state import Attempt, ProcessState
 from gnomon.scheduler.stepper import expire, plan
 from gnomon.storage import scheduling as store
-from gnomon.storage import writes
 from gnomon.storage.tables import RetryRequestRow, TaskRow
 
 log = logging.getLogger(__name__)
@@ -33,9 +33,12 @@ EventQueue = queue.SimpleQueue[tuple[JobState, datetime]]
 
 
 class ProcessBook:
-    def __init__(self, definitions: DefinitionBook, observer: SchedulerObserver) -> None:
+    def __init__(
+        self, definitions: DefinitionBook, observer: SchedulerObserver, backend: str = "runner"
+    ) -> None:
         self.definitions = definitions
         self.observer = observer
+        self.backend = backend
         self.states: dict[str, ProcessState] = {}
         self.owners: dict[str, str] = {}
         """task id → process id, for every attempt of a running process."""
@@ -43,6 +46,8 @@ class ProcessBook:
         self.dirty: set[str] = set()
         self.consumed: list[tuple[JobState, datetime]] = []
         """Executor events taken this tick; put back if the tick's transaction fails."""
+        self.batch = WriteBatch()
+        """Writes of the current tick; the service flushes it between phases."""
 
     # -- loading --------------------------------------------------------------------------------
 
@@ -91,13 +96,16 @@ class ProcessBook:
     def apply_executor_events(
         self, session: Session, events: EventQueue, effects: Effects, now: datetime
     ) -> None:
+        states: dict[str, dict[str, object]] = {}
         while True:
             try:
                 event = events.get_nowait()
             except queue.Empty:
-                return
+                break
             self.consumed.append(event)
+            states[event[0].task_id] = _state_row(event[0], event[1], self.backend, states)
             self._apply_event(session, *event, now)
+        store.save_executor_states(session=session, rows=list(states.values()))
 
     def restore_events(self, events: EventQueue) -> None:
         for event in self.consumed:
@@ -112,7 +120,7 @@ class ProcessBook:
         process, (name, attempt) = self.states[process_id], found
         if state.status is ExecutorStatus.RUNNING and attempt.running_at is None:
             attempt.running_at = at
-            store.mark_running(session=session, task_id=attempt.task_id, now=at)
+            self.batch.mark_running(attempt.task_id, at)
         if not state.status.finished:
             return
         task = process.task(name)
@@ -140,10 +148,8 @@ class ProcessBook:
         now: datetime,
     ) -> None:
         attempt.status, attempt.reason, attempt.ended_at = status, reason, now
-        writes.finish_task(
-            session=session, task_id=attempt.task_id, status=status, reason=reason, now=now
-        )
-        writes.add_scheduler_log(session=session, task_id=attempt.task_id, message=message, now=now)
+        self.batch.end_task(attempt.task_id, status, reason, now)
+        self.batch.log(attempt.task_id, message, now)
         task = process.task(name)
         kind = task.executable.kind if task else "unknown"
         self.observer.task_finished(process.definition_name, kind, status)
@@ -188,20 +194,13 @@ class ProcessBook:
     def step_due(self, session: Session, effects: Effects, now: datetime) -> None:
         due = self.dirty | {pid for pid, when in self.wakes.items() if when <= now}
         self.dirty = set()
-        batch = WriteBatch()
         for process_id in sorted(due):
             process = self.states.get(process_id)
             if process is not None:
-                self.step(session, process, batch, effects, now)
-        batch.flush_tasks(session)
+                self.step(session, process, effects, now)
 
     def step(
-        self,
-        session: Session,
-        process: ProcessState,
-        batch: WriteBatch,
-        effects: Effects,
-        now: datetime,
+        self, session: Session, process: ProcessState, effects: Effects, now: datetime
     ) -> None:
         for kill in expire(process, now):
             found = process.find_attempt(kill.task_id)
@@ -214,7 +213,7 @@ class ProcessBook:
             effects.kills.append((kill.task_id, kill.reason))
         decision = plan(process, now)
         for task in decision.starts:
-            effects.starts.append(self._start_task(process, task, batch, now))
+            effects.starts.append(self._start_task(process, task, now))
         if decision.starts:
             decision = plan(process, now)
         if decision.finish is not None:
@@ -224,11 +223,9 @@ class ProcessBook:
         else:
             self.wakes.pop(process.process_id, None)
 
-    def _start_task(
-        self, process: ProcessState, task: TaskDefinition, batch: WriteBatch, now: datetime
-    ) -> Job:
+    def _start_task(self, process: ProcessState, task: TaskDefinition, now: datetime) -> Job:
         attempts = process.attempts_of(task.task_definition_name)
-        task_id, token = batch.add_task(
+        task_id, token = self.batch.add_task(
             process_id=process.process_id,
             name=process.definition_name,
             task=task,
@@ -257,9 +254,7 @@ class ProcessBook:
         effects: Effects,
         now: datetime,
     ) -> None:
-        writes.finish_process(
-            session=session, process_id=process.process_id, status=status, now=now
-        )
+        self.batch.end_process(process.process_id, status, now)
         del self.states[process.process_id]
         self.wakes.pop(process.process_id, None)
         for attempts in process.attempts.values():
@@ -329,3 +324,20 @@ def _finished_run(process: ProcessState, status: ProcessStatus, now: datetime) -
         killed=process.kill_requested,
         tasks=tuple(summaries),
     )
+
+
+def _state_row(
+    state: JobState, at: datetime, backend: str, earlier: dict[str, dict[str, object]]
+) -> dict[str, object]:
+    """The executor_state row for `state`, merged with an earlier report in the same tick."""
+    status = f"{state.status.value}({state.reason})" if state.reason else state.status.value
+    before = earlier.get(state.task_id, {})
+    details = {**cast(dict[str, str], before.get("details", {})), **state.details}
+    return {
+        "task_id": state.task_id,
+        "backend": backend,
+        "handle": state.handle or before.get("handle"),
+        "status": status,
+        "as_of": at,
+        "details": details,
+    }

@@ -17,6 +17,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,9 +29,11 @@ from sqlmodel import Session
 
 from gnomon.domain.clock import Clock
 from gnomon.runner.base import Runner
+from gnomon.scheduler.batch import WriteBatch
 from gnomon.scheduler.book import DefinitionBook
 from gnomon.scheduler.effects import Effects
 from gnomon.scheduler.launches import start_due
+from gnomon.scheduler.metrics import SchedulerMetrics
 from gnomon.scheduler.observer import SchedulerObserver
 from gnomon.scheduler.processes import ProcessBook
 from gnomon.scheduler.sink import StoreSink
@@ -62,6 +65,7 @@ class SchedulerService:
         observer: SchedulerObserver | None = None,
         holder: str | None = None,
         backend: str = "runner",
+        metrics: SchedulerMetrics | None = None,
     ) -> None:
         self.engine = engine
         self.clock = clock
@@ -69,13 +73,20 @@ class SchedulerService:
         self.wakeup = wakeup or Wakeup()
         self.observer = observer or SchedulerObserver()
         self.holder = holder or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
-        self.sink = StoreSink(engine, clock, self.wakeup, backend)
+        self.sink = StoreSink(engine, clock, self.wakeup)
+        self.backend = backend
         self.runner = runner_factory(self.sink)
         self.lease: leases.Lease | None = None
         self.definitions = DefinitionBook()
-        self.processes = ProcessBook(self.definitions, self.observer)
+        self.processes = ProcessBook(self.definitions, self.observer, backend)
         self._refreshed_at: datetime | None = None
         self._stop = threading.Event()
+        self.metrics = metrics
+        if metrics is not None:
+            metrics.watch(
+                lambda: len(self.processes.states),
+                lambda: sum(len(p.running_attempts()) for p in self.processes.states.values()),
+            )
 
     # -- the loop ---------------------------------------------------------------------------
 
@@ -97,6 +108,7 @@ class SchedulerService:
         now = self.clock.now()
         if not self._hold_lease(now):
             return now + timedelta(seconds=self.config.lease_seconds / 3)
+        started = time.perf_counter()
         effects = Effects()
         self.processes.consumed.clear()
         try:
@@ -108,21 +120,29 @@ class SchedulerService:
             self._forget()
             return now + timedelta(seconds=1)
         self._apply(effects)
+        if self.metrics is not None:
+            self.metrics.wake_finished(time.perf_counter() - started)
         return self._next_wake(now)
 
     def _work(self, session: Session, now: datetime, topics: set[str], effects: Effects) -> None:
         if self._refresh_due(now, topics):
             self._refresh_definitions(session, now)
+        batch = self.processes.batch = WriteBatch()
         self.processes.apply_executor_events(session, self.sink.states, effects, now)
+        batch.flush(session)
         self.processes.apply_requests(session, effects, now)
+        batch.flush(session)
         self.processes.step_due(session, effects, now)
+        batch.flush(session)
         start_due(session, self.processes, effects, now)
+        batch.flush(session)
 
     def _apply(self, effects: Effects) -> None:
         for task_id, reason in effects.kills:
             _guarded(self.runner.kill, task_id, reason)
         for job in effects.starts:
-            _guarded(self.runner.start, job)
+            if not _guarded(self.runner.start, job) and self.metrics is not None:
+                self.metrics.executor_error(job.executable.kind)
         for finished in effects.finished:
             _guarded(self.observer.process_finished, finished)
 
@@ -180,7 +200,7 @@ class SchedulerService:
         if not keep_lease:
             self.lease = None
         self.definitions = DefinitionBook()
-        self.processes = ProcessBook(self.definitions, self.observer)
+        self.processes = ProcessBook(self.definitions, self.observer, self.backend)
         self._refreshed_at = None
 
     def _release(self) -> None:
@@ -218,9 +238,12 @@ class SchedulerService:
         self._refreshed_at = now
 
 
-def _guarded(action: Callable[..., None], *args: object) -> None:
-    """Run a side effect; a broken runner or hook must not stop the scheduler."""
+def _guarded(action: Callable[..., None], *args: object) -> bool:
+    """Run a side effect; a broken runner or hook must not stop the scheduler. False if it
+    raised."""
     try:
         action(*args)
     except Exception:
         log.exception("scheduler side effect %s failed", getattr(action, "__name__", action))
+        return False
+    return True

@@ -21,7 +21,7 @@ from gnomon.runner.base import JobState, OutputLine
 from gnomon.scheduler.wakeup import Wakeup
 from gnomon.storage import callbacks
 from gnomon.storage.engine import transaction
-from gnomon.storage.tables import ExecutorStateRow, TaskLogRow
+from gnomon.storage.tables import TaskLogRow
 
 log = logging.getLogger(__name__)
 
@@ -29,17 +29,15 @@ log = logging.getLogger(__name__)
 class StoreSink:
     """A thread-safe `JobSink` over the store, feeding the scheduler's event queue."""
 
-    def __init__(self, engine: Engine, clock: Clock, wakeup: Wakeup, backend: str) -> None:
+    def __init__(self, engine: Engine, clock: Clock, wakeup: Wakeup) -> None:
         self.engine = engine
         self.clock = clock
         self.wakeup = wakeup
-        self.backend = backend
         self.states: queue.SimpleQueue[tuple[JobState, datetime]] = queue.SimpleQueue()
 
     def state_changed(self, state: JobState) -> None:
-        now = self.clock.now()
-        self._save_state(state, now)
-        self.states.put((state, now))
+        # Recorded by the scheduler thread in its next transaction, many at a time.
+        self.states.put((state, self.clock.now()))
         self.wakeup.notify("executor")
 
     def output(self, task_id: str, lines: Sequence[OutputLine]) -> None:
@@ -71,22 +69,6 @@ class StoreSink:
             )
         )
         self.wakeup.notify("callbacks")
-
-    def _save_state(self, state: JobState, now: datetime) -> None:
-        def save(session: Session) -> None:
-            row = session.get(ExecutorStateRow, state.task_id)
-            status = state.status.value
-            if state.reason:
-                status = f"{status}({state.reason})"
-            row = row or ExecutorStateRow(
-                task_id=state.task_id, backend=self.backend, status=status, as_of=now, details={}
-            )
-            row.status, row.as_of = status, now
-            row.handle = state.handle or row.handle
-            row.details = {**row.details, **state.details}
-            session.add(row)
-
-        self._write(save)
 
     def _write(self, work: Callable[[Session], object]) -> None:
         try:

@@ -13,12 +13,14 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from gnomon.domain.definitions import TaskDefinition
 from gnomon.domain.enums import ProcessStatus, TaskStatus
 from gnomon.domain.times import as_utc
 from gnomon.storage.tables import (
+    ExecutorStateRow,
     KillRequestRow,
     ProcessDefinitionRow,
     ProcessRow,
@@ -239,3 +241,26 @@ def previous_finished_statuses(
         .limit(limit)
     )
     return [ProcessStatus(status) for (status,) in rows]
+
+
+def save_executor_states(*, session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Upsert what executors reported (one executemany); a report without a handle keeps the
+    known one."""
+    if rows:
+        session.connection().execute(_upsert_state(session.get_bind().dialect.name), list(rows))
+
+
+def _upsert_state(dialect: str) -> Any:
+    table = ExecutorStateRow.__table__  # type: ignore[attr-defined]
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(table)
+    excluded = statement.excluded
+    return statement.on_conflict_do_update(
+        index_elements=[table.c.task_id],
+        set_={
+            "status": excluded.status,
+            "as_of": excluded.as_of,
+            "handle": sa.func.coalesce(excluded.handle, table.c.handle),
+            "details": excluded.details,
+        },
+    )

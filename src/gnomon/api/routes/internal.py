@@ -22,10 +22,15 @@ def metrics(request: Request) -> Response:
 
 @router.get("/healthcheck")
 def healthcheck(context: ContextDep) -> JSONResponse:
-    """200 when the store answers, 503 otherwise."""
+    """200 when the store (and the executor, where one runs) can work; 503 saying what cannot."""
+    body = {"status": "ok", "store": "ok"}
     try:
         ping(context.engine)
     except SQLAlchemyError as exc:
-        detail = str(exc).splitlines()[0]
-        return JSONResponse({"status": "unavailable", "store": f"unreachable: {detail}"}, 503)
-    return JSONResponse({"status": "ok", "store": "ok"})
+        body["status"], body["store"] = "unavailable", f"unreachable: {str(exc).splitlines()[0]}"
+    if context.executor_health is not None:
+        problem = context.executor_health()
+        body["executor"] = problem or "ok"
+        if problem and body["status"] == "ok":
+            body["status"] = "degraded"
+    return JSONResponse(body, 200 if body["status"] == "ok" else 503)

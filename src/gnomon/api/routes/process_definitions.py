@@ -54,7 +54,7 @@ def put_process_definition(
     store.upsert_definition(session=session, definition=definition, now=now)
     stored = store.get_definition(session=session, name=process_definition_name)
     session.commit()
-    context.on_change()
+    context.on_change("definitions")
     return wire_response(stored.to_wire(), dict[str, object])
 
 
@@ -65,7 +65,7 @@ def delete_process_definition(
     """Deletes a registered process definition; its past processes stay readable."""
     store.delete_definition(session=session, name=process_definition_name)
     session.commit()
-    context.on_change()
+    context.on_change("definitions")
     return Response(status_code=204)
 
 
@@ -91,7 +91,7 @@ def trigger_process_definition(
         session=session, name=process_definition_name, task_filter=task_filter, now=now
     )
     session.commit()
-    context.on_change()
+    context.on_change("triggers")
     return Response(status_code=204)
 
 
@@ -102,7 +102,7 @@ def pause_process_definition(
     """Pause the process schedule; triggers still start runs."""
     store.set_paused(session=session, name=process_definition_name, paused=True, now=now)
     session.commit()
-    context.on_change()
+    context.on_change("definitions")
     return Response(status_code=204)
 
 
@@ -113,7 +113,7 @@ def resume_process_definition(
     """Resume the process schedule."""
     store.set_paused(session=session, name=process_definition_name, paused=False, now=now)
     session.commit()
-    context.on_change()
+    context.on_change("definitions")
     return Response(status_code=204)
 
 

@@ -54,7 +54,7 @@ def retry_process_run(
     """Retries a failed process run; each failed task gets one more attempt, without backoff."""
     requests.add_retry(session=session, process_id=process_id, now=now)
     session.commit()
-    context.on_change()
+    context.on_change("requests")
     return Response(status_code=204)
 
 
@@ -65,5 +65,5 @@ def kill_process_run(
     """Terminates an active process: running tasks are stopped and it ends failed."""
     requests.add_kill(session=session, process_id=process_id, now=now)
     session.commit()
-    context.on_change()
+    context.on_change("requests")
     return Response(status_code=204)

@@ -91,7 +91,7 @@ def post_succeed(
         session=session, task_id=task_id, status=TaskStatus.SUCCEEDED, reason=None, now=now
     ):
         session.commit()
-        context.on_change()
+        context.on_change("callbacks")
     return Response(status_code=204)
 
 
@@ -109,5 +109,5 @@ def post_fail(
         now=now,
     ):
         session.commit()
-        context.on_change()
+        context.on_change("callbacks")
     return Response(status_code=204)

@@ -1,0 +1,150 @@
+"""Reading a container's output: its stdout/stderr as it is written, and its `log_paths` files
+when it has ended.
+
+stdout and stderr come through ONE follow-mode `/logs` request and are told apart by the
+engine's 8-byte frame headers (stream 1 or 2), so a running container costs one connection and
+one thread. The SDK's `logs()` cannot do this (it drops the stream id of each frame, and inspects
+the container on every call to find out whether it has a TTY; ours never do), so the request is
+made on the client's HTTP session directly. The stream ends by itself when the container stops;
+`abort()` ends it early when the runner closes.
+
+Each frame is one log entry with its engine timestamp (`timestamps=1`). An entry without a
+trailing newline is a fragment of a long line (the engine splits lines at 16 KiB); fragments are
+joined back into one line.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import socket
+import struct
+import tarfile
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from typing import IO, Any
+
+import requests
+from docker.errors import NotFound, create_api_error_from_http_exception
+
+from gnomon.runner._docker_engine import map_docker_errors
+from gnomon.runner._output import GNOMON_SOURCE, MAX_LINE_CHARS, TaskOutput
+
+FRAME_HEADER = struct.Struct(">BxxxL")
+SOURCES = {1: "stdout", 2: "stderr"}
+
+
+def open_stream(api: Any, container_id: str, since: float | None) -> Any:
+    """A follow-mode log stream of `container_id` (a `requests.Response`)."""
+    params: dict[str, Any] = {"stdout": 1, "stderr": 1, "follow": 1, "timestamps": 1}
+    if since is not None:
+        params["since"] = f"{since:.9f}"
+    url = f"{api.base_url}/v{api.api_version}/containers/{container_id}/logs"
+    with map_docker_errors():
+        response = api.get(url, params=params, stream=True, timeout=None)
+        try:
+            response.raise_for_status()
+        except requests.HTTPError as exc:
+            create_api_error_from_http_exception(exc)
+    return response
+
+
+def abort(response: Any) -> None:
+    """End a stream another thread is blocked on, without touching the container.
+
+    Shutting the socket down wakes the reader with an end of stream; closing the response here
+    instead would race with the reader (http.client is not thread-safe), so the reader closes it.
+    """
+    connection = getattr(response.raw, "connection", None)
+    sock = getattr(connection, "sock", None)
+    if isinstance(sock, socket.socket):
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+
+
+def pump(response: Any, output: TaskOutput) -> None:
+    """Copy the stream's lines into `output` until the container stops (or `abort()`)."""
+    fragments: dict[str, tuple[datetime | None, list[str]]] = {}
+    with map_docker_errors():
+        for kind, payload in _frames(response.raw):
+            source = SOURCES.get(kind, "stdout")
+            when, text = parse_entry(payload.decode("utf-8", errors="replace"))
+            first_when, parts = fragments.pop(source, (when, []))
+            parts.append(text.rstrip("\n"))
+            if text.endswith("\n") or sum(map(len, parts)) > MAX_LINE_CHARS:
+                output.add(source, "".join(parts), first_when)
+            else:
+                fragments[source] = (first_when, parts)
+    for source, (when, parts) in fragments.items():
+        output.add(source, "".join(parts), when)
+
+
+def _frames(raw: IO[bytes]) -> Iterator[tuple[int, bytes]]:
+    while True:
+        header = raw.read(FRAME_HEADER.size)
+        if len(header) < FRAME_HEADER.size:
+            return
+        kind, length = FRAME_HEADER.unpack(header)
+        if length:
+            yield kind, raw.read(length)
+
+
+def parse_entry(text: str) -> tuple[datetime | None, str]:
+    """Split `2024-05-07T12:00:00.123456789Z message` into its time and its message."""
+    stamp, _, message = text.partition(" ")
+    try:
+        return datetime.fromisoformat(stamp), message
+    except ValueError:
+        return None, text
+
+
+def copy_log_paths(api: Any, container_id: str, path: str, output: TaskOutput) -> None:
+    """Copy the file (or every file under the directory) `path` out of a stopped container."""
+    try:
+        with map_docker_errors():
+            try:
+                chunks, _stat = api.get_archive(container_id, path)
+            except NotFound:
+                output.add(GNOMON_SOURCE, f"log path {path} was not found in the container")
+                return
+            with tarfile.open(fileobj=_ChunkReader(chunks), mode="r|*") as archive:
+                for member in archive:
+                    if not member.isfile():
+                        continue
+                    source = "file:" + _member_path(path, member.name)
+                    content = archive.extractfile(member)
+                    if content is not None:
+                        for line in content:
+                            output.add(source, line.decode("utf-8", errors="replace"))
+    except (tarfile.TarError, OSError) as exc:
+        output.add(GNOMON_SOURCE, f"log path {path} could not be copied: {exc}")
+    finally:
+        output.finish()
+
+
+def _member_path(requested: str, member: str) -> str:
+    """The in-container path of an archive member (the archive is rooted at the basename)."""
+    parent = requested.rstrip("/").rpartition("/")[0]
+    return f"{parent}/{member}" if parent or requested.startswith("/") else member
+
+
+class _ChunkReader(io.RawIOBase):
+    """A readable file over the byte chunks the engine streams, for `tarfile`'s stream mode."""
+
+    def __init__(self, chunks: Iterable[bytes]) -> None:
+        self._chunks = iter(chunks)
+        self._rest = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._rest:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                return 0
+            self._rest = chunk
+        size = min(len(buffer), len(self._rest))
+        buffer[:size] = self._rest[:size]
+        self._rest = self._rest[size:]
+        return size

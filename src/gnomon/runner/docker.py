@@ -1,0 +1,392 @@
+"""The Docker backend (the default): each attempt is one container on the local engine.
+
+Threads, and why: the docker SDK is blocking, and every `Runner` method must return at once.
+- Creating and starting containers, and adoption, run on a small `ThreadPoolExecutor`
+  (`workers`, 16 by default). It bounds how many create/start calls hit the engine at once, and a
+  slow pull holds one worker, not the runner.
+- Each running container has one watcher thread, blocked on the container's follow-mode log
+  stream (stdout and stderr demultiplexed from one connection, see `_docker_logs`). The stream
+  ends when the container stops, so the watcher learns of the exit at once, without polling and
+  without an events subscription to fan out. The live logs need that blocked reader anyway, so a
+  shared events thread would only add a second path to keep consistent.
+- A kill runs `stop` (SIGTERM, SIGKILL after the grace period) on a short-lived thread of its own:
+  it blocks for up to the grace period and must not delay starts.
+Per attempt the engine sees: create, start, logs, wait, remove; an inspect only when the exit code
+is not 0 (to tell an OOM kill from an ordinary failure). The outcome is reported before the
+container is removed, so the next job does not wait for the removal.
+
+Adoption after a restart, and the choice made for logs: a container still running is streamed
+again from the moment of adoption (`since=now`), so no line is sent twice, and a `gnomon` line
+says output written while nobody watched may be missing. A container that finished while Gnomon
+was away is collected in full (its final lines, usually the reason it failed, were never sent),
+after a `gnomon` line warning that earlier lines may repeat.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import threading
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from gnomon.errors import GnomonError
+from gnomon.runner._docker_engine import ClientSource, Engine, map_docker_errors
+from gnomon.runner._docker_logs import abort, copy_log_paths, open_stream, pump
+from gnomon.runner._docker_spec import (
+    LABEL_TASK_ID,
+    ContainerSpec,
+    container_spec,
+    host_config_arguments,
+    label_filters,
+)
+from gnomon.runner._output import GNOMON_SOURCE, OutputPump, TaskOutput
+from gnomon.runner.base import ExecutorStatus, Job, JobSink, JobState
+from gnomon.settings import Settings
+
+RESUMED_NOTE: Final = (
+    "Gnomon restarted and is following this container again; "
+    "output written while it was not watching may be missing"
+)
+REPLAYED_NOTE: Final = (
+    "Gnomon restarted after this container ended; its whole output follows "
+    "and may repeat lines recorded before the restart"
+)
+LOST: Final = "lost"
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(eq=False)
+class _Attempt:
+    """One attempt this runner is responsible for; fields change under the runner's lock."""
+
+    job: Job
+    spec: ContainerSpec
+    container_id: str | None = None
+    kill_reason: str | None = None
+    stream: Any = None
+    threads: list[threading.Thread] = field(default_factory=list)
+    done: bool = False
+
+
+class DockerRunner:
+    """Runs `docker_image_command` and `batch_image_command` jobs as containers."""
+
+    name = "docker"
+
+    def __init__(
+        self,
+        settings: Settings,
+        sink: JobSink,
+        *,
+        client: ClientSource | None = None,
+        instance: str = "default",
+        workers: int = 16,
+    ) -> None:
+        """
+        Args:
+            settings: network, pull policy, grace period, log bound, keep_containers.
+            sink: where states and output go.
+            client: a `docker.DockerClient`, or a function making one (called on first use and
+                again while it fails); default `docker.from_env()`.
+            instance: this Gnomon's name on the engine; only its own containers are adopted.
+            workers: threads for create/start/adopt calls.
+        """
+        self._settings = settings
+        self._sink = sink
+        self._instance = instance
+        self._engine = Engine(client)
+        self._pump = OutputPump(sink, settings.max_log_lines_per_task)
+        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="gnomon-docker")
+        self._attempts: dict[str, _Attempt] = {}
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def start(self, job: Job) -> None:
+        attempt = self._track(job)
+        if attempt is not None:
+            self._submit(self._launch, attempt, [attempt])
+
+    def kill(self, task_id: str, reason: str) -> None:
+        with self._lock:
+            attempt = self._attempts.get(task_id)
+            if attempt is None or attempt.done:
+                return
+            attempt.kill_reason = attempt.kill_reason or reason
+            container_id = attempt.container_id
+        if container_id is not None:
+            self._spawn(f"gnomon-stop-{task_id[:8]}", self._stop, container_id)
+
+    def adopt(self, jobs: Sequence[Job]) -> None:
+        attempts = [a for a in map(self._track, jobs) if a is not None]
+        self._submit(self._adopt, (attempts, time.time()), attempts)
+
+    def healthy(self) -> str | None:
+        return self._engine.healthy()
+
+    def close(self) -> None:
+        """Stop watching (containers keep running and are adopted next time) and stop threads."""
+        with self._lock:
+            self._closed = True
+            attempts = list(self._attempts.values())
+        for attempt in attempts:
+            if attempt.stream is not None:
+                abort(attempt.stream)
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        for attempt in attempts:
+            for thread in attempt.threads:
+                thread.join(timeout=5)
+        self._pump.close()
+        self._engine.close()
+
+    # -- starting --------------------------------------------------------------------------
+
+    def _submit(self, work: Any, argument: Any, attempts: list[_Attempt]) -> None:
+        try:
+            self._pool.submit(work, argument)
+        except RuntimeError:  # the pool is shut down: close() was called
+            for attempt in attempts:
+                self._finish(attempt, ExecutorStatus.FAILED, "not started: the runner is closed")
+
+    def _track(self, job: Job) -> _Attempt | None:
+        """Take charge of `job`; None (after reporting why, if it is not a container job)."""
+        try:
+            spec = container_spec(job, self._settings, self._instance)
+        except ValueError as exc:
+            self._report(JobState(job.task_id, ExecutorStatus.FAILED, reason=str(exc)))
+            return None
+        with self._lock:
+            if job.task_id in self._attempts:
+                log.warning("task is already running here", extra={"task_id": job.task_id})
+                return None
+            attempt = _Attempt(job, spec)
+            self._attempts[job.task_id] = attempt
+            return attempt
+
+    def _launch(self, attempt: _Attempt) -> None:
+        try:
+            if attempt.kill_reason is None and not self._closed:
+                container_id = self._create_and_start(attempt.spec)
+            else:
+                container_id = None
+        except GnomonError as exc:
+            self._finish(attempt, ExecutorStatus.FAILED, str(exc))
+            return
+        except Exception as exc:
+            log.exception("could not start a container", extra={"task_id": attempt.job.task_id})
+            self._finish(attempt, ExecutorStatus.FAILED, f"could not start the container: {exc}")
+            return
+        if container_id is None:
+            self._finish(attempt, ExecutorStatus.FAILED, "not started: Gnomon is shutting down")
+            return
+        self._follow(attempt, container_id, since=None, note=None)
+
+    def _create_and_start(self, spec: ContainerSpec) -> str:
+        max_nano_cpus = self._engine.max_nano_cpus() if spec.nano_cpus is not None else None
+        network = self._settings.docker_network
+        with map_docker_errors():
+            host_config = self._engine.api.create_host_config(
+                **host_config_arguments(spec, network, max_nano_cpus)
+            )
+        container_id = self._engine.create(
+            spec.image,
+            spec.tag,
+            self._settings.pull_policy,
+            command=spec.command,
+            name=spec.name,
+            environment=spec.environment,
+            labels=spec.labels,
+            host_config=host_config,
+        )
+        try:
+            with map_docker_errors():
+                self._engine.api.start(container_id)
+        except GnomonError:
+            self._discard(container_id)
+            raise
+        return container_id
+
+    def _follow(
+        self, attempt: _Attempt, container_id: str, since: float | None, note: str | None
+    ) -> None:
+        """Publish the container id, honour a kill that came early, and start the watcher."""
+        with self._lock:
+            attempt.container_id = container_id
+            kill_pending = attempt.kill_reason is not None
+            if self._closed:
+                return
+            thread = threading.Thread(
+                target=self._watch,
+                args=(attempt, container_id, since, note),
+                name=f"gnomon-watch-{attempt.job.task_id[:8]}",
+                daemon=True,
+            )
+            attempt.threads.append(thread)
+        if since is None and note is None:
+            state = JobState(attempt.job.task_id, ExecutorStatus.RUNNING, handle=container_id)
+            self._report(state)
+        if kill_pending:
+            self._spawn(f"gnomon-stop-{attempt.job.task_id[:8]}", self._stop, container_id)
+        thread.start()
+
+    # -- watching and collecting -----------------------------------------------------------
+
+    def _watch(
+        self, attempt: _Attempt, container_id: str, since: float | None, note: str | None
+    ) -> None:
+        output = self._pump.open(attempt.job.task_id)
+        if note is not None:
+            output.add(GNOMON_SOURCE, note)
+        self._stream(attempt, container_id, since, output)
+        if self._closed:
+            output.finish()
+            return
+        try:
+            status, reason, details = self._collect(attempt, container_id)
+        except GnomonError as exc:
+            status, reason, details = ExecutorStatus.FAILED, str(exc), {}
+        output.finish()
+        self._finish(attempt, status, reason, details)
+        self._discard(container_id)
+
+    def _stream(
+        self, attempt: _Attempt, container_id: str, since: float | None, output: TaskOutput
+    ) -> None:
+        response = None
+        try:
+            response = open_stream(self._engine.api, container_id, since)
+            with self._lock:
+                attempt.stream = response
+                closed = self._closed
+            if closed:
+                abort(response)
+            pump(response, output)
+        except Exception as exc:  # the outcome is decided by `wait` afterwards
+            if not self._closed:
+                log.warning("log stream broke: %s", exc, extra={"task_id": attempt.job.task_id})
+        finally:
+            with self._lock:
+                attempt.stream = None
+            if response is not None:
+                with contextlib.suppress(Exception):
+                    response.close()
+
+    def _collect(
+        self, attempt: _Attempt, container_id: str
+    ) -> tuple[ExecutorStatus, str | None, dict[str, str]]:
+        """The outcome of a stopped container; its `log_paths` files are copied out first."""
+        api = self._engine.api
+        with map_docker_errors():
+            # No timeout: the log stream has ended, so the container has (nearly) stopped.
+            code = int(api.wait(container_id, timeout=None)["StatusCode"])
+            oom = code != 0 and bool(api.inspect_container(container_id)["State"]["OOMKilled"])
+        for path in attempt.spec.log_paths:
+            copy_log_paths(
+                api, container_id, path, self._pump.open(attempt.job.task_id, live=False)
+            )
+        details = {"exit_code": str(code), "container_id": container_id}
+        if attempt.kill_reason is not None:
+            return ExecutorStatus.FAILED, attempt.kill_reason, details
+        if oom:
+            limit = attempt.spec.memory_mb
+            reason = "out of memory" if limit is None else f"out of memory (limit {limit} MB)"
+            return ExecutorStatus.FAILED, reason, details
+        if code == 0:
+            return ExecutorStatus.SUCCEEDED, None, details
+        return ExecutorStatus.FAILED, f"exit code {code}", details
+
+    # -- adoption --------------------------------------------------------------------------
+
+    def _adopt(self, work: tuple[list[_Attempt], float]) -> None:
+        attempts, adopted_at = work
+        try:
+            with map_docker_errors():
+                found = self._engine.api.containers(
+                    all=True, filters={"label": label_filters(self._instance)}
+                )
+        except GnomonError as exc:
+            for attempt in attempts:
+                self._finish(attempt, ExecutorStatus.FAILED, str(exc))
+            return
+        by_task = {c["Labels"].get(LABEL_TASK_ID, ""): c for c in found}
+        with self._lock:
+            orphans = [c for task, c in by_task.items() if task not in self._attempts]
+        for container in orphans:  # first, so that once every job is reported, all is done
+            self._remove_orphan(container)
+        for attempt in attempts:
+            container = by_task.get(attempt.job.task_id)
+            if container is None:
+                self._finish(attempt, ExecutorStatus.FAILED, LOST)
+            else:
+                self._resume(attempt, container, adopted_at)
+
+    def _resume(self, attempt: _Attempt, container: dict[str, Any], adopted_at: float) -> None:
+        container_id, state = str(container["Id"]), str(container.get("State", ""))
+        if state == "created":
+            try:
+                with map_docker_errors():
+                    self._engine.api.start(container_id)
+            except GnomonError as exc:
+                self._finish(attempt, ExecutorStatus.FAILED, str(exc))
+                self._discard(container_id)
+                return
+            self._follow(attempt, container_id, since=None, note=None)
+        elif state in ("exited", "dead"):
+            self._follow(attempt, container_id, since=None, note=REPLAYED_NOTE)
+        else:
+            self._follow(attempt, container_id, since=adopted_at, note=RESUMED_NOTE)
+
+    def _remove_orphan(self, container: dict[str, Any]) -> None:
+        """A labelled container no job owns: stop it; remove it unless finished ones are kept."""
+        finished = container.get("State") in ("created", "exited", "dead")
+        if not finished or not self._settings.keep_containers:
+            log.info("removing orphan container %s", container.get("Names"))
+            self._engine.remove(str(container["Id"]))
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _stop(self, container_id: str) -> None:
+        self._engine.stop(container_id, math.ceil(self._settings.kill_grace_seconds))
+
+    def _discard(self, container_id: str) -> None:
+        if not self._settings.keep_containers:
+            self._engine.remove(container_id)
+
+    def _finish(
+        self,
+        attempt: _Attempt,
+        status: ExecutorStatus,
+        reason: str | None,
+        details: dict[str, str] | None = None,
+    ) -> None:
+        """Report the attempt's one terminal state (a kill's reason wins over how it ended)."""
+        with self._lock:
+            if attempt.done:
+                return
+            attempt.done = True
+            self._attempts.pop(attempt.job.task_id, None)
+            if attempt.kill_reason is not None and status is ExecutorStatus.FAILED:
+                reason = attempt.kill_reason
+        state = JobState(
+            attempt.job.task_id,
+            status,
+            reason=reason,
+            handle=attempt.container_id,
+            details=details or {},
+        )
+        self._report(state)
+
+    def _report(self, state: JobState) -> None:
+        try:
+            self._sink.state_changed(state)
+        except Exception:
+            log.exception("the sink rejected a state", extra={"task_id": state.task_id})
+
+    @staticmethod
+    def _spawn(name: str, target: Any, *args: Any) -> None:
+        threading.Thread(target=target, args=args, name=name, daemon=True).start()

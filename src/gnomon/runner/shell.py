@@ -1,0 +1,254 @@
+"""The shell backend: Sundial's `shell_script_command`, a bash script run on the Gnomon host.
+
+Off unless `allow_shell` is set, because a script runs as Gnomon's own user. It keeps Sundial's
+in-band stdout protocol (`**status=success|failure`, `**metadata:KEY=VALUE`), and, unlike
+Sundial, also keeps stderr.
+
+The script runs with `bash <file>` in a fresh temporary directory (its cwd, deleted afterwards)
+and in its own process group, so a kill (SIGTERM, then SIGKILL after the grace period) reaches
+everything it started, and whatever it left in the background is killed when it exits: a job
+never outlives its task. Its environment is Gnomon's minus Gnomon's own settings (`GNOMON_*`,
+which may hold secrets such as the API token), then the script's variables, then the job's.
+
+Each attempt has one thread waiting for the process and two reading its pipes. Processes do not
+survive a restart of Gnomon, so `adopt` reports every job `lost`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import IO, Final
+
+from gnomon.domain.definitions import ShellScriptCommand
+from gnomon.domain.enums import TaskStatus
+from gnomon.runner._output import OutputPump, TaskOutput, now_utc
+from gnomon.runner.base import ExecutorStatus, Job, JobSink, JobState, job_environment
+from gnomon.settings import Settings
+
+STATUS_PREFIX: Final = "**status="
+METADATA_PREFIX: Final = "**metadata:"
+REPORTED_FAILURE: Final = "shell command reported failure"
+LOST: Final = "lost"
+SHUTDOWN: Final = "Gnomon shut down while the script ran"
+READER_JOIN_SECONDS: Final = 5.0
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(eq=False)
+class _Attempt:
+    job: Job
+    process: subprocess.Popen[bytes] | None = None
+    kill_reason: str | None = None
+    timer: threading.Timer | None = None
+    done: bool = False
+    threads: list[threading.Thread] = field(default_factory=list)
+
+
+class ShellRunner:
+    """Runs `shell_script_command` jobs as local bash processes."""
+
+    name = "shell"
+
+    def __init__(self, settings: Settings, sink: JobSink) -> None:
+        self._settings = settings
+        self._sink = sink
+        self._pump = OutputPump(sink, settings.max_log_lines_per_task)
+        self._attempts: dict[str, _Attempt] = {}
+        self._lock = threading.Lock()
+
+    def start(self, job: Job) -> None:
+        with self._lock:
+            if job.task_id in self._attempts:
+                return
+            attempt = _Attempt(job)
+            self._attempts[job.task_id] = attempt
+            thread = threading.Thread(
+                target=self._run,
+                args=(attempt,),
+                name=f"gnomon-shell-{job.task_id[:8]}",
+                daemon=True,
+            )
+            attempt.threads.append(thread)
+        thread.start()
+
+    def kill(self, task_id: str, reason: str) -> None:
+        with self._lock:
+            attempt = self._attempts.get(task_id)
+            if attempt is None or attempt.done or attempt.kill_reason is not None:
+                return
+            attempt.kill_reason = reason
+            process = attempt.process
+            if process is None:
+                return
+            self._signal(process, signal.SIGTERM)
+            attempt.timer = threading.Timer(
+                self._settings.kill_grace_seconds, self._force_kill, (attempt,)
+            )
+            attempt.timer.daemon = True
+            attempt.timer.start()
+
+    def adopt(self, jobs: Sequence[Job]) -> None:
+        for job in jobs:
+            self._report(JobState(job.task_id, ExecutorStatus.FAILED, reason=LOST))
+
+    def healthy(self) -> str | None:
+        return None if shutil.which("bash") else "bash is not installed"
+
+    def close(self) -> None:
+        """Kill running scripts (they could not be adopted after a restart) and wait for them."""
+        with self._lock:
+            attempts = list(self._attempts.values())
+        for attempt in attempts:
+            self.kill(attempt.job.task_id, SHUTDOWN)
+        for attempt in attempts:
+            for thread in attempt.threads:
+                thread.join(timeout=self._settings.kill_grace_seconds + READER_JOIN_SECONDS)
+        self._pump.close()
+
+    def _run(self, attempt: _Attempt) -> None:
+        job = attempt.job
+        command = job.executable.member
+        if not isinstance(command, ShellScriptCommand):
+            self._finish(attempt, ExecutorStatus.FAILED, f"{job.executable.kind} is not a script")
+            return
+        workdir = tempfile.mkdtemp(prefix="gnomon-shell-")
+        try:
+            status, reason, code = self._run_in(attempt, command, workdir)
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+        self._finish(attempt, status, reason, code)
+
+    def _run_in(
+        self, attempt: _Attempt, command: ShellScriptCommand, workdir: str
+    ) -> tuple[ExecutorStatus, str | None, int | None]:
+        """Run the script to its end; its outcome (status, reason, exit code)."""
+        script = os.path.join(workdir, "script.sh")
+        with open(script, "w", encoding="utf-8") as file:
+            file.write(command.script)
+        try:
+            process = self._spawn(attempt, command, script, workdir)
+        except OSError as exc:
+            return ExecutorStatus.FAILED, f"could not run bash: {exc}", None
+        if process is None:
+            return ExecutorStatus.FAILED, "killed before it started", None
+        self._report(JobState(attempt.job.task_id, ExecutorStatus.RUNNING, handle=str(process.pid)))
+        output = self._pump.open(attempt.job.task_id)
+        readers = [
+            self._reader(attempt, process.stdout, output, protocol=True),
+            self._reader(attempt, process.stderr, output, protocol=False),
+        ]
+        code = process.wait()
+        self._signal(process, signal.SIGKILL)  # whatever the script left behind
+        for reader in readers:
+            reader.join(timeout=READER_JOIN_SECONDS)
+        output.finish()
+        if code == 0:
+            return ExecutorStatus.SUCCEEDED, None, code
+        if code < 0:
+            return ExecutorStatus.FAILED, f"killed by signal {signal.Signals(-code).name}", code
+        return ExecutorStatus.FAILED, f"exit code {code}", code
+
+    def _spawn(
+        self, attempt: _Attempt, command: ShellScriptCommand, script: str, workdir: str
+    ) -> subprocess.Popen[bytes] | None:
+        """Start bash unless a kill came first; the process is published under the lock."""
+        inherited = {k: v for k, v in os.environ.items() if not k.startswith("GNOMON_")}
+        user = {v.variable_name: v.value for v in command.environment_variables or []}
+        env = inherited | job_environment(
+            attempt.job, self._settings.callback_url(for_container=False), user
+        )
+        with self._lock:
+            if attempt.kill_reason is not None:
+                return None
+            attempt.process = subprocess.Popen(
+                ["bash", script],
+                cwd=workdir,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                start_new_session=True,
+            )
+            return attempt.process
+
+    def _reader(
+        self, attempt: _Attempt, pipe: IO[bytes] | None, output: TaskOutput, *, protocol: bool
+    ) -> threading.Thread:
+        def read() -> None:
+            if pipe is None:
+                return
+            with pipe:
+                for raw in pipe:
+                    text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+                    if not (protocol and self._protocol_line(attempt.job.task_id, text)):
+                        output.add("stdout" if protocol else "stderr", text)
+
+        thread = threading.Thread(target=read, name=f"gnomon-shell-read-{attempt.job.task_id[:8]}")
+        thread.daemon = True
+        thread.start()
+        return thread
+
+    def _protocol_line(self, task_id: str, text: str) -> bool:
+        """Act on a `**status=` or `**metadata:` line; False for an ordinary line."""
+        line = text.strip()
+        try:
+            if line.startswith(STATUS_PREFIX):
+                verdict = line[len(STATUS_PREFIX) :].strip().lower()
+                if verdict == "success":
+                    self._sink.reported(task_id, TaskStatus.SUCCEEDED, None)
+                    return True
+                if verdict == "failure":
+                    self._sink.reported(task_id, TaskStatus.FAILED, REPORTED_FAILURE)
+                    return True
+            elif line.startswith(METADATA_PREFIX) and "=" in line:
+                key, _, value = line[len(METADATA_PREFIX) :].partition("=")
+                if key.strip():
+                    self._sink.metadata(task_id, now_utc(), key.strip(), value)
+                    return True
+        except Exception:  # a broken sink must not stop the pipe being drained
+            log.exception("the sink rejected a report", extra={"task_id": task_id})
+            return True
+        return False
+
+    def _force_kill(self, attempt: _Attempt) -> None:
+        with self._lock:
+            if not attempt.done and attempt.process is not None:
+                self._signal(attempt.process, signal.SIGKILL)
+
+    @staticmethod
+    def _signal(process: subprocess.Popen[bytes], signum: signal.Signals) -> None:
+        try:
+            os.killpg(process.pid, signum)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    def _finish(
+        self, attempt: _Attempt, status: ExecutorStatus, reason: str | None, code: int | None = None
+    ) -> None:
+        with self._lock:
+            if attempt.done:
+                return
+            attempt.done = True
+            self._attempts.pop(attempt.job.task_id, None)
+            if attempt.timer is not None:
+                attempt.timer.cancel()
+            if attempt.kill_reason is not None:
+                status, reason = ExecutorStatus.FAILED, attempt.kill_reason
+        details = {} if code is None else {"exit_code": str(code)}
+        handle = str(attempt.process.pid) if attempt.process is not None else None
+        self._report(JobState(attempt.job.task_id, status, reason, handle, details))
+
+    def _report(self, state: JobState) -> None:
+        try:
+            self._sink.state_changed(state)
+        except Exception:
+            log.exception("the sink rejected a state", extra={"task_id": state.task_id})

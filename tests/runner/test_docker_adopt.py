@@ -1,0 +1,128 @@
+"""Restart adoption: a new DockerRunner takes over the containers of the one before it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from gnomon.runner.base import ExecutorStatus, Job
+from gnomon.runner.docker import LOST, REPLAYED_NOTE, RESUMED_NOTE, DockerRunner
+from tests.runner.conftest import MakeDockerRunner
+from tests.runner.jobs import container_job
+from tests.runner.recorder import Recorder
+from tests.runner.test_docker import container_gone, wait_until_gone
+
+pytestmark = pytest.mark.docker
+
+
+WAIT_FOR_GO = "while [ ! -e /tmp/go ]; do sleep 0.05; done"
+"""Holds a job until the test runs `go()` on its container: no guessing how long things take."""
+
+
+def container_of(client: Any, job: Job) -> Any:
+    (container,) = client.containers.list(
+        all=True, sparse=True, filters={"label": f"dev.gnomon.task-id={job.task_id}"}
+    )
+    return container
+
+
+def go(client: Any, job: Job) -> None:
+    exit_code, _ = container_of(client, job).exec_run(["touch", "/tmp/go"])
+    assert exit_code == 0
+
+
+def start_all(runner: DockerRunner, recorder: Recorder, jobs: list[Job]) -> None:
+    for job in jobs:
+        runner.start(job)
+    ids = {job.task_id for job in jobs}
+    recorder.wait_for(lambda: ids <= {s.task_id for s in recorder.states})
+    assert all(s.status is ExecutorStatus.RUNNING for s in recorder.states)
+
+
+def test_a_new_runner_adopts_collects_and_cleans_up(
+    make_docker_runner: MakeDockerRunner, busybox_image: str, docker_client: Any
+) -> None:
+    before = Recorder()
+    first = make_docker_runner(sink=before)
+    running = container_job(busybox_image, "echo early", WAIT_FOR_GO, "echo late")
+    finished = container_job(busybox_image, WAIT_FOR_GO, "echo bye", "exit 4")
+    removed = container_job(busybox_image, command=["sleep", "300"])
+    orphan = container_job(busybox_image, command=["sleep", "300"])
+    start_all(first, before, [running, finished, removed, orphan])
+    before.wait_for(lambda: "early" in before.messages(running.task_id))
+    first.close()
+    go(docker_client, finished)
+    container_of(docker_client, finished).wait()
+    container_of(docker_client, removed).remove(force=True)
+
+    after = Recorder()
+    second = make_docker_runner(sink=after)
+    second.adopt([running, finished, removed])
+    go(docker_client, running)
+
+    lost = after.final(removed.task_id)
+    assert (lost.status, lost.reason) == (ExecutorStatus.FAILED, LOST)
+    done = after.final(finished.task_id)
+    assert (done.status, done.reason) == (ExecutorStatus.FAILED, "exit code 4")
+    assert after.messages(finished.task_id) == [REPLAYED_NOTE, "bye"]
+    ended = after.final(running.task_id, timeout=15)
+    assert ended.status is ExecutorStatus.SUCCEEDED
+    assert after.messages(running.task_id) == [RESUMED_NOTE, "late"]
+    wait_until_gone(docker_client, orphan.task_id)
+    for job in (running, finished):
+        wait_until_gone(docker_client, job.task_id)
+
+
+def test_closing_a_runner_leaves_its_containers_running(
+    make_docker_runner: MakeDockerRunner,
+    recorder: Recorder,
+    busybox_image: str,
+    docker_client: Any,
+) -> None:
+    runner = make_docker_runner()
+    job = container_job(busybox_image, command=["sleep", "300"])
+    start_all(runner, recorder, [job])
+    runner.close()
+    container = container_of(docker_client, job)
+    container.reload()
+    assert container.status == "running"
+    assert recorder.finished(job.task_id) is None
+
+
+def test_kept_containers_of_finished_tasks_survive_adoption(
+    make_docker_runner: MakeDockerRunner,
+    recorder: Recorder,
+    busybox_image: str,
+    docker_client: Any,
+) -> None:
+    runner = make_docker_runner(keep_containers=True)
+    job = container_job(busybox_image, "true")
+    runner.start(job)
+    assert recorder.final(job.task_id).status is ExecutorStatus.SUCCEEDED
+    runner.close()
+    again = Recorder()
+    successor = make_docker_runner(sink=again, keep_containers=True)
+    marker = container_job(busybox_image, "true")
+    successor.adopt([marker])
+    assert again.final(marker.task_id).reason == LOST
+    assert not container_gone(docker_client, job.task_id)
+
+
+def test_a_kill_of_an_adopted_container_stops_it(
+    make_docker_runner: MakeDockerRunner,
+    recorder: Recorder,
+    busybox_image: str,
+    docker_client: Any,
+) -> None:
+    first = make_docker_runner()
+    job = container_job(busybox_image, command=["sleep", "300"])
+    start_all(first, recorder, [job])
+    first.close()
+    after = Recorder()
+    second = make_docker_runner(sink=after)
+    second.adopt([job])
+    second.kill(job.task_id, "killed after adoption")
+    state = after.final(job.task_id, timeout=15)
+    assert (state.status, state.reason) == (ExecutorStatus.FAILED, "killed after adoption")
+    wait_until_gone(docker_client, job.task_id)

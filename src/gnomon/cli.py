@@ -4,8 +4,11 @@ verbs that talk to a running Gnomon over its REST API."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
+from typing import Any
+from urllib.parse import quote
 
 from pydantic import ValidationError
 from sqlalchemy.engine import make_url
@@ -29,10 +32,107 @@ def _api(_: argparse.Namespace, settings: Settings) -> int:
     return serve_api(settings)
 
 
+def _scheduler(_: argparse.Namespace, settings: Settings) -> int:
+    from gnomon.server import run_scheduler
+
+    return run_scheduler(settings)
+
+
 def _migrate(_: argparse.Namespace, settings: Settings) -> int:
     from gnomon.server import migrate
 
     return migrate(settings)
+
+
+DEFAULT_SERVER = "http://127.0.0.1:8080"
+
+
+def _client_call(args: argparse.Namespace, settings: Settings) -> int:
+    """Run a client verb; server refusals and unreachable servers exit 1 with the reason."""
+    from gnomon.client import ApiClient, ApiError, ManifestError
+
+    token = settings.api_token.get_secret_value() if settings.api_token else None
+    client = ApiClient(args.server, token)
+    try:
+        result: int = args.client(client, args)
+        return result
+    except ApiError as exc:
+        print(f"gnomon: {exc}", file=sys.stderr)
+        return 1
+    except (ManifestError, OSError) as exc:
+        print(f"gnomon: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        client.close()
+
+
+def _add_client_verbs(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from gnomon.client import commands
+
+    def verb(name: str, text: str, call: Callable[..., int]) -> argparse.ArgumentParser:
+        parser = verbs.add_parser(name, help=text, description=text)
+        parser.add_argument(
+            "--server",
+            default=os.environ.get("GNOMON_SERVER", DEFAULT_SERVER),
+            help="Gnomon's URL (env GNOMON_SERVER; default %(default)s)",
+        )
+        parser.set_defaults(handler=_client_call, client=call)
+        return parser
+
+    apply = verb(
+        "apply",
+        "create or replace definitions from manifests or Sundial JSON",
+        lambda c, a: commands.apply(c, a.filename),
+    )
+    apply.add_argument(
+        "-f", "--filename", action="append", required=True, help="file, or - for stdin"
+    )
+    get = verb("get", "list definitions or runs", _get)
+    get.add_argument("what", choices=["definitions", "runs"])
+    get.add_argument("--definition", help="only runs of this definition")
+    get.add_argument("--limit", type=int, default=20, help="runs to show (default %(default)s)")
+    get.add_argument("-o", "--output", choices=["table", "json"], default="table")
+    base = "/api/process_definitions/{}"
+    for name, text, path, done in [
+        ("pause", "pause a definition's schedule", base + "/pause", "paused"),
+        ("resume", "resume a definition's schedule", base + "/resume", "resumed"),
+        ("delete", "delete a definition (its runs stay)", base, "deleted"),
+    ]:
+        method = "DELETE" if name == "delete" else "POST"
+        parser = verb(name, text, _named(method, path, done))
+        parser.add_argument("name")
+    trigger = verb("trigger", "start a run now", _trigger)
+    trigger.add_argument("name")
+    trigger.add_argument("--task", help="run only this task")
+    for name, text in [("kill", "stop a run"), ("retry", "retry the failed tasks of a run")]:
+        parser = verb(
+            name, text, _named("POST", f"/api/processes/{{}}/{name}", f"{name} requested")
+        )
+        parser.add_argument("name", metavar="process_id")
+
+
+def _get(client: Any, args: argparse.Namespace) -> int:
+    from gnomon.client import commands
+
+    if args.what == "definitions":
+        return commands.get_definitions(client, args.output)
+    return commands.get_runs(client, args.definition, args.limit, args.output)
+
+
+def _trigger(client: Any, args: argparse.Namespace) -> int:
+    from gnomon.client import commands
+
+    path = f"/api/process_definitions/{quote(args.name, safe='')}/trigger"
+    return commands.action(client, "POST", path, "triggered", task_definition_name=args.task)
+
+
+def _named(method: str, template: str, done: str) -> Callable[[Any, argparse.Namespace], int]:
+    def call(client: Any, args: argparse.Namespace) -> int:
+        from gnomon.client import commands
+
+        return commands.action(client, method, template.format(quote(args.name, safe="")), done)
+
+    return call
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -43,11 +143,13 @@ def build_parser() -> argparse.ArgumentParser:
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="COMMAND")
     servers: list[tuple[str, str, Command]] = [
         ("serve", "API, scheduler and executor in one process (SQLite by default)", _serve),
-        ("api", "only the REST API", _api),
+        ("api", "only the REST API (several replicas may run)", _api),
+        ("scheduler", "only the scheduler and its executor (one acts at a time)", _scheduler),
         ("migrate", "bring the store's schema up to date", _migrate),
     ]
     for name, text, handler in servers:
         verbs.add_parser(name, help=text, description=text).set_defaults(handler=handler)
+    _add_client_verbs(verbs)
     return parser
 
 

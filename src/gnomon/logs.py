@@ -48,3 +48,6 @@ def configure_logging(level: str, fmt: LogFormat) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # Alembic narrates every plugin it loads at INFO; only its warnings matter to an operator.
+    quiet = logging.DEBUG if root.level <= logging.DEBUG else logging.WARNING
+    logging.getLogger("alembic").setLevel(quiet)

@@ -1,14 +1,38 @@
-"""Entry points that run Gnomon's long-lived parts under uvicorn."""
+"""Entry points that run Gnomon's long-lived parts: all in one (`serve`), or one part per process
+(`api`, `scheduler`) for Kubernetes, where several API replicas share one active scheduler."""
 
 from __future__ import annotations
 
+import ipaddress
 import logging
+import os
+import socket
+import tempfile
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
+import docker
 import uvicorn
+from docker.errors import DockerException
+from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
 from sqlalchemy.engine import Engine
 
 from gnomon.api.app import create_app
-from gnomon.settings import Settings
+from gnomon.api.routes.internal import MULTIPROCESS_DIRECTORY
+from gnomon.domain.clock import SystemClock
+from gnomon.logs import configure_logging
+from gnomon.notifications import Notifier
+from gnomon.runner.base import Runner
+from gnomon.runner.registry import CONTAINER_KINDS, make_runner
+from gnomon.scheduler.metrics import SchedulerMetrics
+from gnomon.scheduler.notifying import NotificationObserver
+from gnomon.scheduler.observer import CompositeObserver
+from gnomon.scheduler.service import SchedulerConfig, SchedulerService
+from gnomon.scheduler.sink import StoreSink
+from gnomon.scheduler.wakeup import PgListener, Wakeup, notify_store
+from gnomon.settings import ExecutorName, Settings
 from gnomon.storage.engine import is_sqlite, make_engine
 from gnomon.storage.migrate import upgrade
 
@@ -25,24 +49,198 @@ def migrate(settings: Settings) -> int:
 def _engine_for_serving(settings: Settings) -> Engine:
     engine = make_engine(settings.database_url)
     if is_sqlite(engine):
-        # A SQLite file belongs to this one process: keep its schema current without a step.
+        # A SQLite file belongs to this one machine: keep its schema current without a step.
         upgrade(engine)
     return engine
 
 
-def serve_api(settings: Settings) -> int:
-    """Only the REST API (several replicas may run)."""
-    app = create_app(settings, _engine_for_serving(settings))
-    _announce(settings)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None)
-    return 0
+@dataclass
+class SchedulerParts:
+    service: SchedulerService
+    notifications: NotificationObserver
+    thread: threading.Thread
+
+    def stop(self) -> None:
+        self.service.stop()
+        self.thread.join(timeout=30)
+        self.service.runner.close()
+        self.notifications.close()
+
+
+def start_scheduler(
+    settings: Settings, engine: Engine, registry: CollectorRegistry, wakeup: Wakeup
+) -> SchedulerParts:
+    """Build the scheduler with its runner, metrics and notifications, and run it in a thread."""
+    metrics = SchedulerMetrics(registry, _executor_label(settings))
+    notifications = NotificationObserver(
+        engine,
+        Notifier.from_settings(settings, registry),
+        settings.callback_url(for_container=False),
+    )
+
+    def runner_factory(sink: StoreSink) -> Runner:
+        return make_runner(settings, sink)
+
+    service = SchedulerService(
+        engine,
+        runner_factory,
+        SystemClock(),
+        config=SchedulerConfig(
+            lease_seconds=settings.scheduler_lease_seconds,
+            max_sleep_seconds=settings.scheduler_max_sleep_seconds,
+        ),
+        wakeup=wakeup,
+        observer=CompositeObserver([metrics, notifications]),
+        backend=str(settings.executor),
+        metrics=metrics,
+    )
+    thread = threading.Thread(target=service.run, name="gnomon-scheduler", daemon=True)
+    thread.start()
+    return SchedulerParts(service, notifications, thread)
+
+
+def _executor_label(settings: Settings) -> Callable[[str], str]:
+    def label(kind: str) -> str:
+        if kind in CONTAINER_KINDS:
+            return str(settings.executor)
+        return "shell" if kind == "shell_script_command" else "unknown"
+
+    return label
 
 
 def serve(settings: Settings) -> int:
-    """Everything in one process."""
-    return serve_api(settings)
+    """API, scheduler and executor in one process."""
+    engine = _engine_for_serving(settings)
+    registry = CollectorRegistry()
+    wakeup = Wakeup()
+    scheduler = start_scheduler(settings, engine, registry, wakeup)
+
+    def on_change(topic: str) -> None:
+        wakeup.notify(topic)
+        notify_store(engine, topic)  # other schedulers, when the store is PostgreSQL
+
+    app = create_app(
+        settings,
+        engine,
+        registry=registry,
+        on_change=on_change,
+        executor_health=scheduler.service.runner.healthy,
+    )
+    try:
+        _run_uvicorn(app, settings, container_gateway(settings))
+    finally:
+        scheduler.stop()
+    return 0
 
 
-def _announce(settings: Settings) -> None:
+def serve_api(settings: Settings) -> int:
+    """Only the REST API; several replicas may run. Changes wake schedulers via the store.
+
+    With GNOMON_API_WORKERS > 1, uvicorn forks that many workers; their metrics are written to a
+    shared directory (Prometheus multiprocess mode) and summed by whichever worker is scraped.
+    """
+    if settings.api_workers == 1:
+        _run_uvicorn(api_app(settings), settings)
+        return 0
+    with tempfile.TemporaryDirectory(prefix="gnomon-metrics-") as folder:
+        os.environ.setdefault(MULTIPROCESS_DIRECTORY, folder)
+        _engine_for_serving(settings).dispose()  # migrate once, before the workers start
+        uvicorn.run(
+            "gnomon.server:api_app_from_environment",
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            workers=settings.api_workers,
+            log_config=None,
+        )
+    return 0
+
+
+def api_app(settings: Settings) -> FastAPI:
+    engine = _engine_for_serving(settings)
+    return create_app(settings, engine, on_change=lambda topic: notify_store(engine, topic))
+
+
+def api_app_from_environment() -> FastAPI:
+    """The API of one uvicorn worker process (GNOMON_API_WORKERS > 1)."""
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_format)
+    engine = make_engine(settings.database_url)
+    return create_app(settings, engine, on_change=lambda topic: notify_store(engine, topic))
+
+
+def run_scheduler(settings: Settings) -> int:
+    """Only the scheduler and its executor, with metrics and healthcheck on GNOMON_PORT."""
+    engine = make_engine(settings.database_url)
+    registry = CollectorRegistry()
+    wakeup = Wakeup()
+    listener = PgListener(engine, wakeup) if engine.dialect.name == "postgresql" else None
+    if listener is not None:
+        listener.start()
+    scheduler = start_scheduler(settings, engine, registry, wakeup)
+    app = create_app(
+        settings,
+        engine,
+        registry=registry,
+        executor_health=scheduler.service.runner.healthy,
+        internal_only=True,
+    )
+    try:
+        _run_uvicorn(app, settings)
+    finally:
+        scheduler.stop()
+        if listener is not None:
+            listener.stop()
+    return 0
+
+
+def _run_uvicorn(app: object, settings: Settings, extra_hosts: Sequence[str] = ()) -> None:
+    """Serve on GNOMON_HOST:GNOMON_PORT, and on `extra_hosts` at the same port."""
     url = f"http://{settings.host}:{settings.port}"
+    config = uvicorn.Config(app, log_config=None)  # type: ignore[arg-type]
+    sockets = [_listen(host, settings.port) for host in [settings.host, *extra_hosts]]
     log.info("Gnomon is listening on %s (API docs at %s/docs)", url, url)
+    for host in extra_hosts:
+        log.info("jobs in containers reach Gnomon at http://%s:%d", host, settings.port)
+    uvicorn.Server(config).run(sockets=sockets)
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def container_gateway(settings: Settings) -> list[str]:
+    """The default bridge's gateway, when job containers need it to call back.
+
+    `host.docker.internal` in a job container is the bridge gateway; a Gnomon listening only on
+    127.0.0.1 would be out of its reach. So with the Docker executor, the default bridge network
+    and no GNOMON_PUBLIC_URL, Gnomon also listens on that address (and nowhere else).
+    """
+    loopback = settings.host in ("127.0.0.1", "localhost", "::1")
+    default_network = settings.docker_network in (None, "bridge")
+    if settings.executor != ExecutorName.DOCKER or settings.public_url or not loopback:
+        return []
+    if not default_network:
+        return []
+    try:
+        client = docker.from_env(timeout=5)
+        try:
+            ipam = client.networks.get("bridge").attrs.get("IPAM", {}).get("Config") or []
+        finally:
+            client.close()
+    except DockerException as exc:
+        log.warning("cannot find the Docker bridge gateway (%s); jobs may not reach Gnomon", exc)
+        return []
+    for config in ipam:
+        gateway = config.get("Gateway")
+        if not gateway and config.get("Subnet"):
+            gateway = str(next(ipaddress.ip_network(config["Subnet"]).hosts()))
+        if gateway:
+            return [gateway]
+    return []

@@ -109,6 +109,10 @@ class Settings(BaseSettings):
     operator_status_interval_seconds: float = Field(default=10.0, gt=0)
     """How often the operator copies each resource's run state (last and next run) into status."""
 
+    api_workers: int = Field(default=1, ge=1, le=64)
+    """Worker processes of `gnomon api`; metrics are then gathered across them (Prometheus
+    multiprocess mode)."""
+
     log_level: str = "INFO"
     """Level of Gnomon's own logs."""
 

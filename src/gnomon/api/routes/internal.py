@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+import os
+
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest, multiprocess
 from sqlalchemy.exc import SQLAlchemyError
 
 from gnomon.api.deps import ContextDep
 from gnomon.storage.engine import ping
 
 router = APIRouter(prefix="/_internal_", tags=["internal"])
+MULTIPROCESS_DIRECTORY = "PROMETHEUS_MULTIPROC_DIR"
 
 
 @router.get("/metrics", response_class=Response)
 def metrics(request: Request) -> Response:
-    """Prometheus text exposition."""
+    """Prometheus text exposition (summed over every worker process when there are several)."""
     registry: CollectorRegistry = request.app.state.registry
+    if os.environ.get(MULTIPROCESS_DIRECTORY):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
 

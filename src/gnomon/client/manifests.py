@@ -1,0 +1,60 @@
+"""Definitions from files: `ProcessDefinition` manifests (the same YAML `kubectl apply` takes) or
+Sundial `process_definition` JSON bodies, one or many per file."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import yaml
+
+API_VERSION = "gnomon.dev/v1alpha1"
+KIND = "ProcessDefinition"
+
+
+class ManifestError(ValueError):
+    """A file that holds no usable definition; the message says which document and why."""
+
+
+def load_definitions(text: str, source: str) -> list[dict[str, Any]]:
+    """Sundial bodies (with `process_definition_name`) for every document in `text`."""
+    try:
+        documents = [d for d in yaml.safe_load_all(text) if d is not None]
+    except yaml.YAMLError as exc:
+        raise ManifestError(f"{source}: not valid YAML or JSON: {exc}") from None
+    bodies = [body for index, doc in enumerate(documents) for body in _bodies(doc, source, index)]
+    if not bodies:
+        raise ManifestError(f"{source}: no process definitions found")
+    return bodies
+
+
+def _bodies(document: Any, source: str, index: int) -> Iterator[dict[str, Any]]:
+    where = f"{source} (document {index + 1})"
+    if isinstance(document, list):
+        for item in document:
+            yield from _bodies(item, source, index)
+        return
+    if not isinstance(document, dict):
+        raise ManifestError(f"{where}: expected a mapping, got {type(document).__name__}")
+    if document.get("kind") == "List":
+        for item in document.get("items") or []:
+            yield from _bodies(item, source, index)
+        return
+    if "process_definition_name" in document:
+        yield document
+        return
+    yield _from_manifest(document, where)
+
+
+def _from_manifest(document: dict[str, Any], where: str) -> dict[str, Any]:
+    if document.get("kind") != KIND:
+        raise ManifestError(f"{where}: kind {document.get('kind')!r} is not {KIND}")
+    if document.get("apiVersion") != API_VERSION:
+        raise ManifestError(f"{where}: apiVersion must be {API_VERSION}")
+    name = (document.get("metadata") or {}).get("name")
+    if not name:
+        raise ManifestError(f"{where}: metadata.name is missing")
+    spec = document.get("spec")
+    if not isinstance(spec, dict):
+        raise ManifestError(f"{where}: spec is missing")
+    return {"process_definition_name": name, **spec}

@@ -1,0 +1,84 @@
+"""`gnomon serve` as a user runs it: a real process, a SQLite file, the local Docker engine."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.client.conftest import free_port
+from tests.images import busybox_image, docker_client  # noqa: F401  (fixtures)
+
+
+class Gnomon:
+    """One `gnomon serve` process that a test can kill with SIGKILL and start again."""
+
+    def __init__(self, folder: Path, **env: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = folder / "serve.log"
+        self.env = {
+            **os.environ,
+            "GNOMON_DATABASE_URL": f"sqlite:///{folder / 'gnomon.db'}",
+            "GNOMON_PORT": str(self.port),
+            "GNOMON_PULL_POLICY": "never",
+            "GNOMON_SCHEDULER_LEASE_SECONDS": "3",
+            **env,
+        }
+        self.process: subprocess.Popen[bytes] | None = None
+        self.http = httpx.Client(base_url=self.url, timeout=10)
+
+    def start(self) -> None:
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "gnomon", "serve"], env=self.env, stdout=log, stderr=log
+            )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if self.http.get("/_internal_/healthcheck").status_code in (200, 503):
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise AssertionError(f"gnomon serve did not start:\n{self.log.read_text()[-3000:]}")
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        self.http.close()
+
+    def wait_for(self, path: str, predicate: Any, timeout: float = 60) -> Any:
+        deadline = time.monotonic() + timeout
+        body = None
+        while time.monotonic() < deadline:
+            body = self.http.get(path).json()
+            if predicate(body):
+                return body
+            time.sleep(0.2)
+        raise AssertionError(f"timed out waiting on {path}; last answer: {body}")
+
+
+@pytest.fixture
+def gnomon(tmp_path: Path, busybox_image: str) -> Iterator[Gnomon]:  # noqa: F811
+    """A Gnomon whose jobs can use `busybox_image` (built by that fixture)."""
+    del busybox_image
+    server = Gnomon(tmp_path)
+    yield server
+    server.stop()

@@ -1,0 +1,274 @@
+"""Dispatch benchmark: Gnomon against a plain docker SDK loop, on the local engine, in one run.
+
+1. Raw loop: N no-op containers (`true`) at concurrency C, each created, started, waited for,
+   read (logs) and removed by the docker SDK from C threads.
+2. Gnomon: the same N containers through `gnomon serve` (a real process, SQLite, the Docker
+   executor): C definitions, each triggered N/C times through the REST API, so at most C runs go
+   at once. Throughput counts from the first trigger to the last run recorded as finished.
+3. Overhead per task, from the engine's own event stream: trigger to container start (one run at
+   a time, so nothing queues), and container exit to the status Gnomon records.
+
+    python bench/dispatch.py [--runs 200] [--concurrency 8] [--latency-samples 20]
+
+Target: at least 0.8 of the raw loop's throughput, under 50 ms median overhead each way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import docker
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.images import BUSYBOX_IMAGE, busybox_tar, find_static_busybox  # noqa: E402
+
+MANAGED = "dev.gnomon.managed=true"
+
+
+def ensure_image(client: Any) -> None:
+    try:
+        client.images.get(BUSYBOX_IMAGE)
+    except docker.errors.ImageNotFound:
+        busybox = find_static_busybox()
+        if busybox is None:
+            raise SystemExit("needs a static busybox (Debian package busybox-static)") from None
+        repository, tag = BUSYBOX_IMAGE.split(":")
+        client.api.import_image_from_data(busybox_tar(busybox), repository=repository, tag=tag)
+
+
+def raw_loop(client: Any, runs: int, concurrency: int) -> float:
+    def one(_: int) -> None:
+        container = client.containers.run(BUSYBOX_IMAGE, ["true"], detach=True)
+        container.wait()
+        container.logs()
+        container.remove()
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(concurrency) as pool:
+        list(pool.map(one, range(runs)))
+    return runs / (time.perf_counter() - started)
+
+
+class EngineEvents:
+    """Container start and die times (engine clock, seconds) by task id label."""
+
+    def __init__(self, client: Any, label: str = MANAGED) -> None:
+        self.starts: dict[str, float] = {}
+        self.deaths: dict[str, float] = {}
+        self._stream = client.events(decode=True, filters={"type": "container", "label": label})
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for event in self._stream:
+            labels = event.get("Actor", {}).get("Attributes", {})
+            task = labels.get("dev.gnomon.task-id") or labels.get("bench.sample")
+            when = event.get("timeNano", 0) / 1e9
+            if task and event.get("status") == "start":
+                self.starts[task] = when
+            elif task and event.get("status") == "die":
+                self.deaths[task] = when
+
+    def close(self) -> None:
+        self._stream.close()
+
+
+def raw_latency(client: Any, samples: int) -> tuple[list[float], list[float]]:
+    """The engine's own share: call -> start event, and die event -> `wait` returning."""
+    events = EngineEvents(client, label="bench.sample")
+    starts, exits = [], []
+    for index in range(samples):
+        sample = str(index)
+        called = time.time()
+        container = client.containers.run(
+            BUSYBOX_IMAGE, ["true"], detach=True, labels={"bench.sample": sample}
+        )
+        container.wait()
+        returned = time.time()
+        container.remove()
+        deadline = time.monotonic() + 5
+        while sample not in events.deaths and time.monotonic() < deadline:
+            time.sleep(0.01)
+        starts.append(events.starts[sample] - called)
+        exits.append(returned - events.deaths[sample])
+    events.close()
+    return starts, exits
+
+
+class Server:
+    def __init__(self, folder: Path, port: int) -> None:
+        env = {
+            **os.environ,
+            "GNOMON_DATABASE_URL": f"sqlite:///{folder / 'gnomon.db'}",
+            "GNOMON_PORT": str(port),
+            "GNOMON_PULL_POLICY": "never",
+            "GNOMON_LOG_LEVEL": "WARNING",
+        }
+        self.log = (folder / "serve.log").open("wb")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "gnomon", "serve"], env=env, stdout=self.log, stderr=self.log
+        )
+        self.http = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                self.http.get("/_internal_/healthcheck")
+                return
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise SystemExit("gnomon serve did not start")
+
+    def define(self, name: str) -> None:
+        command = {"image": BUSYBOX_IMAGE.split(":")[0], "tag": "1", "command": ["true"]}
+        body = {
+            "process_definition_name": name,
+            "task_definitions": [
+                {"task_definition_name": "noop", "executable": {"docker_image_command": command}}
+            ],
+        }
+        self.http.put(f"/api/process_definitions/{name}", json=body).raise_for_status()
+
+    def trigger(self, name: str) -> float:
+        sent = time.time()
+        self.http.post(f"/api/process_definitions/{name}/trigger").raise_for_status()
+        return sent
+
+    def runs(self) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = self.http.get("/api/processes/").json()
+        return result
+
+    def wait_finished(self, count: int, timeout: float = 600) -> list[dict[str, Any]]:
+        """All runs, once `count` exist and none is running. Polls lightly (running ones only),
+        so the measuring does not load the server it measures."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            running = self.http.get("/api/processes/?allowed_statuses=running&max_records=1")
+            if not running.json():
+                runs = self.runs()
+                if len(runs) >= count and all(r["status"] != "running" for r in runs):
+                    return runs
+            time.sleep(0.02)
+        raise SystemExit(f"runs did not finish in {timeout} s")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+        self.http.close()
+        self.log.close()
+
+
+def seconds(text: str) -> float:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def gnomon_throughput(
+    server: Server, runs: int, concurrency: int
+) -> tuple[float, list[dict[str, Any]]]:
+    names = [f"bench-{i}" for i in range(concurrency)]
+    for name in names:
+        server.define(name)
+    started = time.perf_counter()
+    for _ in range(runs // concurrency):
+        for name in names:
+            server.trigger(name)
+    finished = server.wait_finished(runs)
+    return runs / (time.perf_counter() - started), finished
+
+
+def exit_to_recorded(finished: list[dict[str, Any]], events: EngineEvents) -> list[float]:
+    gaps = []
+    for run in finished:
+        for task in run["task"]:
+            died = events.deaths.get(task["task_id"])
+            if died is not None and "end_time" in task:
+                gaps.append(seconds(task["end_time"]) - died)
+    return gaps
+
+
+def one_at_a_time(
+    server: Server, events: EngineEvents, samples: int
+) -> tuple[list[float], list[float]]:
+    """Trigger -> container start and exit -> recorded, one run at a time (nothing queues)."""
+    server.define("latency")
+    starts, exits = [], []
+    for _ in range(samples):
+        before = len(server.runs())
+        sent = server.trigger("latency")
+        newest = server.wait_finished(before + 1)[0]
+        task = newest["task"][0]
+        deadline = time.monotonic() + 10
+        while task["task_id"] not in events.deaths and time.monotonic() < deadline:
+            time.sleep(0.01)
+        starts.append(events.starts[task["task_id"]] - sent)
+        exits.append(seconds(task["end_time"]) - events.deaths[task["task_id"]])
+    return starts, exits
+
+
+def ms(values: list[float], q: float | None = None) -> str:
+    if not values:
+        return "n/a"
+    value = statistics.median(values) if q is None else sorted(values)[int(q * (len(values) - 1))]
+    return f"{value * 1000:.1f} ms"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--runs", type=int, default=200)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--latency-samples", type=int, default=20)
+    parser.add_argument("--port", type=int, default=18080)
+    args = parser.parse_args()
+    client = docker.from_env()
+    ensure_image(client)
+    version = client.version()["Version"]
+    cpus = len(os.sched_getaffinity(0))
+    print(f"python {platform.python_version()}, docker engine {version}, cpus={cpus}")
+    raw = raw_loop(client, args.runs, args.concurrency)
+    raw_starts, raw_exits = raw_latency(client, args.latency_samples)
+    events = EngineEvents(client)
+    with tempfile.TemporaryDirectory() as folder:
+        server = Server(Path(folder), args.port)
+        try:
+            ours, finished = gnomon_throughput(server, args.runs, args.concurrency)
+            busy_exits = exit_to_recorded(finished, events)
+            starts, exits = one_at_a_time(server, events, args.latency_samples)
+        finally:
+            server.stop()
+            events.close()
+    shape = f"{args.runs} at concurrency {args.concurrency}"
+    print(f"raw docker SDK loop: {raw:.2f} containers/s ({shape})")
+    print(f"gnomon serve:        {ours:.2f} containers/s (same)")
+    print(f"ratio gnomon/raw:    {ours / raw:.2f}  (target >= 0.8)")
+    rows = [
+        ("trigger -> container start", starts, raw_starts),
+        ("container exit -> recorded", exits, raw_exits),
+    ]
+    print(f"{'per task (medians)':28} {'gnomon':>10} {'raw SDK':>10} {'overhead':>10}")
+    for label, gnomon, baseline in rows:
+        overhead = statistics.median(gnomon) - statistics.median(baseline)
+        print(f"{label:28} {ms(gnomon):>10} {ms(baseline):>10} {overhead * 1000:>7.1f} ms")
+    print(
+        "overhead = Gnomon's median minus the raw SDK's median for the same step (target < 50 ms)"
+    )
+    print(f"samples: {len(starts)} triggers, {len(exits)} exits, {len(raw_starts)} raw containers")
+    print(f"exit -> recorded while {args.concurrency} run at once: median {ms(busy_exits)}")
+
+
+if __name__ == "__main__":
+    main()

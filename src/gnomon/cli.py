@@ -38,6 +38,12 @@ def _scheduler(_: argparse.Namespace, settings: Settings) -> int:
     return run_scheduler(settings)
 
 
+def _operator(_: argparse.Namespace, settings: Settings) -> int:
+    from gnomon.operator.startup import run_operator
+
+    return run_operator(settings)
+
+
 def _migrate(_: argparse.Namespace, settings: Settings) -> int:
     from gnomon.server import migrate
 
@@ -145,6 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("serve", "API, scheduler and executor in one process (SQLite by default)", _serve),
         ("api", "only the REST API (several replicas may run)", _api),
         ("scheduler", "only the scheduler and its executor (one acts at a time)", _scheduler),
+        ("operator", "reconcile ProcessDefinition resources into the store (kopf)", _operator),
         ("migrate", "bring the store's schema up to date", _migrate),
     ]
     for name, text, handler in servers:

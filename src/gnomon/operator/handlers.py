@@ -1,0 +1,154 @@
+"""kopf handlers of `ProcessDefinition` resources, and the registry that holds them.
+
+Handlers are thin: they take what kopf passes, call `reconcile` (the store) and `status` (pure
+builders) and put the result into kopf's `patch`. They are plain functions, so kopf runs them in
+its thread pool, where blocking database calls belong. They are registered on a registry made per
+operator (`make_registry`), not on kopf's global one at import time: the status refresh interval is
+a setting, and importing this module changes nothing.
+
+`spec.paused` is applied when a resource is created and when that field changes; a pause or resume
+through the REST API (allowed for resource-owned definitions) otherwise stays in force.
+
+Failure policy: an invalid spec is reported (`Ready=False`, a Warning Event) and ends with
+`kopf.PermanentError`, so kopf records the change as handled and does not retry until the spec
+changes again; the last valid version of the definition stays in the store meanwhile. A store that
+cannot be reached is a `kopf.TemporaryError`, retried after `STORE_RETRY_SECONDS`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, Final
+
+import kopf
+from sqlalchemy.exc import DBAPIError
+
+from gnomon.errors import StoreUnavailableError
+from gnomon.operator.naming import definition_name
+from gnomon.operator.reconcile import (
+    OperatorContext,
+    read_run_status,
+    remove_definition,
+    store_spec,
+)
+from gnomon.operator.status import REASON_STORED, build_ready_status, changed_fields
+
+GROUP: Final = "gnomon.dev"
+VERSION: Final = "v1alpha1"
+PLURAL: Final = "processdefinitions"
+STORE_RETRY_SECONDS: Final = 10.0
+
+
+def processdefinition_change(
+    *,
+    spec: kopf.Spec,
+    meta: kopf.Meta,
+    status: kopf.Status,
+    namespace: str | None,
+    name: str,
+    body: kopf.Body,
+    patch: kopf.Patch,
+    reason: str,
+    diff: kopf.Diff,
+    memo: Any,
+    **_: Any,
+) -> None:
+    """On create, update and resume: store the spec and report the outcome in status."""
+    context, namespace = _context(memo), _namespaced(namespace)
+    keep_paused = not _sets_pause(reason, diff)
+    with _store_errors():
+        rejection = store_spec(
+            context, namespace=namespace, name=name, spec=spec, keep_paused=keep_paused
+        )
+        stored = None if rejection else read_run_status(context, namespace=namespace, name=name)
+    if rejection is None:
+        why, message = REASON_STORED, f"stored as {definition_name(namespace, name)!r}"
+    else:
+        why, message = rejection.reason, rejection.message
+    desired = (stored or {}) | build_ready_status(
+        ready=rejection is None,
+        reason=why,
+        message=message,
+        generation=meta.get("generation"),
+        current=status,
+        now=context.clock.now(),
+    )
+    patch.status.update(changed_fields(status, desired))
+    if rejection is not None:
+        kopf.warn(body, reason=why, message=message)
+        raise kopf.PermanentError(message)
+
+
+def processdefinition_delete(
+    *, namespace: str | None, name: str, memo: Any, logger: kopf.Logger, **_: Any
+) -> None:
+    """On deletion (behind kopf's finalizer): delete the definition; its processes stay."""
+    namespace = _namespaced(namespace)
+    with _store_errors():
+        removed = remove_definition(_context(memo), namespace=namespace, name=name)
+    if removed:
+        logger.info("deleted process definition %r", definition_name(namespace, name))
+
+
+def processdefinition_timer(
+    *,
+    namespace: str | None,
+    name: str,
+    status: kopf.Status,
+    patch: kopf.Patch,
+    memo: Any,
+    **_: Any,
+) -> None:
+    """Every few seconds: copy the run state from the store into status, if it changed."""
+    with _store_errors():
+        desired = read_run_status(_context(memo), namespace=_namespaced(namespace), name=name)
+    if desired is not None:
+        patch.status.update(changed_fields(status, desired))
+
+
+def make_registry(*, status_interval: float) -> kopf.OperatorRegistry:
+    """A registry with the handlers above and the usual login (in-cluster, else kubeconfig)."""
+    registry = kopf.OperatorRegistry()
+    resource = (GROUP, VERSION, PLURAL)
+    kopf.on.login(registry=registry)(kopf.login_via_client)
+    for on_change in (kopf.on.create, kopf.on.update, kopf.on.resume):
+        on_change(*resource, registry=registry)(processdefinition_change)
+    kopf.on.delete(*resource, registry=registry)(processdefinition_delete)
+    kopf.timer(*resource, interval=status_interval, registry=registry)(processdefinition_timer)
+    return registry
+
+
+def _context(memo: Any) -> OperatorContext:
+    if not isinstance(memo, OperatorContext):
+        raise TypeError(f"the operator's memo must be an OperatorContext, not {type(memo)}")
+    return memo
+
+
+def _sets_pause(reason: str, diff: kopf.Diff) -> bool:
+    """Whether `spec.paused` is news: on creation, or when this change touched it.
+
+    Otherwise (another field changed, or the operator restarted) the stored flag stays, so a pause
+    or resume through the REST API outlives edits of the resource and operator restarts.
+    """
+    if reason == "create":
+        return True
+    return any(tuple(item.field)[:2] in {("spec", "paused"), ("spec",)} for item in diff)
+
+
+def _namespaced(namespace: str | None) -> str:
+    # ProcessDefinition is a namespaced kind (see the CRD); kopf types the kwarg for every kind.
+    if not namespace:
+        raise kopf.PermanentError("a ProcessDefinition must belong to a namespace")
+    return namespace
+
+
+@contextmanager
+def _store_errors() -> Iterator[None]:
+    """Turn a store error (unreachable, or a write that lost a race) into a retry soon."""
+    try:
+        yield
+    except (DBAPIError, StoreUnavailableError) as exc:
+        raise kopf.TemporaryError(
+            f"store error, retrying: {exc}", delay=STORE_RETRY_SECONDS
+        ) from exc

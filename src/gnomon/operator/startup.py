@@ -1,0 +1,123 @@
+"""Start the operator in-process: `gnomon operator` calls `run_operator(settings)`.
+
+Everything kopf needs is built here from Gnomon's settings and handed to `kopf.operator` as
+arguments (registry, kopf settings, memo), so nothing depends on import-time registration or on
+module globals, and tests can run several operators side by side.
+
+Scope: `operator_namespaces` lists the namespaces served; empty means cluster-wide. Cluster
+scanning is off (namespaces are taken as exact names, CRDs are discovered once at start), so the
+operator needs no permission to list namespaces or CRDs: apply the CRD before starting it.
+
+Replicas: with `operator_peering` set, replicas share that kopf peering object (a
+ClusterKopfPeering when cluster-wide, a KopfPeering in each served namespace; both CRDs and the
+object must exist). Peering is mandatory then, so a replica starts paused until it has seen its
+peers. kopf pauses every replica that sees a live peer of higher *or equal* priority, so each
+process draws a random priority, as kopf's documentation advises: the highest one works, the others
+wait, and one takes over when the worker's record expires (`PEERING_LIFETIME_SECONDS`) or at once
+when it stops cleanly. Without peering the operator runs standalone and is meant to be the only
+replica; a second one would do the same idempotent upserts twice, not corrupt anything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import threading
+from typing import Final, TypeAlias
+
+import kopf
+from sqlalchemy.engine import Engine
+
+from gnomon.domain.clock import Clock, SystemClock
+from gnomon.operator.handlers import GROUP, make_registry
+from gnomon.operator.reconcile import OperatorContext
+from gnomon.settings import Settings
+from gnomon.storage.engine import make_engine, ping
+
+FINALIZER: Final = f"{GROUP}/operator"
+PEERING_LIFETIME_SECONDS: Final = 30
+TIMER_EXIT_SECONDS: Final = 2.0
+TLS_CLOSE_SECONDS: Final = 0.25
+_PRIORITY_RANGE: Final = 2**31
+
+Flag: TypeAlias = asyncio.Event | threading.Event
+
+
+def make_kopf_settings() -> kopf.OperatorSettings:
+    """kopf's settings for Gnomon: our own finalizer and annotation names, scanning off."""
+    kopf_settings = kopf.OperatorSettings()
+    kopf_settings.persistence.finalizer = FINALIZER
+    kopf_settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
+    kopf_settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+        prefix=GROUP, key="last-handled-configuration"
+    )
+    kopf_settings.scanning.disabled = True
+    # A timer caught mid-run when the operator stops would otherwise be orphaned and patch status
+    # after kopf closed its API sessions; a refresh takes milliseconds, so waiting costs nothing.
+    kopf_settings.background.instant_exit_timeout = TIMER_EXIT_SECONDS
+    kopf_settings.peering.stealth = True
+    kopf_settings.peering.lifetime = PEERING_LIFETIME_SECONDS
+    return kopf_settings
+
+
+async def operate(
+    settings: Settings,
+    engine: Engine,
+    *,
+    clock: Clock | None = None,
+    priority: int | None = None,
+    stop_flag: Flag | None = None,
+    ready_flag: Flag | None = None,
+) -> None:
+    """Run the operator until `stop_flag` is set (or SIGINT/SIGTERM in the main thread).
+
+    Args:
+        settings: Gnomon's settings; the `operator_*` ones and `allow_shell` are used.
+        engine: the store.
+        clock: where "now" comes from; the system clock by default.
+        priority: peering priority; random by default (see the module docstring).
+        stop_flag: set it to stop the operator.
+        ready_flag: set by kopf once the operator has started.
+    """
+    peering = settings.operator_peering.strip()
+    namespaces = [n.strip() for n in settings.operator_namespaces if n.strip()]
+    await kopf.operator(
+        registry=make_registry(status_interval=settings.operator_status_interval_seconds),
+        settings=make_kopf_settings(),
+        memo=OperatorContext(
+            engine=engine, clock=clock or SystemClock(), allow_shell=settings.allow_shell
+        ),
+        clusterwide=not namespaces,
+        namespaces=namespaces,
+        standalone=not peering,
+        peering_name=peering or None,
+        priority=(secrets.randbelow(_PRIORITY_RANGE) if priority is None else priority),
+        stop_flag=stop_flag,
+        ready_flag=ready_flag,
+    )
+    # kopf has closed its aiohttp sessions; their TLS connections finish closing in the next loop
+    # cycles, which a caller's asyncio.run() would cut short (aiohttp's "graceful shutdown").
+    await asyncio.sleep(TLS_CLOSE_SECONDS)
+
+
+class QuietTimerFilter(logging.Filter):
+    """Drops kopf's "Timer ... succeeded." lines: one per resource every status interval."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not (message.startswith("Timer ") and message.endswith(" succeeded."))
+
+
+def run_operator(settings: Settings) -> int:
+    """`gnomon operator`: serve ProcessDefinition resources until stopped; the exit status."""
+    objects_log = logging.getLogger("kopf.objects")
+    if not any(isinstance(f, QuietTimerFilter) for f in objects_log.filters):
+        objects_log.addFilter(QuietTimerFilter())
+    engine = make_engine(settings.database_url)
+    try:
+        ping(engine)
+        asyncio.run(operate(settings, engine))
+    finally:
+        engine.dispose()
+    return 0

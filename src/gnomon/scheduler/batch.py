@@ -60,7 +60,7 @@ class WriteBatch:
                     "process_id": process_id,
                     "task_definition_name": task.task_definition_name,
                     "position": position,
-                    "body": task.model_dump(mode="json", by_alias=True, exclude_none=True),
+                    "body": _dumped(task),
                 }
             )
         return process_id
@@ -156,6 +156,24 @@ _END_PROCESS = (
     )
     .values(status=sa.bindparam("b_status"), ended_at=sa.bindparam("b_at"))
 )
+
+
+_DUMPS: dict[int, tuple[TaskDefinition, dict[str, Any]]] = {}
+_DUMPS_SIZE = 16_384
+
+
+def _dumped(task: TaskDefinition) -> dict[str, Any]:
+    """The JSON body of a task definition. The scheduler reuses the same template objects for
+    every run of a definition revision, so each is dumped once, not once per run; the entry keeps
+    the object alive, so its id cannot be reused while cached."""
+    cached = _DUMPS.get(id(task))
+    if cached is not None and cached[0] is task:
+        return cached[1]
+    if len(_DUMPS) >= _DUMPS_SIZE:
+        _DUMPS.clear()
+    body = task.model_dump(mode="json", by_alias=True, exclude_none=True)
+    _DUMPS[id(task)] = (task, body)
+    return body
 
 
 def _insert(session: Session, table: type[SQLModel], rows: list[dict[str, Any]]) -> None:

@@ -12,15 +12,20 @@ import logging
 from datetime import datetime
 
 from pydantic import ValidationError
+from sqlmodel import Session
 
 from gnomon.domain.cron import InvalidCronError
-from gnomon.domain.definitions import ProcessSchedule
+from gnomon.domain.definitions import ProcessSchedule, TaskDefinition
 from gnomon.domain.enums import OverlapAction
 from gnomon.domain.validation import parse_cron
 from gnomon.scheduler.starts import DefinitionView, check_schedule
+from gnomon.storage import scheduling as store
 from gnomon.storage.scheduling import DefinitionRecord
 
 log = logging.getLogger(__name__)
+DUE_PER_TICK = 250
+"""Runs started per wake-up; a larger burst continues in the next one, right after this one's
+commit, so the first jobs start without waiting for the last of a thousand."""
 
 
 class DefinitionBook:
@@ -31,6 +36,7 @@ class DefinitionBook:
         self._scheduled: dict[str, datetime] = {}
         self.touched: set[str] = set()
         """Definitions to evaluate on the next tick whatever their due time."""
+        self._templates: dict[str, tuple[int, list[TaskDefinition]]] = {}
 
     def load(self, record: DefinitionRecord, last_started_at: datetime | None) -> None:
         """Add or replace one definition's view."""
@@ -47,6 +53,7 @@ class DefinitionBook:
 
     def remove(self, name: str) -> None:
         self.views.pop(name, None)
+        self._templates.pop(name, None)
         self.versions.pop(name, None)
         self._scheduled.pop(name, None)
         self.touched.discard(name)
@@ -64,16 +71,28 @@ class DefinitionBook:
         self._scheduled[name] = when
         heapq.heappush(self._heap, (when, name))
 
-    def pop_due(self, now: datetime) -> set[str]:
-        """Names whose due time has come, plus every touched one."""
+    def pop_due(self, now: datetime, limit: int = DUE_PER_TICK) -> set[str]:
+        """Names whose due time has come (at most `limit` of them, the earliest first; the rest
+        stay due for the next tick, which follows at once), plus every touched one."""
         names = set(self.touched)
         self.touched.clear()
-        while self._heap and self._heap[0][0] <= now:
+        taken = 0
+        while self._heap and self._heap[0][0] <= now and taken < limit:
             when, name = heapq.heappop(self._heap)
             if self._scheduled.get(name) == when:
                 del self._scheduled[name]
                 names.add(name)
+                taken += 1
         return {n for n in names if n in self.views}
+
+    def templates(self, session: Session, names: list[str]) -> dict[str, list[TaskDefinition]]:
+        """Current task definitions of `names`, parsed once per revision of each definition."""
+        missing = [n for n in names if self._templates.get(n, (-1, []))[0] != self.versions.get(n)]
+        if missing:
+            loaded = store.templates(session=session, names=missing)
+            for name in missing:
+                self._templates[name] = (self.versions.get(name, -1), loaded.get(name, []))
+        return {name: self._templates[name][1] for name in names}
 
     def next_due(self) -> datetime | None:
         while self._heap and self._scheduled.get(self._heap[0][1]) != self._heap[0][0]:

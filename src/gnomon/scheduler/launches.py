@@ -67,7 +67,7 @@ def _launch(
     effects: Effects,
     now: datetime,
 ) -> None:
-    templates = store.templates(session=session, names=list(decisions))
+    templates = book.definitions.templates(session, list(decisions))
     batch = book.batch
     launched: list[tuple[ProcessState, Decision]] = []
     for name, decision in decisions.items():

@@ -28,6 +28,8 @@ class Wakeup:
         self._topics: set[str] = set()
 
     def notify(self, topic: str = "any") -> None:
+        if topic in self._topics:
+            return  # already pending: the waiter will see it (a stale read only costs a lock)
         with self._condition:
             self._topics.add(topic)
             self._condition.notify_all()

@@ -51,3 +51,4 @@ def configure_logging(level: str, fmt: LogFormat) -> None:
     # Alembic narrates every plugin it loads at INFO; only its warnings matter to an operator.
     quiet = logging.DEBUG if root.level <= logging.DEBUG else logging.WARNING
     logging.getLogger("alembic").setLevel(quiet)
+    logging.getLogger("httpx").setLevel(quiet)  # one INFO line per request it sends

@@ -241,7 +241,7 @@ def _execution_state(
 ) -> list[ExecutionStateEntry]:
     """Sundial's shape: entries keyed by the task id, one per key, `status` first."""
     pairs = [("status", status)]
-    if handle:
+    if handle and handle not in details.values():
         pairs.append(("handle", handle))
     pairs += [(key, str(value)) for key, value in sorted(details.items())]
     return [

@@ -62,6 +62,16 @@ SAMPLE_PROCESS: dict[str, Any] = {
     "paused": False,
 }
 
+EVERY_MINUTE: dict[str, Any] = {
+    "cron_schedule": {
+        "minutes": "*",
+        "hours": "*",
+        "day_of_month": "*",
+        "month": "*",
+        "day_of_week": "?",
+    }
+}
+
 DAILY_22H = {
     "cron_schedule": {
         "minutes": "0",

@@ -18,17 +18,8 @@ from gnomon.scheduler.metrics import SchedulerMetrics
 from gnomon.scheduler.service import SchedulerService
 from gnomon.scheduler.sink import StoreSink
 from gnomon.settings import Settings
-from tests.samples import definition, docker_task
+from tests.samples import EVERY_MINUTE, definition, docker_task
 
-EVERY_MINUTE = {
-    "cron_schedule": {
-        "minutes": "*",
-        "hours": "*",
-        "day_of_month": "*",
-        "month": "*",
-        "day_of_week": "?",
-    }
-}
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-")
 
 # Every label value that may ever appear; anything else is unbounded (ids, names, raw paths).

@@ -6,32 +6,18 @@ and `wait_for`, which polls real state (the API server, the store) until a condi
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar, cast
+from typing import Any, cast
 
 from kubernetes import client
+
+from tests.waiting import wait_for as wait_for  # re-exported for the tests here
 
 GROUP = "gnomon.dev"
 VERSION = "v1alpha1"
 PLURAL = "processdefinitions"
 FINALIZER = "gnomon.dev/operator"
 DIFFBASE_ANNOTATION = "gnomon.dev/last-handled-configuration"
-
-T = TypeVar("T")
-
-
-def wait_for(probe: Callable[[], T | None], *, what: str, timeout: float = 30.0) -> T:
-    """Poll `probe` until it returns something truthy; that value."""
-    deadline = time.monotonic() + timeout
-    last: T | None = None
-    while time.monotonic() < deadline:
-        last = probe()
-        if last:
-            return last
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
 
 
 def manifest(name: str, spec: dict[str, Any]) -> dict[str, Any]:

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import ssl
 import threading
-import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from kubernetes import client
 
@@ -29,20 +28,7 @@ from gnomon.domain.definitions import (
 )
 from gnomon.domain.enums import TaskStatus
 from gnomon.runner.base import ExecutorStatus, Job, JobState, OutputLine
-
-T = TypeVar("T")
-
-
-def wait_for(probe: Callable[[], T | None], *, what: str, timeout: float = 15.0) -> T:
-    """Poll `probe` (real state) until it returns something truthy; that value."""
-    deadline = time.monotonic() + timeout
-    last: T | None = None
-    while time.monotonic() < deadline:
-        last = probe()
-        if last:
-            return last
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
+from tests.waiting import wait_for as wait_for  # re-exported for the tests here
 
 
 def make_job(

@@ -11,18 +11,8 @@ from sqlmodel import Session, select
 
 from gnomon.domain.clock import FakeClock
 from gnomon.storage.tables import ProcessRow
-from tests.samples import definition, docker_task
+from tests.samples import EVERY_MINUTE, definition, docker_task
 from tests.scheduler.harness import Harness
-
-EVERY_MINUTE = {
-    "cron_schedule": {
-        "minutes": "*",
-        "hours": "*",
-        "day_of_month": "*",
-        "month": "*",
-        "day_of_week": "?",
-    }
-}
 
 
 def due_counts(engine: Engine) -> Counter[tuple[str, datetime]]:

@@ -14,6 +14,7 @@ from sqlmodel import Session
 
 from gnomon.domain.clock import Clock
 from gnomon.settings import Settings
+from gnomon.storage.engine import transaction
 from gnomon.storage.tables import TaskRow
 from gnomon.storage.tokens import hash_token
 
@@ -41,13 +42,8 @@ ContextDep = Annotated[AppContext, Depends(get_context)]
 
 
 def get_session(context: ContextDep) -> Iterator[Session]:
-    with Session(context.engine, expire_on_commit=False) as session:
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+    with transaction(context.engine) as session:
+        yield session
 
 
 SessionDep = Annotated[Session, Depends(get_session)]

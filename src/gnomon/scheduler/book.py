@@ -85,6 +85,11 @@ class DefinitionBook:
                 taken += 1
         return {n for n in names if n in self.views}
 
+    def burst_pending(self, now: datetime) -> bool:
+        """Whether runs are due right now (a burst, or the rest of one, is waiting)."""
+        next_due = self.next_due()
+        return next_due is not None and next_due <= now
+
     def templates(self, session: Session, names: list[str]) -> dict[str, list[TaskDefinition]]:
         """Current task definitions of `names`, parsed once per revision of each definition."""
         missing = [n for n in names if self._templates.get(n, (-1, []))[0] != self.versions.get(n)]

@@ -113,6 +113,7 @@ def serve(settings: Settings) -> int:
     engine = _engine_for_serving(settings)
     registry = CollectorRegistry()
     wakeup = Wakeup()
+    listener = _listen_to_store(engine, wakeup)  # other replicas' API changes, on PostgreSQL
     scheduler = start_scheduler(settings, engine, registry, wakeup)
 
     def on_change(topic: str) -> None:
@@ -130,7 +131,17 @@ def serve(settings: Settings) -> int:
         _run_uvicorn(app, settings, container_gateway(settings))
     finally:
         scheduler.stop()
+        if listener is not None:
+            listener.stop()
     return 0
+
+
+def _listen_to_store(engine: Engine, wakeup: Wakeup) -> PgListener | None:
+    if engine.dialect.name != "postgresql":
+        return None
+    listener = PgListener(engine, wakeup)
+    listener.start()
+    return listener
 
 
 def serve_api(settings: Settings) -> int:
@@ -174,9 +185,7 @@ def run_scheduler(settings: Settings) -> int:
     engine = make_engine(settings.database_url)
     registry = CollectorRegistry()
     wakeup = Wakeup()
-    listener = PgListener(engine, wakeup) if engine.dialect.name == "postgresql" else None
-    if listener is not None:
-        listener.start()
+    listener = _listen_to_store(engine, wakeup)
     scheduler = start_scheduler(settings, engine, registry, wakeup)
     app = create_app(
         settings,

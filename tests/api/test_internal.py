@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
+from sqlalchemy.engine import Engine
 
 from gnomon.api.app import create_app
 from gnomon.domain.clock import FakeClock
@@ -92,3 +93,23 @@ def test_openapi_describes_every_endpoint(client: TestClient) -> None:
     ):
         assert model in schemas, model
     assert client.get("/docs").status_code == 200
+
+
+def test_healthcheck_says_when_jobs_cannot_run(
+    settings: Settings, sqlite_engine: Engine, clock: FakeClock
+) -> None:
+    app = create_app(
+        settings,
+        sqlite_engine,
+        clock=clock,
+        executor_health=lambda: "Docker engine unreachable: connection refused",
+    )
+    with TestClient(app) as client:
+        response = client.get("/_internal_/healthcheck")
+        assert client.get("/api/process_definitions/").status_code == 200  # the API stays up
+    assert response.status_code == 503
+    assert response.json() == {
+        "status": "degraded",
+        "store": "ok",
+        "executor": "Docker engine unreachable: connection refused",
+    }

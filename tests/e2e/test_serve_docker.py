@@ -10,6 +10,7 @@ import pytest
 
 from tests.e2e.conftest import Gnomon
 from tests.images import BUSYBOX_REPOSITORY, BUSYBOX_TAG
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.docker
 
@@ -107,3 +108,29 @@ def test_sigkill_with_ten_running_tasks_loses_and_duplicates_nothing(
     assert [
         c for c in leftovers if c.labels.get("dev.gnomon.process-id") == run["process_id"]
     ] == []
+
+
+def test_a_job_past_its_runtime_limit_is_stopped_and_retried(
+    gnomon: Gnomon, docker_client: Any
+) -> None:
+    gnomon.env["GNOMON_KILL_GRACE_SECONDS"] = "1"
+    gnomon.start()
+    slow = container_task("slow", "echo begun; sleep 60", max_runtime_seconds=2, max_attempts=2)
+    put(gnomon, "limited", slow)
+    assert gnomon.http.post("/api/process_definitions/limited/trigger").status_code == 204
+    run = gnomon.wait_for("/api/processes/", finished, timeout=60)[0]
+    assert run["status"] == "failed"
+    assert [(t["status"], t.get("reason")) for t in run["task"]] == [
+        ("failed", "exceeded max_runtime_seconds (2 s)")
+    ] * 2
+    assert all("begun" in [e["message"] for e in t["log_entries"]] for t in run["task"])
+    task_ids = {t["task_id"] for t in run["task"]}
+
+    def gone() -> bool:
+        found = docker_client.containers.list(
+            all=True, filters={"label": "dev.gnomon.managed=true"}
+        )
+        return not [c for c in found if c.labels.get("dev.gnomon.task-id") in task_ids]
+
+    # The attempt ends at once; stopping (SIGTERM, 1 s grace, SIGKILL) and removal follow.
+    wait_for(gone, what="the stopped containers to be removed", timeout=30)

@@ -1,0 +1,100 @@
+"""The Docker engine goes away while a job runs: the attempt fails promptly with the reason,
+never stays `running`, and the runner says the engine is unreachable."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import docker
+import pytest
+
+from gnomon.runner.base import ExecutorStatus
+from tests.runner.conftest import MakeDockerRunner
+from tests.runner.jobs import container_job
+from tests.runner.recorder import Recorder
+
+pytestmark = pytest.mark.docker
+ENGINE_SOCKET = "/var/run/docker.sock"
+
+
+class SocketProxy:
+    """Forwards a Unix socket to the engine's until `cut()`, which drops every connection and
+    stops listening: to the client, the engine has gone away."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.listener.bind(str(path))
+        self.listener.listen(64)
+        self.connections: list[socket.socket] = []
+        self.lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            engine = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            engine.connect(ENGINE_SOCKET)
+            with self.lock:
+                self.connections += [client, engine]
+            for source, target in ((client, engine), (engine, client)):
+                threading.Thread(target=self._pipe, args=(source, target), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source: socket.socket, target: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := source.recv(65536):
+                target.sendall(data)
+        with contextlib.suppress(OSError):
+            target.shutdown(socket.SHUT_RDWR)
+
+    def cut(self) -> None:
+        self.listener.close()
+        self.path.unlink(missing_ok=True)
+        with self.lock:
+            for connection in self.connections:
+                with contextlib.suppress(OSError):
+                    connection.shutdown(socket.SHUT_RDWR)
+                connection.close()
+
+
+@pytest.fixture
+def proxy(tmp_path: Path) -> Iterator[SocketProxy]:
+    if not Path(ENGINE_SOCKET).exists():
+        pytest.skip(f"needs the engine at {ENGINE_SOCKET}")
+    server = SocketProxy(tmp_path / "engine.sock")
+    yield server
+    server.cut()
+
+
+def test_engine_lost_mid_run_fails_the_attempt_promptly(
+    make_docker_runner: MakeDockerRunner,
+    recorder: Recorder,
+    proxy: SocketProxy,
+    busybox_image: str,
+    docker_client: Any,
+) -> None:
+    client = docker.DockerClient(base_url=f"unix://{proxy.path}", timeout=5)
+    runner = make_docker_runner(client=client)
+    job = container_job(busybox_image, "echo started", "sleep 60")
+    runner.start(job)
+    recorder.wait_for(lambda: "started" in recorder.messages(job.task_id) or None, timeout=30)
+    proxy.cut()
+    state = recorder.final(job.task_id, timeout=20)
+    assert state.status is ExecutorStatus.FAILED
+    assert (state.reason or "").startswith("Docker engine unreachable"), state.reason
+    assert recorder.terminal_count(job.task_id) == 1
+    assert (runner.healthy() or "").startswith("Docker engine unreachable")
+    client.close()
+    for container in docker_client.containers.list(
+        filters={"label": f"dev.gnomon.task-id={job.task_id}"}
+    ):
+        container.remove(force=True)

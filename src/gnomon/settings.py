@@ -8,7 +8,6 @@ this module's globals; entry points build a `Settings` and pass values down.
 from __future__ import annotations
 
 from enum import StrEnum
-from functools import lru_cache
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -173,9 +172,3 @@ def settings_table() -> str:
 
 def _plain(value: object) -> object:
     return value.value if isinstance(value, StrEnum) else value
-
-
-@lru_cache
-def get_settings() -> Settings:
-    """Settings from the environment, read once per process."""
-    return Settings()

@@ -130,10 +130,6 @@ def find_tasks(*, session: Session, query: TaskQuery) -> list[Task]:
     return [_to_task(task, children) for task in tasks]
 
 
-def process_exists(*, session: Session, process_id: str) -> bool:
-    return session.get(ProcessRow, process_id) is not None
-
-
 def _process_ids(query: ProcessQuery) -> Any:
     ids = sa.select(_PROCESS.process_id).where(
         *_range(_PROCESS.started_at, query.start_time, query.end_time)

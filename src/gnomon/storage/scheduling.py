@@ -218,14 +218,6 @@ def reported_status(*, session: Session, task_id: str) -> tuple[TaskStatus, str 
     return (TaskStatus(row.status), row.reason) if row else None
 
 
-def mark_running(*, session: Session, task_id: str, now: datetime) -> None:
-    session.execute(
-        sa.update(TaskRow)
-        .where(col(TaskRow.task_id) == task_id, col(TaskRow.running_at).is_(None))
-        .values(running_at=now)
-    )
-
-
 def previous_finished_statuses(
     *, session: Session, name: str, before: datetime, limit: int
 ) -> list[ProcessStatus]:

@@ -1,8 +1,8 @@
-"""Write side of runs: create processes and attempts, record their outcomes.
+"""Write side of runs, one row at a time: create a process or an attempt, record an outcome.
 
-Only the active scheduler calls these (the API records requests instead), so each process and task
-has a single writer. Status changes are compare-and-set on the current status, so a stale
-scheduler that lost its lease cannot overwrite a newer decision.
+The scheduler writes the same rows in bulk (scheduler/batch.py); these single-row forms serve
+tests and tools that set up runs directly. Status changes are compare-and-set on the current
+status, as in the scheduler's batches.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from sqlmodel import Session, col
 
 from gnomon.domain.definitions import TaskDefinition
 from gnomon.domain.enums import ProcessStatus, TaskStatus
-from gnomon.storage.tables import ProcessRow, TaskLogRow, TaskRow, TaskSnapshotRow
+from gnomon.storage.tables import ProcessRow, TaskRow, TaskSnapshotRow
 
 
 @dataclass(frozen=True)
@@ -117,16 +117,3 @@ def finish_process(
         .values(status=status.value, ended_at=now)
     )
     return bool(getattr(result, "rowcount", 0))
-
-
-def add_scheduler_log(*, session: Session, task_id: str, message: str, now: datetime) -> None:
-    """A log entry written by Gnomon itself about an attempt (source `scheduler`)."""
-    session.add(
-        TaskLogRow(
-            log_entry_id=str(uuid.uuid4()),
-            task_id=task_id,
-            when=now,
-            source="scheduler",
-            message=message,
-        )
-    )

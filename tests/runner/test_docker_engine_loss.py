@@ -23,8 +23,9 @@ ENGINE_SOCKET = "/var/run/docker.sock"
 
 
 class SocketProxy:
-    """Forwards a Unix socket to the engine's until `cut()`, which drops every connection and
-    stops listening: to the client, the engine has gone away."""
+    """Forwards a Unix socket to the engine's until `cut()`: then every open connection drops and
+    every new one is closed at once. To the client, the engine has gone away (and its sockets are
+    closed properly, unlike when the socket path vanishes and the SDK's connect fails)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -33,6 +34,7 @@ class SocketProxy:
         self.listener.listen(64)
         self.connections: list[socket.socket] = []
         self.lock = threading.Lock()
+        self.down = False
         threading.Thread(target=self._accept, daemon=True).start()
 
     def _accept(self) -> None:
@@ -41,6 +43,9 @@ class SocketProxy:
                 client, _ = self.listener.accept()
             except OSError:
                 return
+            if self.down:
+                client.close()
+                continue
             engine = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             engine.connect(ENGINE_SOCKET)
             with self.lock:
@@ -57,8 +62,7 @@ class SocketProxy:
             target.shutdown(socket.SHUT_RDWR)
 
     def cut(self) -> None:
-        self.listener.close()
-        self.path.unlink(missing_ok=True)
+        self.down = True
         with self.lock:
             for connection in self.connections:
                 with contextlib.suppress(OSError):
@@ -73,6 +77,7 @@ def proxy(tmp_path: Path) -> Iterator[SocketProxy]:
     server = SocketProxy(tmp_path / "engine.sock")
     yield server
     server.cut()
+    server.listener.close()
 
 
 def test_engine_lost_mid_run_fails_the_attempt_promptly(
@@ -93,6 +98,7 @@ def test_engine_lost_mid_run_fails_the_attempt_promptly(
     assert (state.reason or "").startswith("Docker engine unreachable"), state.reason
     assert recorder.terminal_count(job.task_id) == 1
     assert (runner.healthy() or "").startswith("Docker engine unreachable")
+    runner.close()
     client.close()
     for container in docker_client.containers.list(
         filters={"label": f"dev.gnomon.task-id={job.task_id}"}

@@ -100,10 +100,7 @@ def pause_process_definition(
     process_definition_name: str, session: SessionDep, context: ContextDep, now: NowDep
 ) -> Response:
     """Pause the process schedule; triggers still start runs."""
-    store.set_paused(session=session, name=process_definition_name, paused=True, now=now)
-    session.commit()
-    context.on_change("definitions")
-    return Response(status_code=204)
+    return _set_paused(process_definition_name, True, session, context, now)
 
 
 @router.post(NAME + "/resume", status_code=204, dependencies=[ApiTokenDep])
@@ -111,7 +108,13 @@ def resume_process_definition(
     process_definition_name: str, session: SessionDep, context: ContextDep, now: NowDep
 ) -> Response:
     """Resume the process schedule."""
-    store.set_paused(session=session, name=process_definition_name, paused=False, now=now)
+    return _set_paused(process_definition_name, False, session, context, now)
+
+
+def _set_paused(
+    name: str, paused: bool, session: SessionDep, context: ContextDep, now: NowDep
+) -> Response:
+    store.set_paused(session=session, name=name, paused=paused, now=now)
     session.commit()
     context.on_change("definitions")
     return Response(status_code=204)

@@ -86,13 +86,7 @@ def post_succeed(
     task_id: str, request: Request, session: SessionDep, context: ContextDep, now: NowDep
 ) -> Response:
     """Marks the task as having succeeded; the first succeed or fail report wins."""
-    _callback_task(task_id, request, session, context)
-    if callbacks.report_status(
-        session=session, task_id=task_id, status=TaskStatus.SUCCEEDED, reason=None, now=now
-    ):
-        session.commit()
-        context.on_change("callbacks")
-    return Response(status_code=204)
+    return _report(task_id, TaskStatus.SUCCEEDED, None, request, session, context, now)
 
 
 @router.post(ID + "/fail", status_code=204)
@@ -100,13 +94,23 @@ def post_fail(
     task_id: str, request: Request, session: SessionDep, context: ContextDep, now: NowDep
 ) -> Response:
     """Marks the task as having failed; the first succeed or fail report wins."""
+    return _report(
+        task_id, TaskStatus.FAILED, EXPLICIT_FAILURE_REASON, request, session, context, now
+    )
+
+
+def _report(
+    task_id: str,
+    status: TaskStatus,
+    reason: str | None,
+    request: Request,
+    session: SessionDep,
+    context: ContextDep,
+    now: NowDep,
+) -> Response:
     _callback_task(task_id, request, session, context)
     if callbacks.report_status(
-        session=session,
-        task_id=task_id,
-        status=TaskStatus.FAILED,
-        reason=EXPLICIT_FAILURE_REASON,
-        now=now,
+        session=session, task_id=task_id, status=status, reason=reason, now=now
     ):
         session.commit()
         context.on_change("callbacks")

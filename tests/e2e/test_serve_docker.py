@@ -97,10 +97,7 @@ def test_sigkill_with_ten_running_tasks_loses_and_duplicates_nothing(
     ]
     for task in run["task"]:
         stdout = [e["message"] for e in task["log_entries"] if e["source"] == "stdout"]
-        notes = [e["message"] for e in task["log_entries"] if e["source"] == "gnomon"]
-        assert len(stdout) == len(set(stdout)), stdout  # nothing stored twice
-        # A line printed while Gnomon was down may be missing; then a note says so.
-        assert "finished" in stdout or notes, task
+        assert stdout == ["finished"], task  # printed once, even if Gnomon was down meanwhile
     assert len(gnomon.http.get("/api/processes/").json()) == 1
     leftovers = docker_client.containers.list(
         all=True, filters={"label": "dev.gnomon.managed=true"}

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
 from gnomon.runner.base import ExecutorStatus, Job
-from gnomon.runner.docker import LOST, REPLAYED_NOTE, RESUMED_NOTE, DockerRunner
+from gnomon.runner.docker import LOST, RESUMED_NOTE, DockerRunner
 from tests.runner.conftest import MakeDockerRunner
 from tests.runner.jobs import container_job
 from tests.runner.recorder import Recorder
@@ -51,6 +52,7 @@ def test_a_new_runner_adopts_collects_and_cleans_up(
     orphan = container_job(busybox_image, command=["sleep", "300"])
     start_all(first, before, [running, finished, removed, orphan])
     before.wait_for(lambda: "early" in before.messages(running.task_id))
+    early = before.output_of(running.task_id)[-1].when  # what the store would hold
     first.close()
     go(docker_client, finished)
     container_of(docker_client, finished).wait()
@@ -58,14 +60,15 @@ def test_a_new_runner_adopts_collects_and_cleans_up(
 
     after = Recorder()
     second = make_docker_runner(sink=after)
-    second.adopt([running, finished, removed])
+    # The scheduler passes when each attempt's newest stored line was written.
+    second.adopt([replace(running, output_since=early), finished, removed])
     go(docker_client, running)
 
     lost = after.final(removed.task_id)
     assert (lost.status, lost.reason) == (ExecutorStatus.FAILED, LOST)
     done = after.final(finished.task_id)
     assert (done.status, done.reason) == (ExecutorStatus.FAILED, "exit code 4")
-    assert after.messages(finished.task_id) == [REPLAYED_NOTE, "bye"]
+    assert after.messages(finished.task_id) == [RESUMED_NOTE, "bye"]
     ended = after.final(running.task_id, timeout=15)
     assert ended.status is ExecutorStatus.SUCCEEDED
     assert after.messages(running.task_id) == [RESUMED_NOTE, "late"]

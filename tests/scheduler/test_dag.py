@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from gnomon.runner.base import OutputLine
 from tests.samples import definition, docker_task
 from tests.scheduler.harness import Harness
 
@@ -250,10 +251,14 @@ def test_restart_mid_process_carries_on(harness: Harness) -> None:
     harness.put(definition("restart", docker_task("a"), docker_task("b", "a")))
     harness.trigger("restart")
     job = harness.running_job("a")
+    printed = harness.clock.now() + timedelta(seconds=3)
+    harness.service.sink.output(job.task_id, [OutputLine(printed, "stdout", "halfway")])
     harness.service._release()
     successor = Harness(harness.engine, harness.clock, holder="successor")
     successor.tick()
     assert [j.task_id for j in successor.runner.adopted] == [job.task_id]
+    # The executor resumes the job's output after what was stored before the restart.
+    assert successor.runner.adopted[0].output_since == printed
     successor.finish("a")
     assert successor.running_names() == ["b"]
     successor.finish("b")

@@ -43,6 +43,9 @@ class Job:
     token: str = field(repr=False)
     """The attempt's own callback token (GNOMON_TASK_TOKEN); never logged."""
     max_runtime_seconds: int | None = None
+    output_since: datetime | None = None
+    """On adoption: when the newest output line already stored for this attempt was written;
+    a backend resumes the job's output after it, so nothing is lost or stored twice."""
 
 
 @dataclass(frozen=True)

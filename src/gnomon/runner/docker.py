@@ -28,7 +28,6 @@ import contextlib
 import logging
 import math
 import threading
-import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -49,13 +48,10 @@ from gnomon.runner.base import ExecutorStatus, Job, JobSink, JobState
 from gnomon.settings import Settings
 
 RESUMED_NOTE: Final = (
-    "Gnomon restarted and is following this container again; "
-    "output written while it was not watching may be missing"
+    "Gnomon restarted; this container's output continues after the last line recorded before"
 )
-REPLAYED_NOTE: Final = (
-    "Gnomon restarted after this container ended; its whole output follows "
-    "and may repeat lines recorded before the restart"
-)
+# Stored times have microseconds; the engine's have nanoseconds: resume one microsecond later.
+_MICROSECOND: Final = 1e-6
 LOST: Final = "lost"
 
 log = logging.getLogger(__name__)
@@ -124,7 +120,7 @@ class DockerRunner:
 
     def adopt(self, jobs: Sequence[Job]) -> None:
         attempts = [a for a in map(self._track, jobs) if a is not None]
-        self._submit(self._adopt, (attempts, time.time()), attempts)
+        self._submit(self._adopt, attempts, attempts)
 
     def healthy(self) -> str | None:
         return self._engine.healthy()
@@ -302,8 +298,7 @@ class DockerRunner:
 
     # -- adoption --------------------------------------------------------------------------
 
-    def _adopt(self, work: tuple[list[_Attempt], float]) -> None:
-        attempts, adopted_at = work
+    def _adopt(self, attempts: list[_Attempt]) -> None:
         try:
             with map_docker_errors():
                 found = self._engine.api.containers(
@@ -323,9 +318,9 @@ class DockerRunner:
             if container is None:
                 self._finish(attempt, ExecutorStatus.FAILED, LOST)
             else:
-                self._resume(attempt, container, adopted_at)
+                self._resume(attempt, container)
 
-    def _resume(self, attempt: _Attempt, container: dict[str, Any], adopted_at: float) -> None:
+    def _resume(self, attempt: _Attempt, container: dict[str, Any]) -> None:
         container_id, state = str(container["Id"]), str(container.get("State", ""))
         if state == "created":
             try:
@@ -336,10 +331,12 @@ class DockerRunner:
                 self._discard(container_id)
                 return
             self._follow(attempt, container_id, since=None, note=None)
-        elif state in ("exited", "dead"):
-            self._follow(attempt, container_id, since=None, note=REPLAYED_NOTE)
         else:
-            self._follow(attempt, container_id, since=adopted_at, note=RESUMED_NOTE)
+            # Output resumes after the last line stored before the restart (the engine keeps the
+            # container's log), whether the container is still running or ended meanwhile.
+            since = attempt.job.output_since
+            after = since.timestamp() + _MICROSECOND if since is not None else None
+            self._follow(attempt, container_id, since=after, note=RESUMED_NOTE)
 
     def _remove_orphan(self, container: dict[str, Any]) -> None:
         """A labelled container no job owns: stop it; remove it unless finished ones are kept."""

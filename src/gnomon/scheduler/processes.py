@@ -53,15 +53,16 @@ class ProcessBook:
 
     def load(self, session: Session) -> list[Job]:
         """Every running process from the store; returns the attempts to re-adopt."""
-        jobs = []
+        adopted: list[tuple[ProcessState, TaskRow]] = []
         for running in store.running_processes(session=session):
             state = self._track(running)
             view = self.definitions.views.get(state.definition_name)
             if view is not None:
                 view.running_process_id = state.process_id
                 self.definitions.touched.add(state.definition_name)
-            jobs += [_adopted_job(state, row) for row in running.tasks if row.status == "running"]
-        return jobs
+            adopted += [(state, row) for row in running.tasks if row.status == "running"]
+        since = store.latest_output(session=session, task_ids=[row.task_id for _, row in adopted])
+        return [_adopted_job(state, row, since.get(row.task_id)) for state, row in adopted]
 
     def _track(self, running: store.RunningProcess) -> ProcessState:
         row = running.row
@@ -284,7 +285,7 @@ def _one_more_attempt(process: ProcessState, task: TaskDefinition) -> TaskDefini
     return task.model_copy(update={"max_attempts": attempts + 1, "backoff_base_seconds": 0})
 
 
-def _adopted_job(process: ProcessState, row: TaskRow) -> Job:
+def _adopted_job(process: ProcessState, row: TaskRow, output_since: datetime | None) -> Job:
     return Job(
         task_id=row.task_id,
         process_id=process.process_id,
@@ -294,6 +295,7 @@ def _adopted_job(process: ProcessState, row: TaskRow) -> Job:
         executable=TaskExecutable.model_validate(row.executable),
         token="",
         max_runtime_seconds=_max_runtime(process, row.task_definition_name),
+        output_since=output_since,
     )
 
 

@@ -26,6 +26,7 @@ from gnomon.storage.tables import (
     ProcessRow,
     ReportedTaskStatusRow,
     RetryRequestRow,
+    TaskLogRow,
     TaskRow,
     TaskSnapshotRow,
     TaskTemplateRow,
@@ -129,6 +130,21 @@ def running_processes(
         RunningProcess(r, snapshots[r.process_id], tasks[r.process_id], r.process_id in killed)
         for r in rows
     ]
+
+
+def latest_output(*, session: Session, task_ids: Sequence[str]) -> dict[str, datetime]:
+    """When the newest stdout/stderr line of each task was written (for resuming its output)."""
+    if not task_ids:
+        return {}
+    rows = session.execute(
+        sa.select(col(TaskLogRow.task_id), sa.func.max(col(TaskLogRow.when)))
+        .where(
+            col(TaskLogRow.task_id).in_(task_ids),
+            col(TaskLogRow.source).in_(("stdout", "stderr")),
+        )
+        .group_by(col(TaskLogRow.task_id))
+    )
+    return {task_id: as_utc(when) for task_id, when in rows}
 
 
 def open_triggers(*, session: Session) -> list[TriggerRequestRow]:

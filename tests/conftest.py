@@ -6,6 +6,7 @@ GNOMON_REQUIRE_ALL=1 (set by .ci/run), which turns such a skip into a failure.
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from collections.abc import Iterator
@@ -26,6 +27,18 @@ from gnomon.storage.migrate import upgrade
 REQUIRE_ALL = os.environ.get("GNOMON_REQUIRE_ALL") == "1"
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 START = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    """Tests that run `gnomon` (or configure its logs) replace the root handler with one bound to
+    that test's captured stderr; put the previous handlers back, so later threads do not log to
+    a closed stream."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 def skip_or_fail(reason: str) -> None:

@@ -904,7 +904,7 @@ def installed_crd(api_client: Any) -> Manifest:
     while True:
         response: Any = extensions.read_custom_resource_definition(name, _preload_content=False)
         served: Manifest = json.loads(response.data)
-        conditions = {c["type"]: c for c in served.get("status", {}).get("conditions", [])}
+        conditions = {c["type"]: c for c in (served.get("status") or {}).get("conditions") or []}
         if conditions.get("Established", {}).get("status") == "True":
             return served
         assert time.monotonic() < deadline, f"CRD not established: {conditions}"

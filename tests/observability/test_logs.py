@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-from collections.abc import Iterator
 
 import pytest
 
@@ -14,10 +13,8 @@ from gnomon.settings import LogFormat
 
 
 @pytest.fixture
-def captured() -> Iterator[io.StringIO]:
-    stream = io.StringIO()
-    yield stream
-    configure_logging("WARNING", LogFormat.TEXT)
+def captured() -> io.StringIO:
+    return io.StringIO()  # the root handler is put back by tests/conftest.py
 
 
 def emit(fmt: LogFormat, stream: io.StringIO) -> str:

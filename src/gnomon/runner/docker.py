@@ -15,11 +15,11 @@ Per attempt the engine sees: create, start, logs, wait, remove; an inspect only 
 is not 0 (to tell an OOM kill from an ordinary failure). The outcome is reported before the
 container is removed, so the next job does not wait for the removal.
 
-Adoption after a restart, and the choice made for logs: a container still running is streamed
-again from the moment of adoption (`since=now`), so no line is sent twice, and a `gnomon` line
-says output written while nobody watched may be missing. A container that finished while Gnomon
-was away is collected in full (its final lines, usually the reason it failed, were never sent),
-after a `gnomon` line warning that earlier lines may repeat.
+Adoption after a restart: the engine keeps each container's log, and the scheduler says when the
+newest line it stored for the attempt was written (`Job.output_since`). Whether the container is
+still running or ended while Gnomon was away, its log is read again from just after that line,
+so nothing written while nobody watched is lost and nothing is stored twice; a `gnomon` line
+marks the resumption.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any, Final
 
 from gnomon.errors import GnomonError
@@ -51,7 +52,7 @@ RESUMED_NOTE: Final = (
     "Gnomon restarted; this container's output continues after the last line recorded before"
 )
 # Stored times have microseconds; the engine's have nanoseconds: resume one microsecond later.
-_MICROSECOND: Final = 1e-6
+_MICROSECOND: Final = timedelta(microseconds=1)
 LOST: Final = "lost"
 
 log = logging.getLogger(__name__)
@@ -208,7 +209,7 @@ class DockerRunner:
         return container_id
 
     def _follow(
-        self, attempt: _Attempt, container_id: str, since: float | None, note: str | None
+        self, attempt: _Attempt, container_id: str, since: datetime | None, note: str | None
     ) -> None:
         """Publish the container id, honour a kill that came early, and start the watcher."""
         with self._lock:
@@ -233,7 +234,7 @@ class DockerRunner:
     # -- watching and collecting -----------------------------------------------------------
 
     def _watch(
-        self, attempt: _Attempt, container_id: str, since: float | None, note: str | None
+        self, attempt: _Attempt, container_id: str, since: datetime | None, note: str | None
     ) -> None:
         output = self._pump.open(attempt.job.task_id)
         if note is not None:
@@ -251,7 +252,7 @@ class DockerRunner:
         self._discard(container_id)
 
     def _stream(
-        self, attempt: _Attempt, container_id: str, since: float | None, output: TaskOutput
+        self, attempt: _Attempt, container_id: str, since: datetime | None, output: TaskOutput
     ) -> None:
         response = None
         try:
@@ -335,7 +336,7 @@ class DockerRunner:
             # Output resumes after the last line stored before the restart (the engine keeps the
             # container's log), whether the container is still running or ended meanwhile.
             since = attempt.job.output_since
-            after = since.timestamp() + _MICROSECOND if since is not None else None
+            after = since + _MICROSECOND if since is not None else None
             self._follow(attempt, container_id, since=after, note=RESUMED_NOTE)
 
     def _remove_orphan(self, container: dict[str, Any]) -> None:

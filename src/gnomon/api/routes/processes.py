@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated
 
@@ -52,10 +53,7 @@ def retry_process_run(
     process_id: str, session: SessionDep, context: ContextDep, now: NowDep
 ) -> Response:
     """Retries a failed process run; each failed task gets one more attempt, without backoff."""
-    requests.add_retry(session=session, process_id=process_id, now=now)
-    session.commit()
-    context.on_change("requests")
-    return Response(status_code=204)
+    return _request(requests.add_retry, process_id, session, context, now)
 
 
 @router.post(ID + "/kill", status_code=204, dependencies=[ApiTokenDep])
@@ -63,7 +61,18 @@ def kill_process_run(
     process_id: str, session: SessionDep, context: ContextDep, now: NowDep
 ) -> Response:
     """Terminates an active process: running tasks are stopped and it ends failed."""
-    requests.add_kill(session=session, process_id=process_id, now=now)
+    return _request(requests.add_kill, process_id, session, context, now)
+
+
+def _request(
+    record: Callable[..., str],
+    process_id: str,
+    session: SessionDep,
+    context: ContextDep,
+    now: NowDep,
+) -> Response:
+    """Record a kill or retry for the scheduler and wake it."""
+    record(session=session, process_id=process_id, now=now)
     session.commit()
     context.on_change("requests")
     return Response(status_code=204)

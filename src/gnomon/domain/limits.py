@@ -1,0 +1,27 @@
+"""Upper bounds on what arrives from outside: bodies, definitions, callbacks, job output.
+
+Every number a user can send has a maximum, stated here once and carried into the OpenAPI and CRD
+schemas, so one accepted definition can never make the scheduler's arithmetic overflow or its
+loops run unbounded. The values are generous for real work and small enough to keep one request,
+one definition and one job's output cheap to store and to list.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+MAX_SECONDS: Final = 366 * 24 * 3600
+"""Longest duration any field may state (a runtime, a buffer, a deadline, a backoff): a year.
+A longer one is an input error, not a schedule."""
+
+MAX_TASKS_PER_DEFINITION: Final = 1_000
+"""Task definitions in one process definition."""
+
+MAX_ENTRIES_PER_CALLBACK: Final = 1_000
+"""Log or metadata entries in one callback request."""
+
+MAX_LOG_MESSAGE_CHARS: Final = 65_536
+"""Characters of one log entry's message; a job's longer output line is cut to this, marked."""
+
+DEFAULT_MAX_REQUEST_BYTES: Final = 4 * 1024 * 1024
+"""Default of the request body limit (`GNOMON_MAX_REQUEST_BYTES`); a larger body answers 413."""

@@ -15,10 +15,17 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from gnomon.domain import limits
 from gnomon.domain.enums import NotifyWhen, NotifyWhenIn, OverlapAction, OverlapActionIn
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 Name = Annotated[str, Field(min_length=1, max_length=200, pattern=NAME_PATTERN)]
+ENV_NAME_PATTERN = r"^[^=\x00]+$"
+"""What a process environment can hold as a name: no `=` and no NUL (`sundial.url` is fine)."""
+NO_NUL_PATTERN = r"^[^\x00]*$"
+ABSOLUTE_PATH_PATTERN = r"^/[^\x00]*$"
+DNS_SUBDOMAIN_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+SECRET_KEY_PATTERN = r"^[-._a-zA-Z0-9]+$"
 
 
 class WireModel(BaseModel):
@@ -92,8 +99,69 @@ class ProcessSchedule(WrapperUnion):
 
 
 class EnvironmentVariable(WireModel):
-    variable_name: str = Field(min_length=1)
-    value: str
+    """One variable of a job's environment: a `value` written in the definition, or a
+    `value_from` reference to a secret that is read only when an attempt starts.
+
+    Names and values that no process environment can hold (a name with `=`, a NUL byte
+    anywhere) are refused here, so they never reach an executor. Names are otherwise free:
+    Sundial's own `sundial.url` is a valid name.
+    """
+
+    variable_name: str = Field(
+        min_length=1, max_length=limits.MAX_ENV_NAME_CHARS, pattern=ENV_NAME_PATTERN
+    )
+    value: str | None = Field(
+        default=None,
+        max_length=limits.MAX_ENV_VALUE_CHARS,
+        pattern=NO_NUL_PATTERN,
+        description="The value; exactly one of value and value_from",
+    )
+    value_from: EnvironmentSource | None = Field(
+        default=None,
+        description="Extension: where the value is read when an attempt starts (a secret); "
+        "shown as this reference, never as the value",
+    )
+
+    @model_validator(mode="after")
+    def _value_or_value_from(self) -> EnvironmentVariable:
+        if (self.value is None) == (self.value_from is None):
+            raise ValueError("an environment variable needs exactly one of value and value_from")
+        return self
+
+
+class SecretKeyRef(WireModel):
+    """A key of a Kubernetes Secret in the jobs' namespace (Kubernetes executor only)."""
+
+    name: str = Field(min_length=1, max_length=253, pattern=DNS_SUBDOMAIN_PATTERN)
+    key: str = Field(min_length=1, max_length=253, pattern=SECRET_KEY_PATTERN)
+
+
+class EnvironmentSource(WrapperUnion):
+    """Where a secret value comes from: a file or an environment variable of Gnomon's host
+    (Docker and shell executors), or a Kubernetes Secret (Kubernetes executor)."""
+
+    union_name: ClassVar[str] = "value_from"
+    file: str | None = Field(
+        default=None,
+        min_length=2,
+        max_length=limits.MAX_PATH_CHARS,
+        pattern=ABSOLUTE_PATH_PATTERN,
+        description="An absolute path on Gnomon's host; its content, without one final newline",
+    )
+    host_env: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=limits.MAX_ENV_NAME_CHARS,
+        pattern=ENV_NAME_PATTERN,
+        description="A variable of Gnomon's own environment",
+    )
+    secret_key_ref: SecretKeyRef | None = None
+
+    @model_validator(mode="after")
+    def _member_is_set(self) -> EnvironmentSource:
+        if sum(getattr(self, name) is not None for name in type(self).model_fields) != 1:
+            raise ValueError("value_from must have exactly one of: file, host_env, secret_key_ref")
+        return self
 
 
 class DockerImageCommand(WireModel):

@@ -25,3 +25,13 @@ MAX_LOG_MESSAGE_CHARS: Final = 65_536
 
 DEFAULT_MAX_REQUEST_BYTES: Final = 4 * 1024 * 1024
 """Default of the request body limit (`GNOMON_MAX_REQUEST_BYTES`); a larger body answers 413."""
+
+MAX_ENV_NAME_CHARS: Final = 1_000
+"""Characters of a job's environment variable name."""
+
+MAX_ENV_VALUE_CHARS: Final = 65_536
+"""Characters of one environment variable's value, whether written in the definition or read
+from a secret when the attempt starts."""
+
+MAX_PATH_CHARS: Final = 4_096
+"""Characters of a path on Gnomon's host named in a definition (a secret file)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from gnomon.runner._docker_logs import engine_time, parse_entry
+from gnomon.runner._docker_logs import engine_time, parse_stamp
 
 
 def test_engine_time_keeps_every_microsecond() -> None:
@@ -15,5 +15,5 @@ def test_engine_time_keeps_every_microsecond() -> None:
 
 
 def test_engine_timestamps_parse_to_the_microsecond() -> None:
-    when, message = parse_entry("2026-11-29T03:00:00.123456789Z hello world")
-    assert (when, message) == (datetime(2026, 11, 29, 3, 0, 0, 123456, tzinfo=UTC), "hello world")
+    when, message = parse_stamp(b"2026-11-29T03:00:00.123456789Z hello world")
+    assert (when, message) == (datetime(2026, 11, 29, 3, 0, 0, 123456, tzinfo=UTC), b"hello world")

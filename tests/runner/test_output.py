@@ -7,7 +7,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from gnomon.runner._output import FLUSH_DELAY_SECONDS, MAX_LINE_CHARS, OutputPump
+from gnomon.domain.limits import MAX_LOG_MESSAGE_CHARS
+from gnomon.domain.logtext import CUT_MARK
+from gnomon.runner._output import FLUSH_DELAY_SECONDS, LineSplitter, OutputPump
 from tests.runner.recorder import Recorder
 
 
@@ -69,13 +71,38 @@ def test_without_overflow_there_is_no_note(pump: OutputPump, recorder: Recorder)
     assert recorder.output_of("t")[0].source == "stderr"
 
 
-def test_overlong_lines_are_cut(pump: OutputPump, recorder: Recorder) -> None:
+def test_overlong_lines_are_cut_within_the_bound(pump: OutputPump, recorder: Recorder) -> None:
     output = pump.open("t")
-    output.add("stdout", "x" * (MAX_LINE_CHARS + 10))
+    output.add("stdout", "x" * (MAX_LOG_MESSAGE_CHARS + 10))
+    output.add("stdout", "y" * MAX_LOG_MESSAGE_CHARS)
     output.finish()
-    (message,) = recorder.messages("t")
-    assert message.startswith("x" * MAX_LINE_CHARS)
-    assert message.endswith("[line cut]")
+    cut, whole = recorder.messages("t")
+    assert cut.startswith("x" * 1000) and cut.endswith(CUT_MARK)
+    assert len(cut) <= MAX_LOG_MESSAGE_CHARS
+    assert whole == "y" * MAX_LOG_MESSAGE_CHARS
+
+
+def test_nul_and_invalid_utf8_are_replaced_and_counted(
+    pump: OutputPump, recorder: Recorder
+) -> None:
+    output = pump.open("t")
+    output.add("stdout", b"a\x00b\xff\xfe c \xe2\x82\xac")
+    output.add("stdout", "lone \ud800 surrogate")
+    output.finish()
+    assert recorder.messages("t") == [
+        "a\ufffdb\ufffd\ufffd c \u20ac [gnomon: replaced 3 invalid characters]",
+        "lone \ufffd surrogate [gnomon: replaced 1 invalid characters]",
+    ]
+
+
+def test_the_splitter_holds_a_bounded_part_of_a_long_line() -> None:
+    splitter = LineSplitter(max_bytes=8)
+    lines = list(splitter.feed(b"short\n" + b"z" * 100))
+    assert lines == [(b"short", False)]
+    lines = list(splitter.feed(b"z" * 100 + b"\nnext"))
+    assert lines == [(b"z" * 8, True)]
+    assert splitter.end() == (b"next", False)
+    assert splitter.end() is None
 
 
 def test_output_that_is_not_live_waits_for_the_end(pump: OutputPump, recorder: Recorder) -> None:

@@ -10,7 +10,9 @@ made on the client's HTTP session directly. The stream ends by itself when the c
 
 Each frame is one log entry with its engine timestamp (`timestamps=1`). An entry without a
 trailing newline is a fragment of a long line (the engine splits lines at 16 KiB); fragments are
-joined back into one line.
+joined back into one line, up to the log bound: the rest of a longer line is dropped as it
+streams and the line is marked as cut. Frames and `log_paths` files are read in bounded chunks,
+so a 200 MB line (or file) never sits in memory whole.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import socket
 import struct
 import tarfile
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import IO, Any
 
@@ -28,7 +31,13 @@ import requests
 from docker.errors import NotFound, create_api_error_from_http_exception
 
 from gnomon.runner._docker_engine import map_docker_errors
-from gnomon.runner._output import GNOMON_SOURCE, MAX_LINE_CHARS, TaskOutput
+from gnomon.runner._output import (
+    GNOMON_SOURCE,
+    READ_CHUNK_BYTES,
+    LineSplitter,
+    TaskOutput,
+    split_lines,
+)
 
 FRAME_HEADER = struct.Struct(">BxxxL")
 SOURCES = {1: "stdout", 2: "stderr"}
@@ -65,31 +74,72 @@ def abort(response: Any) -> None:
             sock.shutdown(socket.SHUT_RDWR)
 
 
+@dataclass
+class _Source:
+    """The line being assembled on one stream, and when its first fragment was written."""
+
+    splitter: LineSplitter = field(default_factory=LineSplitter)
+    when: datetime | None = None
+
+
 def pump(response: Any, output: TaskOutput) -> None:
     """Copy the stream's lines into `output` until the container stops (or `abort()`)."""
-    fragments: dict[str, tuple[datetime | None, list[str]]] = {}
+    sources: dict[str, _Source] = {}
+    frame_when: datetime | None = None
     with map_docker_errors():
-        for kind, payload in _frames(response.raw):
-            source = SOURCES.get(kind, "stdout")
-            when, text = parse_entry(payload.decode("utf-8", errors="replace"))
-            first_when, parts = fragments.pop(source, (when, []))
-            parts.append(text.rstrip("\n"))
-            if text.endswith("\n") or sum(map(len, parts)) > MAX_LINE_CHARS:
-                output.add(source, "".join(parts), first_when)
-            else:
-                fragments[source] = (first_when, parts)
-    for source, (when, parts) in fragments.items():
-        output.add(source, "".join(parts), when)
+        for kind, chunk, first in _frames(response.raw):
+            name = SOURCES.get(kind, "stdout")
+            source = sources.setdefault(name, _Source())
+            if first:
+                when, chunk = parse_stamp(chunk)
+                frame_when = when
+                if not source.splitter.pending:
+                    source.when = when
+            for line, cut in source.splitter.feed(chunk):
+                output.add(name, line, source.when, cut=cut)
+                source.when = frame_when
+    for name, source in sources.items():
+        last = source.splitter.end()
+        if last is not None:
+            output.add(name, last[0], source.when, cut=last[1])
 
 
-def _frames(raw: IO[bytes]) -> Iterator[tuple[int, bytes]]:
+def _frames(raw: IO[bytes]) -> Iterator[tuple[int, bytes, bool]]:
+    """(stream id, chunk, first chunk of its frame) for every frame, in bounded chunks."""
     while True:
-        header = raw.read(FRAME_HEADER.size)
+        header = _read(raw, FRAME_HEADER.size)
         if len(header) < FRAME_HEADER.size:
             return
         kind, length = FRAME_HEADER.unpack(header)
-        if length:
-            yield kind, raw.read(length)
+        first = True
+        while length:
+            chunk = _read(raw, min(length, READ_CHUNK_BYTES))
+            if not chunk:
+                return
+            yield kind, chunk, first
+            first, length = False, length - len(chunk)
+
+
+def _read(raw: IO[bytes], size: int) -> bytes:
+    """Up to `size` bytes; fewer only at the end of the stream."""
+    data = raw.read(size)
+    while data and len(data) < size:
+        more = raw.read(size - len(data))
+        if not more:
+            break
+        data += more
+    return data
+
+
+def parse_stamp(data: bytes) -> tuple[datetime | None, bytes]:
+    """Split `2024-05-07T12:00:00.123456789Z message` (bytes) into its time and its message."""
+    stamp, space, message = data.partition(b" ")
+    if not space:
+        return None, data
+    try:
+        return datetime.fromisoformat(stamp.decode("ascii")), message
+    except (ValueError, UnicodeDecodeError):
+        return None, data
 
 
 def engine_time(moment: datetime) -> str:
@@ -99,21 +149,12 @@ def engine_time(moment: datetime) -> str:
     return f"{delta.days * 86_400 + delta.seconds}.{delta.microseconds:06d}000"
 
 
-def parse_entry(text: str) -> tuple[datetime | None, str]:
-    """Split `2024-05-07T12:00:00.123456789Z message` into its time and its message."""
-    stamp, _, message = text.partition(" ")
-    try:
-        return datetime.fromisoformat(stamp), message
-    except ValueError:
-        return None, text
-
-
 def copy_log_paths(api: Any, container_id: str, path: str, output: TaskOutput) -> None:
     """Copy the file (or every file under the directory) `path` out of a stopped container."""
     try:
         with map_docker_errors():
             try:
-                chunks, _stat = api.get_archive(container_id, path)
+                chunks, _stat = api.get_archive(container_id, path, chunk_size=READ_CHUNK_BYTES)
             except NotFound:
                 output.add(GNOMON_SOURCE, f"log path {path} was not found in the container")
                 return
@@ -124,12 +165,17 @@ def copy_log_paths(api: Any, container_id: str, path: str, output: TaskOutput) -
                     source = "file:" + _member_path(path, member.name)
                     content = archive.extractfile(member)
                     if content is not None:
-                        for line in content:
-                            output.add(source, line.decode("utf-8", errors="replace"))
+                        for line, cut in split_lines(_chunks(content)):
+                            output.add(source, line, cut=cut)
     except (tarfile.TarError, OSError) as exc:
         output.add(GNOMON_SOURCE, f"log path {path} could not be copied: {exc}")
     finally:
         output.finish()
+
+
+def _chunks(file: IO[bytes]) -> Iterator[bytes]:
+    while chunk := file.read(READ_CHUNK_BYTES):
+        yield chunk
 
 
 def _member_path(requested: str, member: str) -> str:

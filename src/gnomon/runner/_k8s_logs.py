@@ -3,7 +3,8 @@
 Pod logs live on the node and vanish with the pod (kubernetes/kubernetes#27768), so the runner
 reads them before it reports the outcome, and only then lets the Job be deleted. The read is
 streamed and bounded: a chatty job keeps its newest `max_lines` lines plus a note of how many were
-dropped, without holding the whole log in memory. A log that cannot be read becomes one `gnomon`
+dropped, without holding the whole log in memory, and a line longer than the log bound is cut
+(and marked) as it streams, in chunks. A log that cannot be read becomes one `gnomon`
 line saying why, never a lost outcome.
 """
 
@@ -18,9 +19,10 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from kubernetes.client.exceptions import ApiException
-from kubernetes.watch.watch import iter_resp_lines
 
+from gnomon.domain.logtext import clean_message, decode_output
 from gnomon.runner._k8s_manifests import CONTAINER_NAME
+from gnomon.runner._output import READ_CHUNK_BYTES, split_lines
 from gnomon.runner.base import OutputLine
 
 LOG = logging.getLogger(__name__)
@@ -30,8 +32,6 @@ LOG_SOURCE: Final = "stdout"
 GNOMON_SOURCE: Final = "gnomon"
 READ_TIMEOUT: Final = (10, 120)
 
-_ITER_LINES: Any = iter_resp_lines
-"""Splits a streamed response into lines; the client gives it no type hints."""
 _STAMP = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d) ?(.*)$", re.S)
 
 
@@ -73,9 +73,9 @@ def _read_pod(core: Any, namespace: str, pod: str, kept: deque[OutputLine]) -> i
     )
     count = 0
     try:
-        for line in _ITER_LINES(response):
-            when, message = parse_line(line, datetime.now(UTC))
-            kept.append(OutputLine(when, LOG_SOURCE, message))
+        for line, cut in split_lines(response.stream(READ_CHUNK_BYTES)):
+            when, message = parse_line(decode_output(line).rstrip("\r"), datetime.now(UTC))
+            kept.append(OutputLine(when, LOG_SOURCE, clean_message(message, cut=cut)))
             count += 1
     finally:
         response.close()

@@ -11,6 +11,11 @@ overflows the bound before the first delivery (the common case: a job prints a l
 therefore keeps exactly the newest lines; a slow chatty job keeps its beginning and its end. No
 task ever gets more than the bound plus that one note. (An adopted task starts a new count.)
 
+Every line passes `clean_message` (domain/logtext.py) on its way in: invalid characters replaced
+and marked, long lines cut and marked. Readers split their streams with `LineSplitter`, which
+holds at most `MAX_LINE_BYTES` of one line however long it runs, so a job printing 200 MB without
+a newline costs a few hundred kilobytes, not 200 MB.
+
 Delivery is batched: a line waits at most `FLUSH_DELAY_SECONDS` for companions, so a burst becomes
 one `sink.output` call. One `OutputPump` thread per runner serves every task's deadline; it sleeps
 until the earliest deadline instead of polling.
@@ -24,16 +29,21 @@ import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Final
 
+from gnomon.domain.limits import MAX_LOG_MESSAGE_CHARS
+from gnomon.domain.logtext import clean_message, decode_output
 from gnomon.runner.base import JobSink, OutputLine
 
 FLUSH_DELAY_SECONDS: Final = 0.25
 """How long a line may wait for others before it is delivered."""
 
-MAX_LINE_CHARS: Final = 64 * 1024
-"""Longer lines are cut; a runaway line must not hold a job's memory hostage."""
+MAX_LINE_BYTES: Final = 4 * MAX_LOG_MESSAGE_CHARS
+"""Bytes of one line a reader holds: enough for the longest storable line in any UTF-8."""
+READ_CHUNK_BYTES: Final = 64 * 1024
+"""How much readers ask for at a time."""
 
 GNOMON_SOURCE: Final = "gnomon"
 
@@ -44,12 +54,66 @@ def now_utc() -> datetime:
     return datetime.now(UTC)
 
 
-def clip(message: str) -> str:
-    """`message` without its line ending, cut to `MAX_LINE_CHARS`."""
-    message = message.rstrip("\r\n")
-    if len(message) > MAX_LINE_CHARS:
-        return message[:MAX_LINE_CHARS] + " [line cut]"
-    return message
+class LineSplitter:
+    """Splits a byte stream into lines, keeping at most `max_bytes` of each: the rest of a longer
+    line is dropped as it arrives, and the line is reported as cut."""
+
+    def __init__(self, max_bytes: int = MAX_LINE_BYTES) -> None:
+        self._max = max_bytes
+        self._line = bytearray()
+        self._cut = False
+
+    def feed(self, data: bytes) -> Iterator[tuple[bytes, bool]]:
+        """The lines `data` completes, as (bytes without the newline, cut)."""
+        start = 0
+        while True:
+            end = data.find(b"\n", start)
+            if end < 0:
+                self._keep(data[start:])
+                return
+            self._keep(data[start:end])
+            yield self._take()
+            start = end + 1
+
+    def end(self) -> tuple[bytes, bool] | None:
+        """The unfinished last line, if any."""
+        if not self._line and not self._cut:
+            return None
+        return self._take()
+
+    @property
+    def pending(self) -> bool:
+        return bool(self._line) or self._cut
+
+    def _keep(self, piece: bytes) -> None:
+        room = self._max - len(self._line)
+        if len(piece) > room:
+            self._line += piece[:room]
+            self._cut = True
+        else:
+            self._line += piece
+
+    def _take(self) -> tuple[bytes, bool]:
+        line, cut = bytes(self._line), self._cut
+        self._line.clear()
+        self._cut = False
+        return line, cut
+
+
+def split_lines(chunks: Iterable[bytes]) -> Iterator[tuple[bytes, bool]]:
+    """Every line of a stream of byte chunks, the last one included even without a newline."""
+    splitter = LineSplitter()
+    for chunk in chunks:
+        yield from splitter.feed(chunk)
+    last = splitter.end()
+    if last is not None:
+        yield last
+
+
+def render(message: str | bytes, *, cut: bool = False) -> str:
+    """A line as it is stored: decoded, without its line ending, cleaned, cut and marked."""
+    text = decode_output(message) if isinstance(message, bytes) else message
+    return clean_message(text.rstrip("\r\n"), cut=cut)
 
 
 class TaskOutput:
@@ -68,9 +132,12 @@ class TaskOutput:
         self._finished = False
         self._lock = threading.Lock()
 
-    def add(self, source: str, message: str, when: datetime | None = None) -> None:
-        """Record one line; it reaches the sink within `FLUSH_DELAY_SECONDS` or at `finish()`."""
-        line = OutputLine(when=when or now_utc(), source=source, message=clip(message))
+    def add(
+        self, source: str, message: str | bytes, when: datetime | None = None, *, cut: bool = False
+    ) -> None:
+        """Record one line (`cut`: its reader dropped its tail); it reaches the sink within
+        `FLUSH_DELAY_SECONDS` or at `finish()`."""
+        line = OutputLine(when=when or now_utc(), source=source, message=render(message, cut=cut))
         with self._lock:
             if self._finished:
                 return

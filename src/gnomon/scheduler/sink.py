@@ -1,6 +1,12 @@
 """Where runners report. Output, metadata and a job's own verdict go straight to the store (they do
 not change process state); state changes are queued for the scheduler thread, the single writer of
-task and process status, and wake it."""
+task and process status, and wake it.
+
+Output is made storable before it is stored (`domain/logtext.py`: NUL and undecodable bytes
+replaced and counted, long lines cut, each marked in the line), so one bad line cannot make a
+batch fail. Should a batch still fail for a data reason, its lines are stored one by one and a
+`gnomon` line records how many could not be: a batch is never dropped for one line.
+"""
 
 from __future__ import annotations
 
@@ -11,19 +17,24 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DataError, SQLAlchemyError
 from sqlmodel import Session
 
 from gnomon.domain.clock import Clock
 from gnomon.domain.enums import TaskStatus
+from gnomon.domain.logtext import clean_message, storable
 from gnomon.domain.runs import MetadataEntry
 from gnomon.runner.base import JobState, OutputLine
 from gnomon.scheduler.wakeup import Wakeup
 from gnomon.storage import callbacks
 from gnomon.storage.engine import transaction
-from gnomon.storage.tables import TaskLogRow
+from gnomon.storage.tables import TaskLogRow, TaskMetadataRow
 
 log = logging.getLogger(__name__)
+
+GNOMON_SOURCE = "gnomon"
+_SOURCE_CHARS: int = TaskLogRow.__table__.c.source.type.length  # type: ignore[attr-defined]
+_KEY_CHARS: int = TaskMetadataRow.__table__.c.key.type.length  # type: ignore[attr-defined]
 
 
 class StoreSink:
@@ -41,19 +52,41 @@ class StoreSink:
         self.wakeup.notify("executor")
 
     def output(self, task_id: str, lines: Sequence[OutputLine]) -> None:
-        rows = [
-            {
-                "log_entry_id": str(uuid.uuid4()),
-                "task_id": task_id,
-                "when": line.when,
-                "source": line.source,
-                "message": line.message,
-            }
-            for line in lines
-        ]
-        self._write(lambda session: callbacks.insert_ignoring_duplicates(session, TaskLogRow, rows))
+        rows = [_log_row(task_id, line.when, line.source, line.message) for line in lines]
+        try:
+            self._insert_logs(rows)
+        except DataError:
+            log.warning("a batch of output was refused; storing it line by line", exc_info=True)
+            self._insert_one_by_one(task_id, rows)
+        except SQLAlchemyError:
+            log.exception("could not record what the executor reported")
+
+    def _insert_logs(self, rows: list[dict[str, object]]) -> None:
+        with transaction(self.engine) as session:
+            callbacks.insert_ignoring_duplicates(session, TaskLogRow, rows)
+
+    def _insert_one_by_one(self, task_id: str, rows: list[dict[str, object]]) -> None:
+        """Store what can be stored; then one line saying how much could not (and why, without
+        repeating the text)."""
+        refused: list[str] = []
+        for row in rows:
+            try:
+                self._insert_logs([row])
+            except SQLAlchemyError as exc:
+                refused.append(type(getattr(exc, "orig", None) or exc).__name__)
+        if not refused:
+            return
+        log.error("%d output lines could not be stored", len(refused), extra={"task_id": task_id})
+        note = (
+            f"{len(refused)} output lines could not be stored ({', '.join(sorted(set(refused)))})"
+        )
+        try:
+            self._insert_logs([_log_row(task_id, self.clock.now(), GNOMON_SOURCE, note)])
+        except SQLAlchemyError:
+            log.exception("could not record the note of refused lines")
 
     def metadata(self, task_id: str, when: datetime, key: str, value: str) -> None:
+        key, value = storable(key, _KEY_CHARS), clean_message(value)
         entry = MetadataEntry(metadata_entry_id=uuid.uuid4(), when=when, key=key, value=value)
         self._write(
             lambda session: callbacks.add_metadata(
@@ -76,3 +109,14 @@ class StoreSink:
                 work(session)
         except SQLAlchemyError:
             log.exception("could not record what the executor reported")
+
+
+def _log_row(task_id: str, when: datetime, source: str, message: str) -> dict[str, object]:
+    """A `task_log` row of one output line, made storable."""
+    return {
+        "log_entry_id": str(uuid.uuid4()),
+        "task_id": task_id,
+        "when": when,
+        "source": storable(source, _SOURCE_CHARS),
+        "message": clean_message(message),
+    }

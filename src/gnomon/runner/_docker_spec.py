@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from gnomon.domain.definitions import BatchImageCommand, DockerImageCommand
+from gnomon.runner._environment import resolve_on_host
 from gnomon.runner.base import Job, job_environment
 from gnomon.settings import Settings
 
@@ -55,12 +56,27 @@ def container_name(task_id: str) -> str:
     return "gnomon-" + re.sub(r"[^A-Za-z0-9_.-]", "-", task_id)
 
 
-def container_spec(job: Job, settings: Settings, instance: str) -> ContainerSpec:
-    """The container of `job`; raises ValueError for an executable that is not a container."""
+def container_spec(
+    job: Job, settings: Settings, instance: str, *, secrets: bool = True
+) -> ContainerSpec:
+    """The container of `job`.
+
+    Args:
+        secrets: read the `value_from` secrets of its environment now (when it starts); an
+            adopted container has its environment already, and a secret missing by now must not
+            fail it, so adoption passes False and the spec leaves those variables out.
+
+    Raises:
+        ValueError: the executable is not a container.
+        SecretUnavailableError: a secret cannot be read.
+    """
     command = job.executable.member
     if not isinstance(command, DockerImageCommand | BatchImageCommand):
         raise ValueError(f"{job.executable.kind} does not run in a container")
-    user_env = {v.variable_name: v.value for v in command.environment_variables}
+    variables = command.environment_variables
+    if not secrets:
+        variables = [v for v in variables if v.value_from is None]
+    user_env = resolve_on_host(variables)
     if isinstance(command, BatchImageCommand):
         nano_cpus: int | None = command.v_cpus * NANO_CPUS_PER_CPU
         log_paths: tuple[str, ...] = ()

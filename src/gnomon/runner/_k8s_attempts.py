@@ -23,6 +23,7 @@ from gnomon.runner.base import ExecutorStatus, Job, JobState
 LOG = logging.getLogger(__name__)
 
 LOST: Final = "lost"
+EXECUTOR_ERROR: Final = "executor error"
 
 
 @dataclass(eq=False)
@@ -209,10 +210,16 @@ class AttemptTable:
         return actions
 
     def _judge(self, attempt: Attempt) -> Action:
-        """With the lock held: what to do about `attempt` now."""
-        verdict = assess(
-            attempt.k8s_job, attempt.pods.values(), image=attempt.image, now=datetime.now(UTC)
-        )
+        """With the lock held: what to do about `attempt` now. An object this cannot make sense
+        of fails its own attempt (deleting its Job), never the watch that serves the others."""
+        try:
+            verdict = assess(
+                attempt.k8s_job, attempt.pods.values(), image=attempt.image, now=datetime.now(UTC)
+            )
+        except Exception as exc:
+            LOG.exception("cannot judge task %s", attempt.job.task_id)
+            attempt.finishing = True
+            return Finish(attempt, ExecutorStatus.FAILED, f"{EXECUTOR_ERROR}: {exc}", delete=True)
         if verdict.finished and verdict.status is not None:
             attempt.finishing = True
             return Finish(attempt, verdict.status, verdict.reason, delete=False, judged=True)

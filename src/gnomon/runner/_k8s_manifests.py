@@ -22,7 +22,8 @@ import math
 import re
 from typing import Any, Final
 
-from gnomon.domain.definitions import BatchImageCommand, DockerImageCommand
+from gnomon.domain.definitions import BatchImageCommand, DockerImageCommand, EnvironmentVariable
+from gnomon.runner._environment import SecretUnavailableError, describe
 from gnomon.runner.base import Job, job_environment
 from gnomon.settings import PullPolicy, Settings
 
@@ -146,19 +147,47 @@ def build_resources(command: ContainerCommand) -> dict[str, dict[str, str]]:
     return {"limits": dict(quantities), "requests": dict(quantities)}
 
 
+def secret_references(variables: list[EnvironmentVariable]) -> dict[str, dict[str, str]]:
+    """The `secretKeyRef` of each variable whose value is a Kubernetes Secret's key.
+
+    Raises:
+        SecretUnavailableError: a variable names a file or an environment variable of Gnomon's
+            host, which a pod cannot see (see `_environment`).
+    """
+    references: dict[str, dict[str, str]] = {}
+    for variable in variables:
+        source = variable.value_from
+        if source is None:
+            continue
+        if source.secret_key_ref is None:
+            raise SecretUnavailableError(
+                f"environment variable {variable.variable_name}: {describe(source)} names Gnomon's "
+                "host, which the kubernetes executor's pods cannot read; use secret_key_ref"
+            )
+        references[variable.variable_name] = source.secret_key_ref.model_dump()
+    return references
+
+
 def build_environment(job: Job, settings: Settings, secret_name: str) -> list[dict[str, Any]]:
-    """The container's `env`: the token comes from the Secret, everything else is a value."""
+    """The container's `env`: the token comes from the attempt's Secret, the user's secrets from
+    theirs (`secretKeyRef`, so their values never appear in the Job), the rest are values;
+    Gnomon's own variables win over the user's."""
     command = container_command(job)
-    user = {item.variable_name: item.value for item in command.environment_variables}
-    environment = job_environment(job, settings.callback_url(for_container=True), user)
-    entries: list[dict[str, Any]] = []
-    for name, value in environment.items():
+    references = secret_references(command.environment_variables)
+    entries: dict[str, dict[str, Any]] = {}
+    for variable in command.environment_variables:
+        name = variable.variable_name
+        if name in references:
+            entries[name] = {"name": name, "valueFrom": {"secretKeyRef": references[name]}}
+        else:
+            entries[name] = {"name": name, "value": variable.value or ""}
+    for name, value in job_environment(job, settings.callback_url(for_container=True), {}).items():
         if name == TOKEN_VARIABLE:
             reference = {"name": secret_name, "key": TOKEN_KEY}
-            entries.append({"name": name, "valueFrom": {"secretKeyRef": reference}})
+            entries[name] = {"name": name, "valueFrom": {"secretKeyRef": reference}}
         else:
-            entries.append({"name": name, "value": value})
-    return entries
+            entries[name] = {"name": name, "value": value}
+    return list(entries.values())
 
 
 def build_container(job: Job, settings: Settings, secret_name: str) -> dict[str, Any]:

@@ -15,6 +15,10 @@ Per attempt the engine sees: create, start, logs, wait, remove; an inspect only 
 is not 0 (to tell an OOM kill from an ordinary failure). The outcome is reported before the
 container is removed, so the next job does not wait for the removal.
 
+Whatever goes wrong while starting or following a container (the engine's refusals, a secret that
+cannot be read, a bug here) ends the attempt FAILED with a reason (`executor error: ...` for
+the unexpected), so a task never stays `running` because a thread of this runner died.
+
 Adoption after a restart: the engine keeps each container's log, and the scheduler says when the
 newest line it stored for the attempt was written (`Job.output_since`). Whether the container is
 still running or ended while Gnomon was away, its log is read again from just after that line,
@@ -54,6 +58,7 @@ RESUMED_NOTE: Final = (
 # Stored times have microseconds; the engine's have nanoseconds: resume one microsecond later.
 _MICROSECOND: Final = timedelta(microseconds=1)
 LOST: Final = "lost"
+EXECUTOR_ERROR: Final = "executor error"
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +110,7 @@ class DockerRunner:
         self._closed = False
 
     def start(self, job: Job) -> None:
-        attempt = self._track(job)
+        attempt = self._track(job, secrets=True)
         if attempt is not None:
             self._submit(self._launch, attempt, [attempt])
 
@@ -120,7 +125,7 @@ class DockerRunner:
             self._spawn(f"gnomon-stop-{task_id[:8]}", self._stop, container_id)
 
     def adopt(self, jobs: Sequence[Job]) -> None:
-        attempts = [a for a in map(self._track, jobs) if a is not None]
+        attempts = [a for job in jobs if (a := self._track(job, secrets=False)) is not None]
         self._submit(self._adopt, attempts, attempts)
 
     def healthy(self) -> str | None:
@@ -150,12 +155,17 @@ class DockerRunner:
             for attempt in attempts:
                 self._finish(attempt, ExecutorStatus.FAILED, "not started: the runner is closed")
 
-    def _track(self, job: Job) -> _Attempt | None:
-        """Take charge of `job`; None (after reporting why, if it is not a container job)."""
+    def _track(self, job: Job, *, secrets: bool) -> _Attempt | None:
+        """Take charge of `job`; None (after reporting why, if it cannot run)."""
         try:
-            spec = container_spec(job, self._settings, self._instance)
-        except ValueError as exc:
+            spec = container_spec(job, self._settings, self._instance, secrets=secrets)
+        except (ValueError, GnomonError) as exc:
             self._report(JobState(job.task_id, ExecutorStatus.FAILED, reason=str(exc)))
+            return None
+        except Exception as exc:
+            log.exception("cannot prepare the container", extra={"task_id": job.task_id})
+            reason = f"{EXECUTOR_ERROR}: {exc}"
+            self._report(JobState(job.task_id, ExecutorStatus.FAILED, reason=reason))
             return None
         with self._lock:
             if job.task_id in self._attempts:
@@ -176,12 +186,24 @@ class DockerRunner:
             return
         except Exception as exc:
             log.exception("could not start a container", extra={"task_id": attempt.job.task_id})
-            self._finish(attempt, ExecutorStatus.FAILED, f"could not start the container: {exc}")
+            reason = f"{EXECUTOR_ERROR}: could not start the container: {exc}"
+            self._finish(attempt, ExecutorStatus.FAILED, reason)
             return
         if container_id is None:
             self._finish(attempt, ExecutorStatus.FAILED, "not started: Gnomon is shutting down")
             return
-        self._follow(attempt, container_id, since=None, note=None)
+        self._follow_safely(attempt, container_id, since=None, note=None)
+
+    def _follow_safely(
+        self, attempt: _Attempt, container_id: str, since: datetime | None, note: str | None
+    ) -> None:
+        """`_follow`, and if it breaks, the attempt fails and its container goes."""
+        try:
+            self._follow(attempt, container_id, since, note)
+        except Exception as exc:
+            log.exception("cannot follow a container", extra={"task_id": attempt.job.task_id})
+            self._finish(attempt, ExecutorStatus.FAILED, f"{EXECUTOR_ERROR}: {exc}")
+            self._discard(container_id)
 
     def _create_and_start(self, spec: ContainerSpec) -> str:
         max_nano_cpus = self._engine.max_nano_cpus() if spec.nano_cpus is not None else None
@@ -236,17 +258,21 @@ class DockerRunner:
     def _watch(
         self, attempt: _Attempt, container_id: str, since: datetime | None, note: str | None
     ) -> None:
+        """The watcher thread: whatever happens, the attempt ends with one terminal state."""
         output = self._pump.open(attempt.job.task_id)
-        if note is not None:
-            output.add(GNOMON_SOURCE, note)
-        self._stream(attempt, container_id, since, output)
-        if self._closed:
-            output.finish()
-            return
         try:
+            if note is not None:
+                output.add(GNOMON_SOURCE, note)
+            self._stream(attempt, container_id, since, output)
+            if self._closed:
+                output.finish()
+                return
             status, reason, details = self._collect(attempt, container_id)
         except GnomonError as exc:
             status, reason, details = ExecutorStatus.FAILED, str(exc), {}
+        except Exception as exc:
+            log.exception("following a container failed", extra={"task_id": attempt.job.task_id})
+            status, reason, details = ExecutorStatus.FAILED, f"{EXECUTOR_ERROR}: {exc}", {}
         output.finish()
         self._finish(attempt, status, reason, details)
         self._discard(container_id)
@@ -301,6 +327,15 @@ class DockerRunner:
 
     def _adopt(self, attempts: list[_Attempt]) -> None:
         try:
+            self._adopt_now(attempts)
+        except Exception as exc:
+            log.exception("adopting containers failed")
+            for attempt in attempts:  # those already resumed are done or followed: no-op
+                if attempt.container_id is None:
+                    self._finish(attempt, ExecutorStatus.FAILED, f"{EXECUTOR_ERROR}: {exc}")
+
+    def _adopt_now(self, attempts: list[_Attempt]) -> None:
+        try:
             with map_docker_errors():
                 found = self._engine.api.containers(
                     all=True, filters={"label": label_filters(self._instance)}
@@ -331,13 +366,13 @@ class DockerRunner:
                 self._finish(attempt, ExecutorStatus.FAILED, str(exc))
                 self._discard(container_id)
                 return
-            self._follow(attempt, container_id, since=None, note=None)
+            self._follow_safely(attempt, container_id, since=None, note=None)
         else:
             # Output resumes after the last line stored before the restart (the engine keeps the
             # container's log), whether the container is still running or ended meanwhile.
             since = attempt.job.output_since
             after = since + _MICROSECOND if since is not None else None
-            self._follow(attempt, container_id, since=after, note=RESUMED_NOTE)
+            self._follow_safely(attempt, container_id, since=after, note=RESUMED_NOTE)
 
     def _remove_orphan(self, container: dict[str, Any]) -> None:
         """A labelled container no job owns: stop it; remove it unless finished ones are kept."""

@@ -9,6 +9,10 @@ Why it is built this way:
   (kubernetes/kubernetes#66756); here such a pod fails the task after a bounded time.
 - A pod's output is copied into log entries before the outcome is reported, and only then may
   the Job go (deleted by a kill, else by `ttlSecondsAfterFinished`).
+- Whatever goes wrong while starting or following an attempt ends it FAILED with a reason
+  (`executor error: ...` for the unexpected), never a task left `running`.
+- A user's `value_from.secret_key_ref` becomes the pod's `secretKeyRef`; a secret file or host
+  variable cannot reach a pod and fails the attempt with a reason (see `_environment`).
 - The callback token is kept in a per-Job Secret owned by the Job and reaches the pod through a
   `secretKeyRef`; it never appears in the Job, so `kubectl get job -o yaml` does not leak it.
 """
@@ -53,6 +57,7 @@ from gnomon.settings import Settings
 
 LOG = logging.getLogger(__name__)
 
+EXECUTOR_ERROR: Final = "executor error"
 HEALTH_CACHE_SECONDS: Final = 5.0
 REQUEST_TIMEOUT: Final = 15
 FINISH_WORKERS: Final = 4
@@ -117,13 +122,21 @@ class KubernetesRunner:
     def start(self, job: Job) -> None:
         try:
             manifest = build_job_manifest(job, self._settings, instance=self._instance)
-        except ValueError as exc:
+        except (ValueError, GnomonError) as exc:
             self._report(JobState(job.task_id, ExecutorStatus.FAILED, str(exc)))
+            return
+        except Exception as exc:
+            LOG.exception("cannot build the Kubernetes Job of task %s", job.task_id)
+            self._report(JobState(job.task_id, ExecutorStatus.FAILED, f"{EXECUTOR_ERROR}: {exc}"))
             return
         attempt = Attempt(job, manifest["metadata"]["name"], _image(job))
         self._table.add(attempt)
-        self._ensure_watching()
-        failure = self._create(attempt, manifest)
+        try:
+            self._ensure_watching()
+            failure = self._create(attempt, manifest)
+        except Exception as exc:
+            LOG.exception("cannot start task %s", job.task_id)
+            failure = f"{EXECUTOR_ERROR}: {exc}"
         if failure is not None:
             self._table.discard(attempt)
             self._report(JobState(job.task_id, ExecutorStatus.FAILED, failure, attempt.name))

@@ -4,6 +4,8 @@
 The scheduler sees one runner. `docker_image_command` and `batch_image_command` jobs go to the
 configured container backend; `shell_script_command` jobs go to `ShellRunner` only when
 `allow_shell` is set, and otherwise fail at once with a reason saying how to enable them.
+A backend that raises from `start` or `adopt` (it should report instead) fails those attempts
+with `executor error: ...` here, so no task is left `running` by a backend's bug.
 The Kubernetes backend is imported only when chosen, so a Docker-only install never loads the
 Kubernetes client.
 """
@@ -28,6 +30,7 @@ RunnerFactory = Callable[[Settings, JobSink, str], Runner]
 
 CONTAINER_KINDS: Final = ("docker_image_command", "batch_image_command")
 SHELL_KIND: Final = "shell_script_command"
+EXECUTOR_ERROR: Final = "executor error"
 SHELL_DISABLED: Final = (
     "shell_script_command tasks are disabled on this Gnomon; "
     "set GNOMON_ALLOW_SHELL=true to run them on its host"
@@ -80,8 +83,13 @@ class CompositeRunner:
 
     def start(self, job: Job) -> None:
         runner = self._route(job)
-        if runner is not None:
+        if runner is None:
+            return
+        try:
             runner.start(job)
+        except Exception as exc:
+            log.exception("the %s runner failed to start a task", runner.name)
+            self._failed([job], exc)
 
     def kill(self, task_id: str, reason: str) -> None:
         with self._lock:
@@ -96,7 +104,17 @@ class CompositeRunner:
             if runner is not None:
                 groups.setdefault(id(runner), (runner, []))[1].append(job)
         for runner, group in groups.values():
-            runner.adopt(group)
+            try:
+                runner.adopt(group)
+            except Exception as exc:
+                log.exception("the %s runner failed to adopt tasks", runner.name)
+                self._failed(group, exc)
+
+    def _failed(self, jobs: Sequence[Job], exc: Exception) -> None:
+        for job in jobs:
+            state = JobState(job.task_id, ExecutorStatus.FAILED, f"{EXECUTOR_ERROR}: {exc}")
+            if self._sink is not None:
+                self._sink.state_changed(state)
 
     def healthy(self) -> str | None:
         problems = []

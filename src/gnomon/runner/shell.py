@@ -10,8 +10,11 @@ everything it started, and whatever it left in the background is killed when it 
 never outlives its task. Its environment is Gnomon's minus Gnomon's own settings (`GNOMON_*`,
 which may hold secrets such as the API token), then the script's variables, then the job's.
 
-Each attempt has one thread waiting for the process and two reading its pipes. Processes do not
-survive a restart of Gnomon, so `adopt` reports every job `lost`.
+Each attempt has one thread waiting for the process and two reading its pipes, in bounded chunks
+(a line longer than the log bound is cut as it streams). Processes do not survive a restart of
+Gnomon, so `adopt` reports every job `lost`. Whatever goes wrong on the way (an environment the
+OS refuses, a missing secret, a bug here) ends the attempt FAILED with a reason: a task never
+stays `running` because a thread of this runner died.
 """
 
 from __future__ import annotations
@@ -29,7 +32,10 @@ from typing import IO, Final
 
 from gnomon.domain.definitions import ShellScriptCommand
 from gnomon.domain.enums import TaskStatus
-from gnomon.runner._output import OutputPump, TaskOutput, now_utc
+from gnomon.domain.logtext import decode_output
+from gnomon.errors import GnomonError
+from gnomon.runner._environment import resolve_on_host
+from gnomon.runner._output import READ_CHUNK_BYTES, LineSplitter, OutputPump, TaskOutput, now_utc
 from gnomon.runner.base import ExecutorStatus, Job, JobSink, JobState, job_environment
 from gnomon.settings import Settings
 
@@ -39,6 +45,7 @@ REPORTED_FAILURE: Final = "shell command reported failure"
 LOST: Final = "lost"
 SHUTDOWN: Final = "Gnomon shut down while the script ran"
 READER_JOIN_SECONDS: Final = 5.0
+EXECUTOR_ERROR: Final = "executor error"
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +85,11 @@ class ShellRunner:
                 daemon=True,
             )
             attempt.threads.append(thread)
-        thread.start()
+        try:
+            thread.start()
+        except Exception as exc:  # e.g. no thread can be started: fail it, never leave it running
+            log.exception("cannot start the shell attempt", extra={"task_id": job.task_id})
+            self._finish(attempt, ExecutorStatus.FAILED, f"{EXECUTOR_ERROR}: {exc}")
 
     def kill(self, task_id: str, reason: str) -> None:
         with self._lock:
@@ -115,16 +126,26 @@ class ShellRunner:
         self._pump.close()
 
     def _run(self, attempt: _Attempt) -> None:
+        """The attempt's thread: whatever happens, it ends with exactly one terminal state."""
         job = attempt.job
         command = job.executable.member
         if not isinstance(command, ShellScriptCommand):
             self._finish(attempt, ExecutorStatus.FAILED, f"{job.executable.kind} is not a script")
             return
-        workdir = tempfile.mkdtemp(prefix="gnomon-shell-")
+        workdir: str | None = None
         try:
+            workdir = tempfile.mkdtemp(prefix="gnomon-shell-")
             status, reason, code = self._run_in(attempt, command, workdir)
+        except GnomonError as exc:  # a secret that cannot be had, and the like: said plainly
+            status, reason, code = ExecutorStatus.FAILED, str(exc), None
+        except Exception as exc:
+            log.exception("the shell attempt failed", extra={"task_id": job.task_id})
+            status, reason, code = ExecutorStatus.FAILED, f"{EXECUTOR_ERROR}: {exc}", None
+            if attempt.process is not None:  # started, then something here broke: stop it
+                self._signal(attempt.process, signal.SIGKILL)
         finally:
-            shutil.rmtree(workdir, ignore_errors=True)
+            if workdir is not None:
+                shutil.rmtree(workdir, ignore_errors=True)
         self._finish(attempt, status, reason, code)
 
     def _run_in(
@@ -162,7 +183,7 @@ class ShellRunner:
     ) -> subprocess.Popen[bytes] | None:
         """Start bash unless a kill came first; the process is published under the lock."""
         inherited = {k: v for k, v in os.environ.items() if not k.startswith("GNOMON_")}
-        user = {v.variable_name: v.value for v in command.environment_variables or []}
+        user = resolve_on_host(command.environment_variables or [])
         env = inherited | job_environment(
             attempt.job, self._settings.callback_url(for_container=False), user
         )
@@ -186,16 +207,36 @@ class ShellRunner:
         def read() -> None:
             if pipe is None:
                 return
+            source = "stdout" if protocol else "stderr"
+            splitter = LineSplitter()
             with pipe:
-                for raw in pipe:
-                    text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
-                    if not (protocol and self._protocol_line(attempt.job.task_id, text)):
-                        output.add("stdout" if protocol else "stderr", text)
+                try:
+                    # os.read: whatever is there, up to a chunk, so lines arrive as written.
+                    while chunk := os.read(pipe.fileno(), READ_CHUNK_BYTES):
+                        for line, cut in splitter.feed(chunk):
+                            self._line(attempt, output, source, line, cut)
+                    last = splitter.end()
+                    if last is not None:
+                        self._line(attempt, output, source, *last)
+                except Exception:  # keep draining, or the script blocks on a full pipe
+                    log.exception("reading output failed", extra={"task_id": attempt.job.task_id})
+                    while os.read(pipe.fileno(), READ_CHUNK_BYTES):
+                        pass
 
         thread = threading.Thread(target=read, name=f"gnomon-shell-read-{attempt.job.task_id[:8]}")
         thread.daemon = True
         thread.start()
         return thread
+
+    def _line(
+        self, attempt: _Attempt, output: TaskOutput, source: str, line: bytes, cut: bool
+    ) -> None:
+        """One line of output: a protocol line (whole stdout lines only) or a log line."""
+        if source == "stdout" and not cut:
+            text = decode_output(line).rstrip("\r")
+            if self._protocol_line(attempt.job.task_id, text):
+                return
+        output.add(source, line, cut=cut)
 
     def _protocol_line(self, task_id: str, text: str) -> bool:
         """Act on a `**status=` or `**metadata:` line; False for an ordinary line."""

@@ -7,8 +7,10 @@ a task the store does not have. If the transaction fails, in-memory state is dro
 from the store on the next tick: the store is the only truth.
 
 Only the holder of the lease acts; a standby keeps trying to take it and takes over within one
-lease period when the holder dies. The loop sleeps until the next due time, backoff end or
-runtime limit, and wakes at once on an event (`Wakeup`).
+lease period when the holder dies. Each tick's transaction starts with the lease's fence (holder
+and epoch still ours), so a holder that froze past its lease and wakes mid-tick commits nothing,
+applies no side effect and drops its state (`storage.lease.fence`). The loop sleeps until the next
+due time, backoff end or runtime limit, and wakes at once on an event (`Wakeup`).
 """
 
 from __future__ import annotations
@@ -107,14 +109,19 @@ class SchedulerService:
     def tick(self, topics: set[str] | None = None) -> datetime:
         """One wake-up; returns when the next one is needed (without any event)."""
         now = self.clock.now()
-        if not self._hold_lease(now):
+        if not self._hold_lease(now) or self.lease is None:
             return now + timedelta(seconds=self.config.lease_seconds / 3)
+        lease = self.lease
         started = time.perf_counter()
         effects = Effects()
         self.processes.consumed.clear()
         try:
             with transaction(self.engine) as session:
+                leases.fence(session=session, lease=lease, now=now)
                 self._work(session, now, topics or {"any"}, effects)
+        except leases.LeaseLostError:
+            self._lost_lease()
+            return now + timedelta(seconds=self.config.lease_seconds / 3)
         except SQLAlchemyError:
             log.exception("scheduler transaction failed; reloading state from the store")
             self.processes.restore_events(self.sink.states)
@@ -194,6 +201,14 @@ class SchedulerService:
             self._take_over(now)
         self.lease = lease
         return True
+
+    def _lost_lease(self) -> None:
+        """Another scheduler holds the lease: nothing of this wake-up was committed, and none of
+        its starts or kills happen. What the executor reported stays queued (it is true whoever
+        acts on it) and is applied after this scheduler takes the lease again and reloads."""
+        log.warning("lost the scheduler lease during a wake-up; nothing of it applied; standing by")
+        self.processes.restore_events(self.sink.states)
+        self._forget()
 
     def _take_over(self, now: datetime) -> None:
         """Load everything from the store and re-adopt the attempts still running."""

@@ -6,10 +6,12 @@ from __future__ import annotations
 import ipaddress
 import logging
 import os
+import signal
 import socket
 import tempfile
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import docker
@@ -37,6 +39,8 @@ from gnomon.storage.engine import is_sqlite, make_engine
 from gnomon.storage.migrate import upgrade
 
 log = logging.getLogger(__name__)
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+"""Signals on which the servers shut down gracefully and exit 0."""
 
 
 def migrate(settings: Settings) -> int:
@@ -211,7 +215,27 @@ def _run_uvicorn(app: object, settings: Settings, extra_hosts: Sequence[str] = (
     log.info("Gnomon is listening on %s (API docs at %s/docs)", url, url)
     for host in extra_hosts:
         log.info("jobs in containers reach Gnomon at http://%s:%d", host, settings.port)
-    uvicorn.Server(config).run(sockets=sockets)
+    _GracefulServer(config).run(sockets=sockets)
+
+
+class _GracefulServer(uvicorn.Server):
+    """uvicorn's server, minus one thing: after a SIGTERM or SIGINT it stops accepting and
+    finishes its requests as usual, but does not raise the signal again on its way out. That
+    re-raise killed the process (exit 143) before Gnomon stopped its scheduler, so the lease was
+    left to expire and a restart waited for it. Gnomon then shuts the scheduler down (releasing
+    the lease, leaving running containers to be adopted) and exits 0."""
+
+    @contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield  # signals can only be handled in the main thread
+            return
+        previous = {sig: signal.signal(sig, self.handle_exit) for sig in STOP_SIGNALS}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
 
 
 def _listen(host: str, port: int) -> socket.socket:

@@ -239,6 +239,8 @@ class SchedulerService:
                 leases.release(session=session, holder=self.holder, now=self.clock.now())
         except SQLAlchemyError:
             log.warning("could not release the scheduler lease; it expires by itself")
+        else:
+            log.info("released the scheduler lease")
         self.lease = None
 
     def _refresh_due(self, now: datetime, topics: set[str]) -> bool:

@@ -35,7 +35,8 @@ from gnomon.scheduler.service import SchedulerConfig, SchedulerService
 from gnomon.scheduler.sink import StoreSink
 from gnomon.scheduler.wakeup import PgListener, Wakeup, notify_store
 from gnomon.settings import ExecutorName, Settings
-from gnomon.storage.engine import is_sqlite, make_engine
+from gnomon.storage.engine import is_sqlite, make_engine, transaction
+from gnomon.storage.identity import instance_id
 from gnomon.storage.migrate import upgrade
 
 log = logging.getLogger(__name__)
@@ -82,8 +83,11 @@ def start_scheduler(
         settings.callback_url(for_container=False),
     )
 
+    instance = job_instance(settings, engine)
+    log.info("this Gnomon's jobs carry the instance label %s", instance)
+
     def runner_factory(sink: StoreSink) -> Runner:
-        return make_runner(settings, sink)
+        return make_runner(settings, sink, instance=instance)
 
     service = SchedulerService(
         engine,
@@ -101,6 +105,14 @@ def start_scheduler(
     thread = threading.Thread(target=service.run, name="gnomon-scheduler", daemon=True)
     thread.start()
     return SchedulerParts(service, notifications, thread)
+
+
+def job_instance(settings: Settings, engine: Engine) -> str:
+    """The instance label of this Gnomon's jobs: GNOMON_INSTANCE, else the store's own id."""
+    if settings.instance:
+        return settings.instance
+    with transaction(engine) as session:
+        return instance_id(session=session, now=SystemClock().now())
 
 
 def _executor_label(settings: Settings) -> Callable[[str], str]:

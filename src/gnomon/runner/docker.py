@@ -38,6 +38,7 @@ from gnomon.errors import GnomonError
 from gnomon.runner._docker_engine import ClientSource, Engine, map_docker_errors
 from gnomon.runner._docker_logs import abort, copy_log_paths, open_stream, pump
 from gnomon.runner._docker_spec import (
+    LABEL_INSTANCE,
     LABEL_TASK_ID,
     ContainerSpec,
     container_spec,
@@ -91,7 +92,9 @@ class DockerRunner:
             sink: where states and output go.
             client: a `docker.DockerClient`, or a function making one (called on first use and
                 again while it fails); default `docker.from_env()`.
-            instance: this Gnomon's name on the engine; only its own containers are adopted.
+            instance: this Gnomon's name on the engine (a label on its containers): adoption
+                removes only unknown containers with this label, and finds a container of one
+                of its tasks whatever label it carries.
             workers: threads for create/start/adopt calls.
         """
         self._settings = settings
@@ -302,8 +305,11 @@ class DockerRunner:
     def _adopt(self, attempts: list[_Attempt]) -> None:
         try:
             with map_docker_errors():
+                # Every Gnomon's containers: a task id is unique across stores, so a container of
+                # one of our tasks is ours whatever its instance label (an older Gnomon labelled
+                # them all `default`); only containers labelled with our instance are cleaned up.
                 found = self._engine.api.containers(
-                    all=True, filters={"label": label_filters(self._instance)}
+                    all=True, filters={"label": label_filters(None)}
                 )
         except GnomonError as exc:
             for attempt in attempts:
@@ -311,7 +317,11 @@ class DockerRunner:
             return
         by_task = {c["Labels"].get(LABEL_TASK_ID, ""): c for c in found}
         with self._lock:
-            orphans = [c for task, c in by_task.items() if task not in self._attempts]
+            orphans = [
+                c
+                for task, c in by_task.items()
+                if task not in self._attempts and c["Labels"].get(LABEL_INSTANCE) == self._instance
+            ]
         for container in orphans:  # first, so that once every job is reported, all is done
             self._remove_orphan(container)
         for attempt in attempts:

@@ -83,6 +83,7 @@ def test_a_frozen_holder_wakes_and_neither_fails_nor_repeats_anything(engine: En
     assert len(old.runner.started) == started_before, "the frozen holder started tasks again"
     assert old.runner.killed == []
     assert old.service.lease is None and old.service.processes.states == {}
+    assert old.runner.releases == 1 and old.runner.running == {}  # the new holder watches them
 
     # Its clock catches up; the standby, alive, keeps the lease.
     old.clock.set(standby.clock.now())

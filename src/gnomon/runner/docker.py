@@ -70,6 +70,8 @@ class _Attempt:
     stream: Any = None
     threads: list[threading.Thread] = field(default_factory=list)
     done: bool = False
+    released: bool = False
+    """Another scheduler has it now: nothing more is started, reported or removed for it."""
 
 
 class DockerRunner:
@@ -129,6 +131,19 @@ class DockerRunner:
     def healthy(self) -> str | None:
         return self._engine.healthy()
 
+    def release(self) -> None:
+        """Stop watching every attempt; their containers keep running for the lease holder,
+        which adopted them, to collect and remove. A launch not yet begun is dropped: the
+        holder found no container for it and reported it lost."""
+        with self._lock:
+            attempts = list(self._attempts.values())
+            self._attempts.clear()
+            for attempt in attempts:
+                attempt.released = True
+        for attempt in attempts:
+            if attempt.stream is not None:
+                abort(attempt.stream)
+
     def close(self) -> None:
         """Stop watching (containers keep running and are adopted next time) and stop threads."""
         with self._lock:
@@ -170,6 +185,8 @@ class DockerRunner:
 
     def _launch(self, attempt: _Attempt) -> None:
         try:
+            if attempt.released:
+                return
             if attempt.kill_reason is None and not self._closed:
                 container_id = self._create_and_start(attempt.spec)
             else:
@@ -218,7 +235,7 @@ class DockerRunner:
         with self._lock:
             attempt.container_id = container_id
             kill_pending = attempt.kill_reason is not None
-            if self._closed:
+            if self._closed or attempt.released:
                 return
             thread = threading.Thread(
                 target=self._watch,
@@ -243,7 +260,7 @@ class DockerRunner:
         if note is not None:
             output.add(GNOMON_SOURCE, note)
         self._stream(attempt, container_id, since, output)
-        if self._closed:
+        if self._closed or attempt.released:
             output.finish()
             return
         try:
@@ -251,8 +268,8 @@ class DockerRunner:
         except GnomonError as exc:
             status, reason, details = ExecutorStatus.FAILED, str(exc), {}
         output.finish()
-        self._finish(attempt, status, reason, details)
-        self._discard(container_id)
+        if self._finish(attempt, status, reason, details):
+            self._discard(container_id)
 
     def _stream(
         self, attempt: _Attempt, container_id: str, since: datetime | None, output: TaskOutput
@@ -262,7 +279,7 @@ class DockerRunner:
             response = open_stream(self._engine.api, container_id, since)
             with self._lock:
                 attempt.stream = response
-                closed = self._closed
+                closed = self._closed or attempt.released
             if closed:
                 abort(response)
             pump(response, output)
@@ -371,11 +388,15 @@ class DockerRunner:
         status: ExecutorStatus,
         reason: str | None,
         details: dict[str, str] | None = None,
-    ) -> None:
-        """Report the attempt's one terminal state (a kill's reason wins over how it ended)."""
+    ) -> bool:
+        """Report the attempt's one terminal state (a kill's reason wins over how it ended).
+        False, reporting nothing, once the attempt is released: its container is not ours to
+        remove then."""
         with self._lock:
+            if attempt.released:
+                return False
             if attempt.done:
-                return
+                return True
             attempt.done = True
             self._attempts.pop(attempt.job.task_id, None)
             if attempt.kill_reason is not None and status is ExecutorStatus.FAILED:
@@ -388,6 +409,7 @@ class DockerRunner:
             details=details or {},
         )
         self._report(state)
+        return True
 
     def _report(self, state: JobState) -> None:
         try:

@@ -182,11 +182,13 @@ class SchedulerService:
         if self.lease is not None and now < renew_at:
             return True
         duration = timedelta(seconds=self.config.lease_seconds)
+        taken = False  # by another scheduler, as opposed to: the store did not answer
         try:
             with transaction(self.engine) as session:
                 lease = leases.try_acquire(
                     session=session, holder=self.holder, now=now, duration=duration
                 )
+            taken = lease is None
         except SQLAlchemyError:
             log.exception("could not reach the store to hold the scheduler lease")
             lease = None
@@ -194,6 +196,8 @@ class SchedulerService:
             if self.lease is not None:
                 log.warning("lost the scheduler lease; standing by")
                 self._forget()
+                if taken:
+                    _guarded(self.runner.release)
             return False
         if self.lease is None or self.lease.epoch != lease.epoch:
             log.info("holding the scheduler lease (epoch %d)", lease.epoch)
@@ -204,11 +208,13 @@ class SchedulerService:
 
     def _lost_lease(self) -> None:
         """Another scheduler holds the lease: nothing of this wake-up was committed, and none of
-        its starts or kills happen. What the executor reported stays queued (it is true whoever
-        acts on it) and is applied after this scheduler takes the lease again and reloads."""
+        its starts or kills happen. The runner lets go of every attempt (the new holder adopted
+        them, and collects and removes them alone). What the executor reported stays queued (it
+        is true whoever acts on it) and is applied after this scheduler takes the lease again."""
         log.warning("lost the scheduler lease during a wake-up; nothing of it applied; standing by")
         self.processes.restore_events(self.sink.states)
         self._forget()
+        _guarded(self.runner.release)
 
     def _take_over(self, now: datetime) -> None:
         """Load everything from the store and re-adopt the attempts still running."""

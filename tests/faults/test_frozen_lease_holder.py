@@ -15,7 +15,9 @@ from collections import Counter
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, select
 
 from gnomon.domain.clock import FakeClock
@@ -128,3 +130,31 @@ def test_an_expired_lease_is_not_used_without_renewal(engine: Engine) -> None:
         leases.fence(session=session, lease=lease, now=lease.expires_at + timedelta(seconds=1))
     with transaction(engine) as session:
         leases.fence(session=session, lease=lease, now=lease.expires_at - timedelta(seconds=1))
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("engine", ["postgres"], indirect=True)
+def test_a_holder_frozen_inside_its_transaction_does_not_block_the_takeover(
+    engine: Engine,
+) -> None:
+    with transaction(engine) as session:
+        held = leases.try_acquire(
+            session=session, holder="old", now=START, duration=timedelta(seconds=LEASE)
+        )
+    assert held is not None
+    frozen = Session(engine)
+    try:
+        # The holder fences its transaction (locking the lease row), then freezes inside it.
+        leases.fence(session=frozen, lease=held, now=START, idle_limit=timedelta(seconds=0.5))
+        later = START + timedelta(seconds=LEASE + 1)
+        with transaction(engine) as session:
+            # The server cuts the frozen session off after 0.5 s: the lock goes well before 5 s.
+            session.execute(sa.text("SET LOCAL lock_timeout = '5s'"))
+            taken = leases.try_acquire(
+                session=session, holder="new", now=later, duration=timedelta(seconds=LEASE)
+            )
+        assert taken is not None and taken.epoch == held.epoch + 1
+        with pytest.raises(SQLAlchemyError):  # the thawed holder's work is not committed
+            frozen.commit()
+    finally:
+        frozen.close()

@@ -83,6 +83,7 @@ class SchedulerService:
         self.definitions = DefinitionBook()
         self.processes = ProcessBook(self.definitions, self.observer, backend)
         self._refreshed_at: datetime | None = None
+        self._lease_period = timedelta(seconds=self.config.lease_seconds)
         self._stop = threading.Event()
         self.metrics = metrics
         if metrics is not None:
@@ -117,7 +118,7 @@ class SchedulerService:
         self.processes.consumed.clear()
         try:
             with transaction(self.engine) as session:
-                leases.fence(session=session, lease=lease, now=now)
+                leases.fence(session=session, lease=lease, now=now, idle_limit=self._lease_period)
                 self._work(session, now, topics or {"any"}, effects)
         except leases.LeaseLostError:
             self._lost_lease()

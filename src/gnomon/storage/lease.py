@@ -77,7 +77,9 @@ def release(*, session: Session, holder: str, now: datetime) -> None:
     )
 
 
-def fence(*, session: Session, lease: Lease, now: datetime) -> None:
+def fence(
+    *, session: Session, lease: Lease, now: datetime, idle_limit: timedelta | None = None
+) -> None:
     """Prove, inside the caller's transaction, that `lease` is still the current one.
 
     A no-op UPDATE that matches only the row still naming this holder and epoch. Being the
@@ -89,11 +91,18 @@ def fence(*, session: Session, lease: Lease, now: datetime) -> None:
     renew it first (the same epoch, so its in-memory state is still the truth). That keeps a
     holder from starting jobs while a standby may be taking over and listing them.
 
+    On PostgreSQL, `idle_limit` bounds how long the transaction may sit idle: a holder frozen in
+    the middle of it (its row locks held) is cut off by the server after that long, so the
+    standby's takeover waits one lease period at most, not as long as the freeze.
+
     Raises:
         LeaseLostError: another scheduler took the lease, or it expired at `now`.
     """
     if now >= lease.expires_at:
         raise LeaseLostError(lease)
+    if idle_limit is not None and session.get_bind().dialect.name == "postgresql":
+        milliseconds = max(1, int(idle_limit.total_seconds() * 1000))
+        session.execute(sa.text(f"SET LOCAL idle_in_transaction_session_timeout = {milliseconds}"))
     result = session.execute(
         sa.update(SchedulerLeaseRow)
         .where(

@@ -195,10 +195,10 @@ class SchedulerService:
             lease = None
         if lease is None:
             if self.lease is not None:
-                log.warning("lost the scheduler lease; standing by")
                 self._forget()
                 if taken:
                     _guarded(self.runner.release)
+                log.warning("lost the scheduler lease; standing by")
             return False
         if self.lease is None or self.lease.epoch != lease.epoch:
             log.info("holding the scheduler lease (epoch %d)", lease.epoch)
@@ -212,10 +212,10 @@ class SchedulerService:
         its starts or kills happen. The runner lets go of every attempt (the new holder adopted
         them, and collects and removes them alone). What the executor reported stays queued (it
         is true whoever acts on it) and is applied after this scheduler takes the lease again."""
-        log.warning("lost the scheduler lease during a wake-up; nothing of it applied; standing by")
         self.processes.restore_events(self.sink.states)
         self._forget()
         _guarded(self.runner.release)
+        log.warning("lost the scheduler lease during a wake-up; nothing of it applied; standing by")
 
     def _take_over(self, now: datetime) -> None:
         """Load everything from the store and re-adopt the attempts still running."""

@@ -6,10 +6,12 @@ from __future__ import annotations
 import ipaddress
 import logging
 import os
+import signal
 import socket
 import tempfile
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import docker
@@ -33,10 +35,13 @@ from gnomon.scheduler.service import SchedulerConfig, SchedulerService
 from gnomon.scheduler.sink import StoreSink
 from gnomon.scheduler.wakeup import PgListener, Wakeup, notify_store
 from gnomon.settings import ExecutorName, Settings
-from gnomon.storage.engine import is_sqlite, make_engine
+from gnomon.storage.engine import is_sqlite, make_engine, transaction
+from gnomon.storage.identity import instance_id
 from gnomon.storage.migrate import upgrade
 
 log = logging.getLogger(__name__)
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+"""Signals on which the servers shut down gracefully and exit 0."""
 
 
 def migrate(settings: Settings) -> int:
@@ -78,8 +83,11 @@ def start_scheduler(
         settings.callback_url(for_container=False),
     )
 
+    instance = job_instance(settings, engine)
+    log.info("this Gnomon's jobs carry the instance label %s", instance)
+
     def runner_factory(sink: StoreSink) -> Runner:
-        return make_runner(settings, sink)
+        return make_runner(settings, sink, instance=instance)
 
     service = SchedulerService(
         engine,
@@ -97,6 +105,14 @@ def start_scheduler(
     thread = threading.Thread(target=service.run, name="gnomon-scheduler", daemon=True)
     thread.start()
     return SchedulerParts(service, notifications, thread)
+
+
+def job_instance(settings: Settings, engine: Engine) -> str:
+    """The instance label of this Gnomon's jobs: GNOMON_INSTANCE, else the store's own id."""
+    if settings.instance:
+        return settings.instance
+    with transaction(engine) as session:
+        return instance_id(session=session, now=SystemClock().now())
 
 
 def _executor_label(settings: Settings) -> Callable[[str], str]:
@@ -211,7 +227,27 @@ def _run_uvicorn(app: object, settings: Settings, extra_hosts: Sequence[str] = (
     log.info("Gnomon is listening on %s (API docs at %s/docs)", url, url)
     for host in extra_hosts:
         log.info("jobs in containers reach Gnomon at http://%s:%d", host, settings.port)
-    uvicorn.Server(config).run(sockets=sockets)
+    _GracefulServer(config).run(sockets=sockets)
+
+
+class _GracefulServer(uvicorn.Server):
+    """uvicorn's server, minus one thing: after a SIGTERM or SIGINT it stops accepting and
+    finishes its requests as usual, but does not raise the signal again on its way out. That
+    re-raise killed the process (exit 143) before Gnomon stopped its scheduler, so the lease was
+    left to expire and a restart waited for it. Gnomon then shuts the scheduler down (releasing
+    the lease, leaving running containers to be adopted) and exits 0."""
+
+    @contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield  # signals can only be handled in the main thread
+            return
+        previous = {sig: signal.signal(sig, self.handle_exit) for sig in STOP_SIGNALS}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
 
 
 def _listen(host: str, port: int) -> socket.socket:

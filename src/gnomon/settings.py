@@ -151,6 +151,14 @@ class Settings(BaseSettings):
     notification_backoff_max_seconds: float = Field(default=60.0, ge=0)
     """Longest wait between two attempts of a delivery."""
 
+    instance: str | None = Field(
+        default=None, pattern=r"^[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$"
+    )
+    """This Gnomon's name on a shared Docker engine or Kubernetes cluster, a label on each of its
+    containers and Jobs: it adopts and cleans up only its own. Default: an id its store gets at
+    first start, so Gnomons with separate stores never touch each other's jobs. Set it to
+    `default` to keep adopting Kubernetes Jobs started by a Gnomon older than this setting."""
+
     def callback_url(self, *, for_container: bool) -> str:
         """The URL a job uses to reach the API."""
         if self.public_url:

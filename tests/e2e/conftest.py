@@ -19,9 +19,11 @@ from tests.images import busybox_image, docker_client  # noqa: F401  (fixtures)
 
 
 class Gnomon:
-    """One `gnomon serve` process that a test can kill with SIGKILL and start again."""
+    """One `gnomon serve` process (or another server `command`) that a test can kill with SIGKILL
+    and start again."""
 
-    def __init__(self, folder: Path, **env: str) -> None:
+    def __init__(self, folder: Path, command: str = "serve", **env: str) -> None:
+        self.command = command
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = folder / "serve.log"
@@ -39,7 +41,7 @@ class Gnomon:
     def start(self) -> None:
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "gnomon", "serve"], env=self.env, stdout=log, stderr=log
+                [sys.executable, "-m", "gnomon", self.command], env=self.env, stdout=log, stderr=log
             )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

@@ -46,9 +46,11 @@ class ContainerSpec:
     log_paths: tuple[str, ...]
 
 
-def label_filters(instance: str) -> list[str]:
-    """Engine filters matching every container of this Gnomon instance."""
-    return [f"{LABEL_MANAGED}=true", f"{LABEL_INSTANCE}={instance}"]
+def label_filters(instance: str | None) -> list[str]:
+    """Engine filters matching every container of this Gnomon instance (of every Gnomon when
+    `instance` is None)."""
+    managed = [f"{LABEL_MANAGED}=true"]
+    return managed if instance is None else [*managed, f"{LABEL_INSTANCE}={instance}"]
 
 
 def container_name(task_id: str) -> str:

@@ -112,6 +112,11 @@ class AttemptTable:
         with self._lock:
             return set(self._attempts)
 
+    def clear(self) -> None:
+        """Forget every attempt: events about them then lead to no action."""
+        with self._lock:
+            self._attempts.clear()
+
     def pods_of(self, attempt: Attempt) -> list[Any]:
         with self._lock:
             return list(attempt.pods.values())

@@ -105,6 +105,12 @@ class Runner(Protocol):
         """None when the backend can run jobs, else why not (for the healthcheck)."""
         ...
 
+    def release(self) -> None:
+        """Another scheduler holds the lease now and has adopted every attempt: stop watching
+        them without touching them (no kill, no removal, no report), so that the holder alone
+        collects and cleans up. A later `adopt` takes them up again."""
+        ...
+
     def close(self) -> None: ...
 
 

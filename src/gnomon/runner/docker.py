@@ -42,6 +42,7 @@ from gnomon.errors import GnomonError
 from gnomon.runner._docker_engine import ClientSource, Engine, map_docker_errors
 from gnomon.runner._docker_logs import abort, copy_log_paths, open_stream, pump
 from gnomon.runner._docker_spec import (
+    LABEL_INSTANCE,
     LABEL_TASK_ID,
     ContainerSpec,
     container_spec,
@@ -74,6 +75,8 @@ class _Attempt:
     stream: Any = None
     threads: list[threading.Thread] = field(default_factory=list)
     done: bool = False
+    released: bool = False
+    """Another scheduler has it now: nothing more is started, reported or removed for it."""
 
 
 class DockerRunner:
@@ -96,7 +99,9 @@ class DockerRunner:
             sink: where states and output go.
             client: a `docker.DockerClient`, or a function making one (called on first use and
                 again while it fails); default `docker.from_env()`.
-            instance: this Gnomon's name on the engine; only its own containers are adopted.
+            instance: this Gnomon's name on the engine (a label on its containers): adoption
+                removes only unknown containers with this label, and finds a container of one
+                of its tasks whatever label it carries.
             workers: threads for create/start/adopt calls.
         """
         self._settings = settings
@@ -130,6 +135,19 @@ class DockerRunner:
 
     def healthy(self) -> str | None:
         return self._engine.healthy()
+
+    def release(self) -> None:
+        """Stop watching every attempt; their containers keep running for the lease holder,
+        which adopted them, to collect and remove. A launch not yet begun is dropped: the
+        holder found no container for it and reported it lost."""
+        with self._lock:
+            attempts = list(self._attempts.values())
+            self._attempts.clear()
+            for attempt in attempts:
+                attempt.released = True
+        for attempt in attempts:
+            if attempt.stream is not None:
+                abort(attempt.stream)
 
     def close(self) -> None:
         """Stop watching (containers keep running and are adopted next time) and stop threads."""
@@ -177,6 +195,8 @@ class DockerRunner:
 
     def _launch(self, attempt: _Attempt) -> None:
         try:
+            if attempt.released:
+                return
             if attempt.kill_reason is None and not self._closed:
                 container_id = self._create_and_start(attempt.spec)
             else:
@@ -237,7 +257,7 @@ class DockerRunner:
         with self._lock:
             attempt.container_id = container_id
             kill_pending = attempt.kill_reason is not None
-            if self._closed:
+            if self._closed or attempt.released:
                 return
             thread = threading.Thread(
                 target=self._watch,
@@ -264,7 +284,7 @@ class DockerRunner:
             if note is not None:
                 output.add(GNOMON_SOURCE, note)
             self._stream(attempt, container_id, since, output)
-            if self._closed:
+            if self._closed or attempt.released:
                 output.finish()
                 return
             status, reason, details = self._collect(attempt, container_id)
@@ -274,8 +294,8 @@ class DockerRunner:
             log.exception("following a container failed", extra={"task_id": attempt.job.task_id})
             status, reason, details = ExecutorStatus.FAILED, f"{EXECUTOR_ERROR}: {exc}", {}
         output.finish()
-        self._finish(attempt, status, reason, details)
-        self._discard(container_id)
+        if self._finish(attempt, status, reason, details):
+            self._discard(container_id)
 
     def _stream(
         self, attempt: _Attempt, container_id: str, since: datetime | None, output: TaskOutput
@@ -285,7 +305,7 @@ class DockerRunner:
             response = open_stream(self._engine.api, container_id, since)
             with self._lock:
                 attempt.stream = response
-                closed = self._closed
+                closed = self._closed or attempt.released
             if closed:
                 abort(response)
             pump(response, output)
@@ -337,8 +357,11 @@ class DockerRunner:
     def _adopt_now(self, attempts: list[_Attempt]) -> None:
         try:
             with map_docker_errors():
+                # Every Gnomon's containers: a task id is unique across stores, so a container of
+                # one of our tasks is ours whatever its instance label (an older Gnomon labelled
+                # them all `default`); only containers labelled with our instance are cleaned up.
                 found = self._engine.api.containers(
-                    all=True, filters={"label": label_filters(self._instance)}
+                    all=True, filters={"label": label_filters(None)}
                 )
         except GnomonError as exc:
             for attempt in attempts:
@@ -346,7 +369,11 @@ class DockerRunner:
             return
         by_task = {c["Labels"].get(LABEL_TASK_ID, ""): c for c in found}
         with self._lock:
-            orphans = [c for task, c in by_task.items() if task not in self._attempts]
+            orphans = [
+                c
+                for task, c in by_task.items()
+                if task not in self._attempts and c["Labels"].get(LABEL_INSTANCE) == self._instance
+            ]
         for container in orphans:  # first, so that once every job is reported, all is done
             self._remove_orphan(container)
         for attempt in attempts:
@@ -396,11 +423,15 @@ class DockerRunner:
         status: ExecutorStatus,
         reason: str | None,
         details: dict[str, str] | None = None,
-    ) -> None:
-        """Report the attempt's one terminal state (a kill's reason wins over how it ended)."""
+    ) -> bool:
+        """Report the attempt's one terminal state (a kill's reason wins over how it ended).
+        False, reporting nothing, once the attempt is released: its container is not ours to
+        remove then."""
         with self._lock:
+            if attempt.released:
+                return False
             if attempt.done:
-                return
+                return True
             attempt.done = True
             self._attempts.pop(attempt.job.task_id, None)
             if attempt.kill_reason is not None and status is ExecutorStatus.FAILED:
@@ -413,6 +444,7 @@ class DockerRunner:
             details=details or {},
         )
         self._report(state)
+        return True
 
     def _report(self, state: JobState) -> None:
         try:

@@ -20,6 +20,7 @@ class FakeRunner:
         self.killed: list[tuple[str, str]] = []
         self.adopted: list[Job] = []
         self.running: dict[str, Job] = {}
+        self.releases = 0
         self._lock = threading.Lock()
 
     def bind(self, sink: JobSink) -> None:
@@ -51,6 +52,11 @@ class FakeRunner:
 
     def healthy(self) -> str | None:
         return None
+
+    def release(self) -> None:
+        with self._lock:
+            self.releases += 1
+            self.running.clear()
 
     def close(self) -> None:
         return None

@@ -174,6 +174,10 @@ class KubernetesRunner:
                 self._delete(kind, orphan.metadata.name)
         self._ensure_watching()
 
+    def release(self) -> None:
+        """Forget every attempt: their Jobs' events no longer lead to collecting or deleting."""
+        self._table.clear()
+
     def healthy(self) -> str | None:
         """None when the API server lists Jobs in the namespace; answers are cached briefly."""
         now = time.monotonic()

@@ -124,6 +124,12 @@ class CompositeRunner:
                 problems.append(f"{runner.name}: {problem}")
         return "; ".join(problems) or None
 
+    def release(self) -> None:
+        with self._lock:
+            self._owners.clear()
+        for runner in self._runners:
+            runner.release()
+
     def close(self) -> None:
         for runner in self._runners:
             try:

@@ -114,6 +114,10 @@ class ShellRunner:
     def healthy(self) -> str | None:
         return None if shutil.which("bash") else "bash is not installed"
 
+    def release(self) -> None:
+        """Nothing to let go of: scripts are this process's children, which no other scheduler
+        can adopt; their outcomes wait in the queue for this one to hold the lease again."""
+
     def close(self) -> None:
         """Kill running scripts (they could not be adopted after a restart) and wait for them."""
         with self._lock:

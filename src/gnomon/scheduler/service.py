@@ -7,8 +7,10 @@ a task the store does not have. If the transaction fails, in-memory state is dro
 from the store on the next tick: the store is the only truth.
 
 Only the holder of the lease acts; a standby keeps trying to take it and takes over within one
-lease period when the holder dies. The loop sleeps until the next due time, backoff end or
-runtime limit, and wakes at once on an event (`Wakeup`).
+lease period when the holder dies. Each tick's transaction starts with the lease's fence (holder
+and epoch still ours), so a holder that froze past its lease and wakes mid-tick commits nothing,
+applies no side effect and drops its state (`storage.lease.fence`). The loop sleeps until the next
+due time, backoff end or runtime limit, and wakes at once on an event (`Wakeup`).
 """
 
 from __future__ import annotations
@@ -81,6 +83,7 @@ class SchedulerService:
         self.definitions = DefinitionBook()
         self.processes = ProcessBook(self.definitions, self.observer, backend)
         self._refreshed_at: datetime | None = None
+        self._lease_period = timedelta(seconds=self.config.lease_seconds)
         self._stop = threading.Event()
         self.metrics = metrics
         if metrics is not None:
@@ -107,14 +110,19 @@ class SchedulerService:
     def tick(self, topics: set[str] | None = None) -> datetime:
         """One wake-up; returns when the next one is needed (without any event)."""
         now = self.clock.now()
-        if not self._hold_lease(now):
+        if not self._hold_lease(now) or self.lease is None:
             return now + timedelta(seconds=self.config.lease_seconds / 3)
+        lease = self.lease
         started = time.perf_counter()
         effects = Effects()
         self.processes.consumed.clear()
         try:
             with transaction(self.engine) as session:
+                leases.fence(session=session, lease=lease, now=now, idle_limit=self._lease_period)
                 self._work(session, now, topics or {"any"}, effects)
+        except leases.LeaseLostError:
+            self._lost_lease()
+            return now + timedelta(seconds=self.config.lease_seconds / 3)
         except SQLAlchemyError:
             log.exception("scheduler transaction failed; reloading state from the store")
             self.processes.restore_events(self.sink.states)
@@ -175,18 +183,22 @@ class SchedulerService:
         if self.lease is not None and now < renew_at:
             return True
         duration = timedelta(seconds=self.config.lease_seconds)
+        taken = False  # by another scheduler, as opposed to: the store did not answer
         try:
             with transaction(self.engine) as session:
                 lease = leases.try_acquire(
                     session=session, holder=self.holder, now=now, duration=duration
                 )
+            taken = lease is None
         except SQLAlchemyError:
             log.exception("could not reach the store to hold the scheduler lease")
             lease = None
         if lease is None:
             if self.lease is not None:
-                log.warning("lost the scheduler lease; standing by")
                 self._forget()
+                if taken:
+                    _guarded(self.runner.release)
+                log.warning("lost the scheduler lease; standing by")
             return False
         if self.lease is None or self.lease.epoch != lease.epoch:
             log.info("holding the scheduler lease (epoch %d)", lease.epoch)
@@ -194,6 +206,16 @@ class SchedulerService:
             self._take_over(now)
         self.lease = lease
         return True
+
+    def _lost_lease(self) -> None:
+        """Another scheduler holds the lease: nothing of this wake-up was committed, and none of
+        its starts or kills happen. The runner lets go of every attempt (the new holder adopted
+        them, and collects and removes them alone). What the executor reported stays queued (it
+        is true whoever acts on it) and is applied after this scheduler takes the lease again."""
+        self.processes.restore_events(self.sink.states)
+        self._forget()
+        _guarded(self.runner.release)
+        log.warning("lost the scheduler lease during a wake-up; nothing of it applied; standing by")
 
     def _take_over(self, now: datetime) -> None:
         """Load everything from the store and re-adopt the attempts still running."""
@@ -224,6 +246,8 @@ class SchedulerService:
                 leases.release(session=session, holder=self.holder, now=self.clock.now())
         except SQLAlchemyError:
             log.warning("could not release the scheduler lease; it expires by itself")
+        else:
+            log.info("released the scheduler lease")
         self.lease = None
 
     def _refresh_due(self, now: datetime, topics: set[str]) -> bool:

@@ -2,7 +2,9 @@
 
 Taking or renewing it is a single compare-and-set UPDATE (holder is me, or the lease expired), so
 two schedulers can never both believe they hold it at the same instant of the store's clock. The
-epoch grows at every change of holder, which makes takeovers visible in logs and tests.
+epoch grows at every change of holder: it is the fencing token. Every transaction in which the
+scheduler writes begins with `fence`, which proves that holder and epoch are still the ones it took,
+so a holder that was frozen past its lease cannot commit a single write once another has taken over.
 """
 
 from __future__ import annotations
@@ -25,6 +27,14 @@ class Lease:
     holder: str
     epoch: int
     expires_at: datetime
+
+
+class LeaseLostError(Exception):
+    """The lease is no longer the caller's: its transaction must not commit."""
+
+    def __init__(self, lease: Lease) -> None:
+        super().__init__(f"{lease.holder} lost the scheduler lease (epoch {lease.epoch})")
+        self.lease = lease
 
 
 def try_acquire(
@@ -65,3 +75,42 @@ def release(*, session: Session, holder: str, now: datetime) -> None:
         .where(col(SchedulerLeaseRow.name) == LEASE_NAME, col(SchedulerLeaseRow.holder) == holder)
         .values(expires_at=now)
     )
+
+
+def fence(
+    *, session: Session, lease: Lease, now: datetime, idle_limit: timedelta | None = None
+) -> None:
+    """Prove, inside the caller's transaction, that `lease` is still the current one.
+
+    A no-op UPDATE that matches only the row still naming this holder and epoch. Being the
+    transaction's first write, it takes the row's lock (PostgreSQL) or the database's write lock
+    (SQLite) until commit, so a takeover, itself an UPDATE of this row, waits for the transaction
+    and then sees everything it wrote: the two are serialised, never interleaved.
+
+    A lease that has run out is not used either, even if nobody has taken it yet: the holder must
+    renew it first (the same epoch, so its in-memory state is still the truth). That keeps a
+    holder from starting jobs while a standby may be taking over and listing them.
+
+    On PostgreSQL, `idle_limit` bounds how long the transaction may sit idle: a holder frozen in
+    the middle of it (its row locks held) is cut off by the server after that long, so the
+    standby's takeover waits one lease period at most, not as long as the freeze.
+
+    Raises:
+        LeaseLostError: another scheduler took the lease, or it expired at `now`.
+    """
+    if now >= lease.expires_at:
+        raise LeaseLostError(lease)
+    if idle_limit is not None and session.get_bind().dialect.name == "postgresql":
+        milliseconds = max(1, int(idle_limit.total_seconds() * 1000))
+        session.execute(sa.text(f"SET LOCAL idle_in_transaction_session_timeout = {milliseconds}"))
+    result = session.execute(
+        sa.update(SchedulerLeaseRow)
+        .where(
+            col(SchedulerLeaseRow.name) == LEASE_NAME,
+            col(SchedulerLeaseRow.holder) == lease.holder,
+            col(SchedulerLeaseRow.epoch) == lease.epoch,
+        )
+        .values(epoch=lease.epoch)
+    )
+    if getattr(result, "rowcount", 0) != 1:
+        raise LeaseLostError(lease)

@@ -253,7 +253,7 @@ def previous_finished_statuses(
 
 def save_executor_states(*, session: Session, rows: Sequence[dict[str, Any]]) -> None:
     """Upsert what executors reported (one executemany); a report without a handle keeps the
-    known one."""
+    known one, and one older than the stored report changes nothing."""
     if rows:
         session.connection().execute(_upsert_state(session.get_bind().dialect.name), list(rows))
 
@@ -271,4 +271,7 @@ def _upsert_state(dialect: str) -> Any:
             "handle": sa.func.coalesce(excluded.handle, table.c.handle),
             "details": excluded.details,
         },
+        # A report older than the stored one (queued by a scheduler that lost the lease and
+        # applied after it took it back) must not hide the newer state.
+        where=table.c.as_of <= excluded.as_of,
     )

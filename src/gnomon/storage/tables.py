@@ -211,3 +211,15 @@ class SchedulerLeaseRow(SQLModel, table=True):
     epoch: int
     acquired_at: datetime = _time()
     expires_at: datetime = _time()
+
+
+class StoreIdentityRow(SQLModel, table=True):
+    """Names this store once and for all: the id written at first start labels every job Gnomon
+    starts on a shared engine or cluster, so Gnomons with separate stores never touch each
+    other's jobs, and schedulers sharing a store share it."""
+
+    __tablename__ = "store_identity"
+
+    name: str = Field(primary_key=True, max_length=50)
+    value: str = Field(max_length=63)
+    created_at: datetime = _time()

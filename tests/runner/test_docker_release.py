@@ -1,0 +1,58 @@
+"""Lease handover on one engine: a runner whose scheduler lost the lease lets go of its containers
+(no report, no removal), and the new holder's runner alone collects and removes them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from gnomon.runner.base import ExecutorStatus
+from tests.runner.conftest import MakeDockerRunner
+from tests.runner.jobs import container_job
+from tests.runner.recorder import Recorder
+from tests.runner.test_docker import wait_until_gone
+from tests.runner.test_docker_adopt import WAIT_FOR_GO, container_of, go, start_all
+
+pytestmark = pytest.mark.docker
+
+
+def test_a_released_runner_leaves_its_containers_to_the_new_holder(
+    make_docker_runner: MakeDockerRunner, busybox_image: str, docker_client: Any
+) -> None:
+    old_sink, new_sink = Recorder(), Recorder()
+    old = make_docker_runner(sink=old_sink)
+    jobs = [container_job(busybox_image, WAIT_FOR_GO, f"exit {code}") for code in (0, 3)]
+    start_all(old, old_sink, jobs)
+    new = make_docker_runner(sink=new_sink)
+    new.adopt(jobs)  # the standby took the lease and adopted them
+    old.release()  # the old holder learns it lost the lease
+    for job in jobs:
+        go(docker_client, job)
+    outcomes = [new_sink.final(job.task_id, timeout=15) for job in jobs]
+    assert [(s.status, s.reason) for s in outcomes] == [
+        (ExecutorStatus.SUCCEEDED, None),
+        (ExecutorStatus.FAILED, "exit code 3"),
+    ]
+    assert all(old_sink.finished(job.task_id) is None for job in jobs)
+    for job in jobs:
+        wait_until_gone(docker_client, job.task_id)
+
+
+def test_a_released_runner_does_not_remove_a_container_it_saw_end(
+    make_docker_runner: MakeDockerRunner, busybox_image: str, docker_client: Any
+) -> None:
+    old_sink = Recorder()
+    old = make_docker_runner(sink=old_sink)
+    job = container_job(busybox_image, WAIT_FOR_GO, "echo done")
+    start_all(old, old_sink, [job])
+    old.release()
+    go(docker_client, job)
+    container = container_of(docker_client, job)
+    container.wait(timeout=15)
+    assert old_sink.finished(job.task_id) is None
+    # Still there for the new holder to collect, with its exit code.
+    new_sink = Recorder()
+    make_docker_runner(sink=new_sink).adopt([job])
+    assert new_sink.final(job.task_id, timeout=15).status is ExecutorStatus.SUCCEEDED
+    assert "done" in new_sink.messages(job.task_id)

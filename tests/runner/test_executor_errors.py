@@ -104,6 +104,9 @@ class _BrokenRunner:
     def healthy(self) -> str | None:
         return None
 
+    def release(self) -> None:
+        return None
+
     def close(self) -> None:
         return None
 

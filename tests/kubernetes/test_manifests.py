@@ -157,7 +157,17 @@ def resolve(node: JsonSchema, root: JsonSchema) -> JsonSchema:
         return node
 
 
-COMPARED_KEYWORDS = ("type", "enum", "minimum", "maximum", "minLength", "maxLength", "pattern")
+COMPARED_KEYWORDS = (
+    "type",
+    "enum",
+    "minimum",
+    "maximum",
+    "minLength",
+    "maxLength",
+    "pattern",
+    "minItems",
+    "maxItems",
+)
 
 
 def schema_differences(

@@ -25,3 +25,45 @@ MAX_LOG_MESSAGE_CHARS: Final = 65_536
 
 DEFAULT_MAX_REQUEST_BYTES: Final = 4 * 1024 * 1024
 """Default of the request body limit (`GNOMON_MAX_REQUEST_BYTES`); a larger body answers 413."""
+
+MAX_ATTEMPTS: Final = 100
+"""Attempts of one task in one run, the first included."""
+
+MAX_BACKOFF_EXPONENT: Final = 10.0
+"""Growth factor of the delay between retries; finite by construction (no Infinity or NaN)."""
+
+MAX_DEPENDENCIES_PER_TASK: Final = MAX_TASKS_PER_DEFINITION
+"""Dependencies of one task definition: at most every other task of its definition."""
+
+MAX_MEMORY_MB: Final = 4 * 1024 * 1024
+"""Memory limit of one container, in MB (4 TiB)."""
+
+MAX_CPUS: Final = 1_024
+"""Whole CPUs of one container (`vCpus`); `cpu` in ECS units is at most this times 1024."""
+
+MAX_CONSECUTIVE_FAILURES: Final = 10_000
+"""Failed runs in a row before PagerDuty is told."""
+
+MAX_NOTIFICATIONS: Final = 100
+"""Notifications of one process definition."""
+
+MAX_COMMAND_ITEMS: Final = 10_000
+"""Arguments of one container command."""
+
+MAX_ENVIRONMENT_VARIABLES: Final = 1_000
+"""Environment variables of one task."""
+
+MAX_LOG_PATHS: Final = 100
+"""Files inside one container kept as log entries."""
+
+MAX_TEXT_CHARS: Final = 65_536
+"""Characters of one free-text value: a command argument, a description, a metadata value."""
+
+MAX_SCRIPT_CHARS: Final = 1_048_576
+"""Characters of one shell script (1 Mi)."""
+
+MAX_CRON_FIELD_CHARS: Final = 1_000
+"""Characters of one cron field; far beyond any real list of values."""
+
+MAX_URL_CHARS: Final = 2_048
+"""Characters of one URL (a webhook, PagerDuty's endpoint)."""

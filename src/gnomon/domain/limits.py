@@ -32,8 +32,9 @@ MAX_ATTEMPTS: Final = 100
 MAX_BACKOFF_EXPONENT: Final = 10.0
 """Growth factor of the delay between retries; finite by construction (no Infinity or NaN)."""
 
-MAX_DEPENDENCIES_PER_TASK: Final = MAX_TASKS_PER_DEFINITION
-"""Dependencies of one task definition: at most every other task of its definition."""
+MAX_DEPENDENCIES_PER_TASK: Final = 100
+"""Dependencies of one task definition (a fan-in of a hundred tasks). It also bounds the edges of a
+definition's graph (tasks times this), which the cycle check and the scheduler walk."""
 
 MAX_MEMORY_MB: Final = 4 * 1024 * 1024
 """Memory limit of one container, in MB (4 TiB)."""

@@ -218,7 +218,7 @@ def test_the_longest_allowed_chain_is_checked_without_recursion() -> None:
         ("notifications", definition("x", notifications=[{"webhook": {"url": "http://h"}}] * 101)),
         (
             "task_definitions.0.dependencies",
-            definition("x", docker_task("a", *["b"] * 1001), docker_task("b")),
+            definition("x", docker_task("a", *["b"] * 101), docker_task("b")),
         ),
     ],
     ids=["description", "command-items", "tag", "script", "notifications", "dependencies"],

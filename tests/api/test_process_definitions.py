@@ -12,12 +12,15 @@ from typing import Any
 import pytest
 import yaml
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy.engine import Engine
 
 from gnomon.api.app import create_app
 from gnomon.domain import limits
 from gnomon.domain.clock import FakeClock
 from tests.samples import DAILY_22H, SAMPLE_PROCESS, definition, docker_task, sample_process
+from tests.unit.domain.test_wire_properties import definitions
 
 BASE = "/api/process_definitions"
 EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "examples").glob("*.yaml"))
@@ -692,3 +695,25 @@ def test_get_put_round_trip_is_exact(store_client: TestClient, body: dict[str, A
     assert again.status_code == 200, again.text
     assert again.json() == got
     assert store_client.get(f"{BASE}/{body['process_definition_name']}").json() == got
+
+
+@hypothesis_settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(body=definitions())
+def test_any_definition_is_refused_with_400_or_round_trips(
+    client: TestClient, body: dict[str, Any]
+) -> None:
+    """Property: hostile or not, a body is a 400 naming fields, or it is stored and GET -> PUT
+    gives it back unchanged (the app and its store are shared by the examples: same name)."""
+    response = put_raw(client, body)
+    assert response.status_code in (200, 400), response.text
+    if response.status_code == 400:
+        assert all(e["field"] and e["message"] for e in response.json()["errors"])
+        return
+    got = client.get(f"{BASE}/fuzzed").json()
+    assert got == response.json()
+    again = put(client, got)
+    assert (again.status_code, again.json()) == (200, got)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -253,7 +254,7 @@ def test_every_example_is_stored_as_written(
         kube.create(name, manifest["spec"])
 
     for name, manifest in manifests.items():
-        ready = wait_for(lambda name=name: kube.ready(name), what=f"{name} to be handled")
+        ready = wait_for(partial(kube.ready, name), what=f"{name} to be handled")
         assert (ready["status"], ready["reason"]) == ("True", "Stored"), ready
         definition = stored(sqlite_engine, f"{kube.namespace}.{name}")
         assert definition is not None

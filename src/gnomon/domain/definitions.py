@@ -65,7 +65,7 @@ def _http_url(value: str) -> str:
     return value
 
 
-HttpUrl = Annotated[
+HttpUrlStr = Annotated[
     str,
     Field(
         min_length=1,
@@ -278,13 +278,13 @@ class Email(WireModel):
 class Pagerduty(WireModel):
     service_key: str = Field(min_length=1, max_length=LABEL_CHARS)
     num_consecutive_failures: int = Field(default=1, ge=1, le=limits.MAX_CONSECUTIVE_FAILURES)
-    api_url: HttpUrl = "https://events.pagerduty.com"
+    api_url: HttpUrlStr = "https://events.pagerduty.com"
 
 
 class Webhook(WireModel):
     """Extension: a JSON POST describing each finished run."""
 
-    url: HttpUrl
+    url: HttpUrlStr
     notify_when: NotifyWhenIn = Field(default=NotifyWhen.ON_STATE_CHANGE_AND_FAILURES, strict=False)
 
 

@@ -3,14 +3,27 @@
 from __future__ import annotations
 
 import copy
+import json
+import math
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from sqlalchemy.engine import Engine
 
+from gnomon.api.app import create_app
+from gnomon.domain import limits
+from gnomon.domain.clock import FakeClock
 from tests.samples import DAILY_22H, SAMPLE_PROCESS, definition, docker_task, sample_process
+from tests.unit.domain.test_wire_properties import definitions
 
 BASE = "/api/process_definitions"
+EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "examples").glob("*.yaml"))
 
 
 def put(client: TestClient, body: dict[str, Any], name: str | None = None) -> Any:
@@ -301,3 +314,406 @@ def test_shell_disabled_is_400_saying_how_to_enable(client: TestClient, settings
     response = put(client, sample_process())
     assert response.status_code == 400
     assert "GNOMON_ALLOW_SHELL=true" in response.json()["errors"][0]["message"]
+
+
+# ---- hostile input (issue 9) -------------------------------------------------------------------
+
+
+@pytest.fixture
+def store_client(settings: Any, engine: Engine, clock: FakeClock) -> Iterator[TestClient]:
+    """The API on a SQLite file, then on PostgreSQL (NUL bytes and Infinity differ between them)."""
+    app = create_app(settings, engine, clock=clock)
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+def put_raw(client: TestClient, body: dict[str, Any]) -> Any:
+    """PUT `body` encoded by Python's json module: escapes (`\\ud800`) and `Infinity` as such."""
+    return client.put(
+        f"{BASE}/{body['process_definition_name']}",
+        content=json.dumps(body).encode(),
+        headers={"content-type": "application/json"},
+    )
+
+
+def assert_refused(client: TestClient, response: Any, field: str) -> dict[str, Any]:
+    assert response.status_code == 400, response.text
+    payload: dict[str, Any] = response.json()
+    assert field in error_fields(response), payload
+    assert all(e["message"] for e in payload["errors"])
+    assert client.get(f"{BASE}/x").status_code == 404  # nothing was stored
+    return next(e for e in payload["errors"] if e["field"] == field)
+
+
+def _task(**extra: Any) -> dict[str, Any]:
+    return definition("x", docker_task("a", **extra))
+
+
+def _docker(**command: Any) -> dict[str, Any]:
+    executable = {"docker_image_command": {"image": "busybox", "command": ["true"], **command}}
+    return definition("x", docker_task("a", executable=executable))
+
+
+CRON = DAILY_22H["cron_schedule"]
+HOSTILE_BODIES: list[tuple[str, dict[str, Any], str]] = [  # (case, body, field at fault)
+    (
+        "huge buffer_seconds",
+        definition("x", schedule={"continuous_schedule": {"buffer_seconds": 10**12}}),
+        "schedule.continuous_schedule.buffer_seconds",
+    ),
+    (
+        "huge starting_deadline_seconds",
+        definition("x", schedule={"cron_schedule": {**CRON, "starting_deadline_seconds": 10**12}}),
+        "schedule.cron_schedule.starting_deadline_seconds",
+    ),
+    (
+        "runtime over a year",
+        _task(max_runtime_seconds=limits.MAX_SECONDS + 1),
+        "task_definitions[0].max_runtime_seconds",
+    ),
+    (
+        "huge backoff_base_seconds",
+        _task(backoff_base_seconds=10**12),
+        "task_definitions[0].backoff_base_seconds",
+    ),
+    (
+        "huge backoff_exponent",
+        _task(backoff_exponent=1e308),
+        "task_definitions[0].backoff_exponent",
+    ),
+    (
+        "Infinity backoff_exponent",
+        _task(backoff_exponent=math.inf),
+        "task_definitions[0].backoff_exponent",
+    ),
+    (
+        "NaN backoff_exponent",
+        _task(backoff_exponent=math.nan),
+        "task_definitions[0].backoff_exponent",
+    ),
+    ("101 attempts", _task(max_attempts=101), "task_definitions[0].max_attempts"),
+    ("boolean attempts", _task(max_attempts=True), "task_definitions[0].max_attempts"),
+    ("attempts as text", _task(max_attempts="3"), "task_definitions[0].max_attempts"),
+    ("fractional attempts", _task(max_attempts=2.5), "task_definitions[0].max_attempts"),
+    (
+        "number for a string",
+        _docker(image=5),
+        "task_definitions[0].executable.docker_image_command.image",
+    ),
+    ("number for a boolean", definition("x", paused=0), "paused"),
+    (
+        "huge memory",
+        _docker(memory=10**20),
+        "task_definitions[0].executable.docker_image_command.memory",
+    ),
+    ("huge cpu", _docker(cpu=10**9), "task_definitions[0].executable.docker_image_command.cpu"),
+    (
+        "huge vCpus",
+        definition(
+            "x",
+            docker_task(
+                "a",
+                executable={
+                    "batch_image_command": {
+                        "image": "i",
+                        "command": [],
+                        "memory": 1,
+                        "vCpus": 10**6,
+                    }
+                },
+            ),
+        ),
+        "task_definitions[0].executable.batch_image_command.vCpus",
+    ),
+    (
+        "huge num_consecutive_failures",
+        definition(
+            "x",
+            notifications=[{"pagerduty": {"service_key": "k", "num_consecutive_failures": 10**9}}],
+        ),
+        "notifications[0].pagerduty.num_consecutive_failures",
+    ),
+    (
+        "too many tasks",
+        definition(
+            "x", *[docker_task(f"t{i}") for i in range(limits.MAX_TASKS_PER_DEFINITION + 1)]
+        ),
+        "task_definitions",
+    ),
+    (
+        "1,500-task chain",
+        definition(
+            "x", docker_task("t0"), *[docker_task(f"t{i}", f"t{i - 1}") for i in range(1, 1500)]
+        ),
+        "task_definitions",
+    ),
+    (
+        "too many dependencies",
+        definition(
+            "x",
+            docker_task("a", *[f"d{i}" for i in range(limits.MAX_DEPENDENCIES_PER_TASK + 1)]),
+            *[docker_task(f"d{i}") for i in range(limits.MAX_DEPENDENCIES_PER_TASK + 1)],
+        ),
+        "task_definitions[0].dependencies",
+    ),
+    (
+        "too many command items",
+        _docker(command=["x"] * (limits.MAX_COMMAND_ITEMS + 1)),
+        "task_definitions[0].executable.docker_image_command.command",
+    ),
+    (
+        "command item too long",
+        _docker(command=["x" * (limits.MAX_TEXT_CHARS + 1)]),
+        "task_definitions[0].executable.docker_image_command.command[0]",
+    ),
+    (
+        "too many log paths",
+        _docker(log_paths=["/a"] * (limits.MAX_LOG_PATHS + 1)),
+        "task_definitions[0].executable.docker_image_command.log_paths",
+    ),
+    (
+        "image too long",
+        _docker(image="i" * 1025),
+        "task_definitions[0].executable.docker_image_command.image",
+    ),
+    (
+        "tag too long",
+        _docker(tag="t" * 129),
+        "task_definitions[0].executable.docker_image_command.tag",
+    ),
+    (
+        "description too long",
+        definition("x", process_description="d" * (limits.MAX_TEXT_CHARS + 1)),
+        "process_description",
+    ),
+    (
+        "too many notifications",
+        definition("x", notifications=[{"webhook": {"url": "http://h/"}}] * 101),
+        "notifications",
+    ),
+    (
+        "email too long",
+        definition("x", notifications=[{"email": {"name": "n", "email": "e" * 321}}]),
+        "notifications[0].email.email",
+    ),
+    (
+        "cron field too long",
+        definition("x", schedule={"cron_schedule": {**CRON, "minutes": "0," * 600}}),
+        "schedule.cron_schedule.minutes",
+    ),
+    (
+        "null webhook",
+        definition("x", notifications=[{"webhook": None}]),
+        "notifications[0].webhook",
+    ),
+    (
+        "null docker_image_command",
+        _task(executable={"docker_image_command": None}),
+        "task_definitions[0].executable.docker_image_command",
+    ),
+    (
+        "null cron_schedule",
+        definition("x", schedule={"cron_schedule": None}),
+        "schedule.cron_schedule",
+    ),
+    (
+        "file:// webhook",
+        definition("x", notifications=[{"webhook": {"url": "file:///etc/passwd"}}]),
+        "notifications[0].webhook.url",
+    ),
+    (
+        "gopher:// webhook",
+        definition("x", notifications=[{"webhook": {"url": "gopher://h:70/_x"}}]),
+        "notifications[0].webhook.url",
+    ),
+    (
+        "javascript: webhook",
+        definition("x", notifications=[{"webhook": {"url": "javascript:alert(1)"}}]),
+        "notifications[0].webhook.url",
+    ),
+    (
+        "relative webhook",
+        definition("x", notifications=[{"webhook": {"url": "/hooks/1"}}]),
+        "notifications[0].webhook.url",
+    ),
+    (
+        "webhook without a host",
+        definition("x", notifications=[{"webhook": {"url": "http:///hooks/1"}}]),
+        "notifications[0].webhook.url",
+    ),
+    (
+        "non-http PagerDuty api_url",
+        definition("x", notifications=[{"pagerduty": {"service_key": "k", "api_url": "ftp://pd"}}]),
+        "notifications[0].pagerduty.api_url",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "body", "field"), HOSTILE_BODIES, ids=[c[0] for c in HOSTILE_BODIES]
+)
+def test_hostile_definition_is_400_naming_the_field(
+    client: TestClient, case: str, body: dict[str, Any], field: str
+) -> None:
+    error = assert_refused(client, put_raw(client, body), field)
+    if case.startswith("null "):
+        assert "is null" in error["message"], error
+
+
+def test_a_null_cron_schedule_no_longer_drops_the_schedule(client: TestClient) -> None:
+    put(client, definition("x", schedule=DAILY_22H))
+    response = put_raw(client, definition("x", schedule={"cron_schedule": None}))
+    assert response.status_code == 400
+    assert client.get(f"{BASE}/x").json()["schedule"] == {
+        "cron_schedule": {**CRON, "time_zone": "UTC"}
+    }
+
+
+def test_a_null_schedule_still_means_no_schedule(client: TestClient) -> None:
+    response = put_raw(client, definition("noschedule", schedule=None))
+    assert response.status_code == 200, response.text
+    assert "schedule" not in client.get(f"{BASE}/noschedule").json()
+
+
+UNSTORABLE = [
+    ("NUL in the description", {"process_description": "a\x00b"}, "process_description"),
+    ("surrogate in the description", {"process_description": "\ud800"}, "process_description"),
+    (
+        "NUL in a command item",
+        {
+            "task_definitions": [
+                docker_task(
+                    "a",
+                    executable={"docker_image_command": {"image": "i", "command": ["ok", "\x00"]}},
+                )
+            ]
+        },
+        "task_definitions[0].executable.docker_image_command.command",
+    ),
+    (
+        "surrogate in an environment value",
+        {
+            "task_definitions": [
+                docker_task(
+                    "a",
+                    executable={
+                        "docker_image_command": {
+                            "image": "i",
+                            "command": [],
+                            "environment_variables": [{"variable_name": "V", "value": "\udfff"}],
+                        }
+                    },
+                )
+            ]
+        },
+        "task_definitions[0].executable.docker_image_command.environment_variables[0].value",
+    ),
+    (
+        "NUL in an email name",
+        {"notifications": [{"email": {"name": "\x00", "email": "a@b.c"}}]},
+        "notifications[0].email.name",
+    ),
+]
+
+
+@pytest.mark.parametrize(("case", "change", "field"), UNSTORABLE, ids=[c[0] for c in UNSTORABLE])
+def test_unstorable_text_is_400_naming_the_field_on_every_store(
+    store_client: TestClient, case: str, change: dict[str, Any], field: str
+) -> None:
+    response = put_raw(store_client, {**definition("x"), **change})
+    error = assert_refused(store_client, response, field)
+    assert (
+        "NUL" in error["message"]
+        or "surrogate" in error["message"]
+        or "unicode" in error["message"]
+    ), case
+
+
+def test_non_finite_backoff_is_400_on_every_store(store_client: TestClient) -> None:
+    for value in (math.inf, -math.inf, math.nan):
+        response = put_raw(store_client, _task(backoff_exponent=value))
+        assert_refused(store_client, response, "task_definitions[0].backoff_exponent")
+
+
+def test_a_webhook_url_comes_back_exactly_as_sent(client: TestClient) -> None:
+    url = "HTTPS://Hooks.Example.COM:8443/a%20b/./c?x=1&y=%2F#frag"
+    body = definition("hook", notifications=[{"webhook": {"url": url}}])
+    assert put(client, body).status_code == 200
+    assert client.get(f"{BASE}/hook").json()["notifications"][0]["webhook"]["url"] == url
+
+
+def _largest_definition() -> dict[str, Any]:
+    """Every bound at its maximum: the longest chain, the largest numbers, the longest lists."""
+    count = limits.MAX_TASKS_PER_DEFINITION
+    tasks = [
+        docker_task(
+            f"t{i}",
+            *([f"t{i - 1}"] if i else []),
+            max_attempts=limits.MAX_ATTEMPTS,
+            max_runtime_seconds=limits.MAX_SECONDS,
+            backoff_base_seconds=limits.MAX_SECONDS,
+            backoff_exponent=limits.MAX_BACKOFF_EXPONENT,
+        )
+        for i in range(count)
+    ]
+    tasks[0]["executable"] = {
+        "docker_image_command": {
+            "image": "i" * 1024,
+            "tag": "t" * 128,
+            "command": ["x"] * 100,
+            "memory": limits.MAX_MEMORY_MB,
+            "cpu": limits.MAX_CPUS * 1024,
+            "log_paths": ["/var/log/x"] * limits.MAX_LOG_PATHS,
+        }
+    }
+    return definition(
+        "largest",
+        *tasks,
+        schedule={"continuous_schedule": {"buffer_seconds": limits.MAX_SECONDS}},
+        notifications=[
+            {"pagerduty": {"service_key": "k", "num_consecutive_failures": 10_000}},
+            *[{"webhook": {"url": f"https://h/{i}"}} for i in range(limits.MAX_NOTIFICATIONS - 1)],
+        ],
+    )
+
+
+@pytest.mark.parametrize(
+    "body",
+    [sample_process(), _largest_definition(), definition("cron", schedule=DAILY_22H)]
+    + [
+        {"process_definition_name": path.stem, **yaml.safe_load(path.read_text())["spec"]}
+        for path in EXAMPLES
+    ],
+    ids=["sample", "largest", "cron"] + [path.stem for path in EXAMPLES],
+)
+def test_get_put_round_trip_is_exact(store_client: TestClient, body: dict[str, Any]) -> None:
+    first = put(store_client, body)
+    assert first.status_code == 200, first.text
+    got = store_client.get(f"{BASE}/{body['process_definition_name']}").json()
+    assert got == first.json()
+    again = put(store_client, got)
+    assert again.status_code == 200, again.text
+    assert again.json() == got
+    assert store_client.get(f"{BASE}/{body['process_definition_name']}").json() == got
+
+
+@hypothesis_settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(body=definitions())
+def test_any_definition_is_refused_with_400_or_round_trips(
+    client: TestClient, body: dict[str, Any]
+) -> None:
+    """Property: hostile or not, a body is a 400 naming fields, or it is stored and GET -> PUT
+    gives it back unchanged (the app and its store are shared by the examples: same name)."""
+    response = put_raw(client, body)
+    assert response.status_code in (200, 400), response.text
+    if response.status_code == 400:
+        assert all(e["field"] and e["message"] for e in response.json()["errors"])
+        return
+    got = client.get(f"{BASE}/fuzzed").json()
+    assert got == response.json()
+    again = put(client, got)
+    assert (again.status_code, again.json()) == (200, got)

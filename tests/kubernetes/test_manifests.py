@@ -30,6 +30,7 @@ import pytest
 import yaml
 from kubernetes import client, config
 
+from gnomon.domain import limits
 from gnomon.domain.definitions import ProcessDefinitionSpec
 from tests.kubernetes.conftest import (
     CHART,
@@ -157,7 +158,17 @@ def resolve(node: JsonSchema, root: JsonSchema) -> JsonSchema:
         return node
 
 
-COMPARED_KEYWORDS = ("type", "enum", "minimum", "maximum", "minLength", "maxLength", "pattern")
+COMPARED_KEYWORDS = (
+    "type",
+    "enum",
+    "minimum",
+    "maximum",
+    "minLength",
+    "maxLength",
+    "pattern",
+    "minItems",
+    "maxItems",
+)
 
 
 def schema_differences(
@@ -357,6 +368,36 @@ def test_crd_schema_matches_the_domain_model(open_api_schema: JsonSchema) -> Non
     assert schema_differences(crd_spec, model, model, "spec") == []
 
 
+# EnvironmentVariable's strings are bounded with that model (its owner adds secret references).
+UNBOUNDED_ELSEWHERE = re.compile(r"\.environment_variables\[\]\.(variable_name|value)$")
+
+
+def unbounded_nodes(schema: JsonSchema, root: JsonSchema, path: str = "spec") -> Iterator[str]:
+    """Paths of the numbers, strings and lists under `schema` that state no maximum."""
+    node = resolve(schema, root)
+    kind = node.get("type")
+    if kind in ("integer", "number") and "maximum" not in node:
+        yield f"{path}: no maximum"
+    if kind == "string" and "maxLength" not in node and "enum" not in node:
+        if not UNBOUNDED_ELSEWHERE.search(path):
+            yield f"{path}: no maxLength"
+    if kind == "array":
+        if "maxItems" not in node:
+            yield f"{path}: no maxItems"
+        yield from unbounded_nodes(node["items"], root, f"{path}[]")
+    for name, sub in node.get("properties", {}).items():
+        yield from unbounded_nodes(sub, root, f"{path}.{name}")
+
+
+def test_every_number_string_and_list_of_the_spec_has_a_maximum(
+    open_api_schema: JsonSchema,
+) -> None:
+    crd_spec = open_api_schema["properties"]["spec"]
+    assert list(unbounded_nodes(crd_spec, crd_spec)) == []
+    model = ProcessDefinitionSpec.model_json_schema(by_alias=True)
+    assert list(unbounded_nodes(model, model)) == []
+
+
 # ---- examples --------------------------------------------------------------------------------
 
 
@@ -477,6 +518,66 @@ INVALID: dict[str, tuple[Callable[[dict[str, Any]], object], str]] = {
     "pagerduty without service_key": (
         lambda spec: spec["notifications"][1]["pagerduty"].pop("service_key"),
         "notifications.1.pagerduty",
+    ),
+    # Maxima (issue 9): nothing the API server stores may overflow the scheduler's arithmetic.
+    "buffer_seconds over a year": (
+        lambda spec: spec.update(schedule={"continuous_schedule": {"buffer_seconds": 10**12}}),
+        "schedule.continuous_schedule.buffer_seconds",
+    ),
+    "starting_deadline_seconds over a year": (
+        lambda spec: spec["schedule"]["cron_schedule"].update(starting_deadline_seconds=10**12),
+        "schedule.cron_schedule.starting_deadline_seconds",
+    ),
+    "max_runtime_seconds over a year": (
+        lambda spec: _first_task(spec).update(max_runtime_seconds=limits.MAX_SECONDS + 1),
+        "task_definitions.0.max_runtime_seconds",
+    ),
+    "backoff_base_seconds over a year": (
+        lambda spec: _first_task(spec).update(backoff_base_seconds=10**15),
+        "task_definitions.0.backoff_base_seconds",
+    ),
+    "backoff_exponent over ten": (
+        lambda spec: _first_task(spec).update(backoff_exponent=1e308),
+        "task_definitions.0.backoff_exponent",
+    ),
+    "max_attempts over a hundred": (
+        lambda spec: _first_task(spec).update(max_attempts=101),
+        "task_definitions.0.max_attempts",
+    ),
+    "boolean max_attempts": (
+        lambda spec: _first_task(spec).update(max_attempts=True),
+        "task_definitions.0.max_attempts",
+    ),
+    "huge memory": (
+        lambda spec: _first_task(spec)["executable"]["docker_image_command"].update(memory=10**15),
+        "task_definitions.0.executable.docker_image_command.memory",
+    ),
+    "too many tasks": (
+        lambda spec: spec.update(
+            task_definitions=[
+                {**_first_task(spec), "task_definition_name": f"t{i}"}
+                for i in range(limits.MAX_TASKS_PER_DEFINITION + 1)
+            ]
+        ),
+        "task_definitions",
+    ),
+    "too many command items": (
+        lambda spec: _first_task(spec)["executable"]["docker_image_command"].update(
+            command=["x"] * (limits.MAX_COMMAND_ITEMS + 1)
+        ),
+        "task_definitions.0.executable.docker_image_command.command",
+    ),
+    "description too long": (
+        lambda spec: spec.update(process_description="d" * (limits.MAX_TEXT_CHARS + 1)),
+        "process_description",
+    ),
+    "file:// webhook": (
+        lambda spec: spec["notifications"][2]["webhook"].update(url="file:///etc/passwd"),
+        "notifications.2.webhook.url",
+    ),
+    "null webhook": (
+        lambda spec: spec["notifications"][2].update(webhook=None),
+        "notifications.2.webhook",
     ),
 }
 

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from kubernetes import client
 
+from gnomon.domain import limits
 from tests.operator.kube import Kube
 from tests.operator.test_reconcile import spec
 from tests.samples import DAILY_22H, docker_task
@@ -23,8 +24,37 @@ pytestmark = pytest.mark.kubernetes
             "spec.schedule",
         ),
         ({"paused": True}, "spec.task_definitions"),
+        (
+            spec(schedule={"continuous_schedule": {"buffer_seconds": 10**12}}),
+            "spec.schedule.continuous_schedule.buffer_seconds",
+        ),
+        (spec(docker_task("a", max_attempts=101)), "spec.task_definitions.max_attempts"),
+        (spec(docker_task("a", backoff_exponent=1e308)), "spec.task_definitions.backoff_exponent"),
+        (
+            spec(docker_task("a", max_runtime_seconds=limits.MAX_SECONDS + 1)),
+            "spec.task_definitions.max_runtime_seconds",
+        ),
+        (spec(docker_task("a", max_attempts=True)), "spec.task_definitions.max_attempts"),
+        (
+            spec(notifications=[{"webhook": {"url": "file:///etc/passwd"}}]),
+            "spec.notifications.webhook.url",
+        ),
+        (spec(notifications=[{"webhook": None}]), "spec.notifications"),
+        (spec(*[docker_task(f"t{i}") for i in range(1001)]), "spec.task_definitions"),
     ],
-    ids=["negative-max-attempts", "two-schedules", "no-tasks"],
+    ids=[
+        "negative-max-attempts",
+        "two-schedules",
+        "no-tasks",
+        "buffer-over-a-year",
+        "max-attempts-over-100",
+        "huge-exponent",
+        "runtime-over-a-year",
+        "boolean-max-attempts",
+        "file-webhook",
+        "null-webhook",
+        "too-many-tasks",
+    ],
 )
 def test_server_rejects_a_manifest_outside_the_schema(
     kube: Kube, bad_spec: dict[str, Any], field: str

@@ -114,7 +114,7 @@ def test_batch_vcpus_above_the_engine_are_lowered_to_its_cpus(
 ) -> None:
     name, _, tag = busybox_image.partition(":")
     job = make_job(
-        "batch_image_command", image=name, tag=tag, command=["true"], memory=64, vCpus=4096
+        "batch_image_command", image=name, tag=tag, command=["true"], memory=64, vCpus=1024
     )
     docker_runner.start(job)
     assert recorder.final(job.task_id).status is ExecutorStatus.SUCCEEDED

@@ -2,21 +2,36 @@
 
 The same models serve the REST API, the `ProcessDefinition` custom resource (whose spec is this body
 minus the name) and the scheduler, so a definition means one thing whichever way it arrived.
-Structure (types, enums, minimums, unions) is checked here by pydantic; rules that span fields
+Structure (types, enums, bounds, unions) is checked here by pydantic; rules that span fields
 (dependency graph, cron validity) live in `validation.py`.
 
-Unions are Sundial's wrapper objects: `{"cron_schedule": {...}}`, exactly one member.
+Every number, string and list has a maximum (shared ones in `limits.py`), stated in the OpenAPI
+and CRD schemas, so nothing accepted here can overflow the scheduler's arithmetic or make its loops
+unbounded. Types are strict, as in Sundial's schema: `true` is not a number, `3` is not a string.
+
+Unions are Sundial's wrapper objects: `{"cron_schedule": {...}}`, exactly one member, never null.
 Documented defaults are applied on input, unlike Sundial, which required every field.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar
+import re
+from typing import Annotated, Any, ClassVar, Final
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from gnomon.domain import limits
 from gnomon.domain.enums import NotifyWhen, NotifyWhenIn, OverlapAction, OverlapActionIn
+from gnomon.domain.text import unstorable_text
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 Name = Annotated[str, Field(min_length=1, max_length=200, pattern=NAME_PATTERN)]
@@ -27,12 +42,69 @@ ABSOLUTE_PATH_PATTERN = r"^/[^\x00]*$"
 DNS_SUBDOMAIN_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 SECRET_KEY_PATTERN = r"^[-._a-zA-Z0-9]+$"
 
+LABEL_CHARS: Final = 200
+"""Characters of a short label: a person's name, a time zone, a queue, a service key."""
+IMAGE_CHARS: Final = 1_024
+TAG_CHARS: Final = 128  # Docker's own limit on a tag
+ARN_CHARS: Final = 2_048  # AWS's limit on an ARN
+EMAIL_CHARS: Final = 320
+PATH_CHARS: Final = 4_096  # Linux's PATH_MAX
+
+HTTP_URL_PATTERN: Final = r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s/?#]+([/?#]\S*)?$"
+"""An http or https URL with an authority and no white space; the host is checked apart."""
+
+
+def _http_url(value: str) -> str:
+    """`value` unchanged (GET returns what PUT sent) if it is an http(s) URL with a host."""
+    if not re.match(HTTP_URL_PATTERN, value):
+        raise ValueError(
+            "must be an http:// or https:// URL with a host and no white space, "
+            f"not {value[:100]!r}"
+        )
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 (raises ValueError on a port that is not a number in range)
+    except ValueError as exc:
+        raise ValueError(f"not a valid URL: {exc}") from None
+    if not parts.hostname:
+        raise ValueError(f"the URL {value[:100]!r} names no host")
+    return value
+
+
+HttpUrlStr = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=limits.MAX_URL_CHARS,
+        json_schema_extra={"pattern": HTTP_URL_PATTERN},
+    ),
+    AfterValidator(_http_url),
+]
+"""A URL Gnomon posts to: http or https with a host (no file://, gopher://, relative URLs)."""
+
+
+CronField = Annotated[str, Field(max_length=limits.MAX_CRON_FIELD_CHARS)]
+
 
 class WireModel(BaseModel):
-    """Base of every wire model: unknown fields are an error (they are usually typos), and the
-    camelCase aliases Sundial used (`taskRoleArn`, `vCpus`) are accepted and emitted."""
+    """Base of every wire model.
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    Unknown fields are an error (they are usually typos); the camelCase aliases Sundial used
+    (`taskRoleArn`, `vCpus`) are accepted and emitted. Types are strict (no bool for a number, no
+    number for a string); fields that must parse text (enums, UUIDs, times) opt out one by one.
+    No string anywhere may hold a NUL byte or a lone surrogate: PostgreSQL cannot store the first
+    and no encoding can write the second.
+    """
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, strict=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _storable_text(cls, value: Any) -> Any:
+        problem = unstorable_text(value)
+        if problem is not None:
+            raise ValueError(problem)
+        return value
 
 
 class WrapperUnion(WireModel):
@@ -59,6 +131,16 @@ class WrapperUnion(WireModel):
             )
         return data
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _member_not_null(cls, value: Any, info: ValidationInfo) -> Any:
+        # A null member would otherwise count as the one member and leave the union empty.
+        if value is None:
+            raise ValueError(
+                f"the {cls.union_name} member {info.field_name} is null; give it an object"
+            )
+        return value
+
     @property
     def kind(self) -> str:
         """The member's type name, e.g. `cron_schedule`."""
@@ -73,22 +155,30 @@ class WrapperUnion(WireModel):
 class CronSchedule(WireModel):
     """Quartz-style fields (seconds fixed at 0, no year), plus Gnomon's extensions."""
 
-    minutes: str
-    hours: str
-    day_of_month: str
-    month: str
-    day_of_week: str
-    time_zone: str = Field(default="UTC", description="IANA time zone (extension; default UTC)")
+    minutes: CronField
+    hours: CronField
+    day_of_month: CronField
+    month: CronField
+    day_of_week: CronField
+    time_zone: str = Field(
+        default="UTC",
+        max_length=LABEL_CHARS,
+        description="IANA time zone (extension; default UTC)",
+    )
     starting_deadline_seconds: int | None = Field(
         default=None,
         ge=0,
+        le=limits.MAX_SECONDS,
         description="Extension: a missed run older than this after downtime is skipped and logged",
     )
 
 
 class ContinuousSchedule(WireModel):
     buffer_seconds: int = Field(
-        default=0, ge=0, description="Minimum time between the starts of two runs"
+        default=0,
+        ge=0,
+        le=limits.MAX_SECONDS,
+        description="Minimum time between the starts of two runs",
     )
 
 
@@ -164,37 +254,57 @@ class EnvironmentSource(WrapperUnion):
         return self
 
 
+Command = Annotated[
+    list[Annotated[str, Field(max_length=limits.MAX_TEXT_CHARS)]],
+    Field(max_length=limits.MAX_COMMAND_ITEMS),
+]
+Environment = Annotated[
+    list[EnvironmentVariable], Field(max_length=limits.MAX_ENVIRONMENT_VARIABLES)
+]
+
+
 class DockerImageCommand(WireModel):
     """A container on the configured container backend (Sundial's ECS command)."""
 
-    image: str = Field(min_length=1)
-    tag: str = Field(default="latest", min_length=1)
-    command: list[str]
-    memory: int | None = Field(default=None, ge=1, description="Hard memory limit in MB")
-    cpu: int | None = Field(default=None, ge=1, description="CPU limit in ECS units (1024 = 1 CPU)")
-    task_role_arn: str | None = Field(default=None, alias="taskRoleArn")
-    log_paths: list[str] = Field(default_factory=list)
-    environment_variables: list[EnvironmentVariable] = Field(default_factory=list)
+    image: str = Field(min_length=1, max_length=IMAGE_CHARS)
+    tag: str = Field(default="latest", min_length=1, max_length=TAG_CHARS)
+    command: Command
+    memory: int | None = Field(
+        default=None, ge=1, le=limits.MAX_MEMORY_MB, description="Hard memory limit in MB"
+    )
+    cpu: int | None = Field(
+        default=None,
+        ge=1,
+        le=limits.MAX_CPUS * 1024,
+        description="CPU limit in ECS units (1024 = 1 CPU)",
+    )
+    task_role_arn: str | None = Field(default=None, alias="taskRoleArn", max_length=ARN_CHARS)
+    log_paths: list[Annotated[str, Field(max_length=PATH_CHARS)]] = Field(
+        default_factory=list, max_length=limits.MAX_LOG_PATHS
+    )
+    environment_variables: Environment = Field(default_factory=list)
 
 
 class BatchImageCommand(WireModel):
     """A container on the configured container backend (Sundial's AWS Batch command)."""
 
-    image: str = Field(min_length=1)
-    tag: str = Field(default="latest", min_length=1)
-    command: list[str]
-    memory: int = Field(ge=1, description="Hard memory limit in MB")
-    v_cpus: int = Field(ge=1, alias="vCpus", description="CPU limit in whole CPUs")
-    job_role_arn: str | None = None
-    environment_variables: list[EnvironmentVariable] = Field(default_factory=list)
-    job_queue: str | None = None
+    image: str = Field(min_length=1, max_length=IMAGE_CHARS)
+    tag: str = Field(default="latest", min_length=1, max_length=TAG_CHARS)
+    command: Command
+    memory: int = Field(ge=1, le=limits.MAX_MEMORY_MB, description="Hard memory limit in MB")
+    v_cpus: int = Field(
+        ge=1, le=limits.MAX_CPUS, alias="vCpus", description="CPU limit in whole CPUs"
+    )
+    job_role_arn: str | None = Field(default=None, max_length=ARN_CHARS)
+    environment_variables: Environment = Field(default_factory=list)
+    job_queue: str | None = Field(default=None, max_length=LABEL_CHARS)
 
 
 class ShellScriptCommand(WireModel):
     """A bash script on the Gnomon host; off unless GNOMON_ALLOW_SHELL=true."""
 
-    script: str
-    environment_variables: list[EnvironmentVariable] | None = None
+    script: str = Field(max_length=limits.MAX_SCRIPT_CHARS)
+    environment_variables: Environment | None = None
 
 
 class TaskExecutable(WrapperUnion):
@@ -211,32 +321,38 @@ class TaskDependency(WireModel):
 
 class TaskDefinition(WireModel):
     task_definition_name: Name
-    dependencies: list[TaskDependency] = Field(default_factory=list)
+    dependencies: list[TaskDependency] = Field(
+        default_factory=list, max_length=limits.MAX_DEPENDENCIES_PER_TASK
+    )
     executable: TaskExecutable
-    max_attempts: int = Field(default=1, ge=0, description="Attempts in all, the first included")
-    max_runtime_seconds: int | None = Field(default=None, ge=1)
-    backoff_base_seconds: int = Field(default=0, ge=0)
-    backoff_exponent: float = Field(default=1.0, ge=0)
+    max_attempts: int = Field(
+        default=1, ge=0, le=limits.MAX_ATTEMPTS, description="Attempts in all, the first included"
+    )
+    max_runtime_seconds: int | None = Field(default=None, ge=1, le=limits.MAX_SECONDS)
+    backoff_base_seconds: int = Field(default=0, ge=0, le=limits.MAX_SECONDS)
+    backoff_exponent: float = Field(
+        default=1.0, ge=0, le=limits.MAX_BACKOFF_EXPONENT, allow_inf_nan=False
+    )
     require_explicit_success: bool = False
 
 
 class Email(WireModel):
-    name: str
-    email: str = Field(min_length=3)
-    notify_when: NotifyWhenIn = NotifyWhen.ON_STATE_CHANGE_AND_FAILURES
+    name: str = Field(max_length=LABEL_CHARS)
+    email: str = Field(min_length=3, max_length=EMAIL_CHARS)
+    notify_when: NotifyWhenIn = Field(default=NotifyWhen.ON_STATE_CHANGE_AND_FAILURES, strict=False)
 
 
 class Pagerduty(WireModel):
-    service_key: str = Field(min_length=1)
-    num_consecutive_failures: int = Field(default=1, ge=1)
-    api_url: str = "https://events.pagerduty.com"
+    service_key: str = Field(min_length=1, max_length=LABEL_CHARS)
+    num_consecutive_failures: int = Field(default=1, ge=1, le=limits.MAX_CONSECUTIVE_FAILURES)
+    api_url: HttpUrlStr = "https://events.pagerduty.com"
 
 
 class Webhook(WireModel):
     """Extension: a JSON POST describing each finished run."""
 
-    url: str = Field(min_length=1)
-    notify_when: NotifyWhenIn = NotifyWhen.ON_STATE_CHANGE_AND_FAILURES
+    url: HttpUrlStr
+    notify_when: NotifyWhenIn = Field(default=NotifyWhen.ON_STATE_CHANGE_AND_FAILURES, strict=False)
 
 
 class Notification(WrapperUnion):
@@ -258,11 +374,13 @@ class ProcessDefinitionSpec(WireModel):
     """A process definition without its name: the spec of a `ProcessDefinition` resource."""
 
     paused: bool = False
-    process_description: str | None = None
+    process_description: str | None = Field(default=None, max_length=limits.MAX_TEXT_CHARS)
     schedule: ProcessSchedule | None = None
-    task_definitions: list[TaskDefinition]
-    overlap_action: OverlapActionIn = OverlapAction.WAIT
-    notifications: list[Notification] | None = None
+    task_definitions: list[TaskDefinition] = Field(max_length=limits.MAX_TASKS_PER_DEFINITION)
+    overlap_action: OverlapActionIn = Field(default=OverlapAction.WAIT, strict=False)
+    notifications: list[Notification] | None = Field(
+        default=None, max_length=limits.MAX_NOTIFICATIONS
+    )
 
 
 class ProcessDefinition(ProcessDefinitionSpec):

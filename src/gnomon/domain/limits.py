@@ -35,3 +35,46 @@ from a secret when the attempt starts."""
 
 MAX_PATH_CHARS: Final = 4_096
 """Characters of a path on Gnomon's host named in a definition (a secret file)."""
+
+MAX_ATTEMPTS: Final = 100
+"""Attempts of one task in one run, the first included."""
+
+MAX_BACKOFF_EXPONENT: Final = 10.0
+"""Growth factor of the delay between retries; finite by construction (no Infinity or NaN)."""
+
+MAX_DEPENDENCIES_PER_TASK: Final = 100
+"""Dependencies of one task definition (a fan-in of a hundred tasks). It also bounds the edges of a
+definition's graph (tasks times this), which the cycle check and the scheduler walk."""
+
+MAX_MEMORY_MB: Final = 4 * 1024 * 1024
+"""Memory limit of one container, in MB (4 TiB)."""
+
+MAX_CPUS: Final = 1_024
+"""Whole CPUs of one container (`vCpus`); `cpu` in ECS units is at most this times 1024."""
+
+MAX_CONSECUTIVE_FAILURES: Final = 10_000
+"""Failed runs in a row before PagerDuty is told."""
+
+MAX_NOTIFICATIONS: Final = 100
+"""Notifications of one process definition."""
+
+MAX_COMMAND_ITEMS: Final = 10_000
+"""Arguments of one container command."""
+
+MAX_ENVIRONMENT_VARIABLES: Final = 1_000
+"""Environment variables of one task."""
+
+MAX_LOG_PATHS: Final = 100
+"""Files inside one container kept as log entries."""
+
+MAX_TEXT_CHARS: Final = 65_536
+"""Characters of one free-text value: a command argument, a description, a metadata value."""
+
+MAX_SCRIPT_CHARS: Final = 1_048_576
+"""Characters of one shell script (1 Mi)."""
+
+MAX_CRON_FIELD_CHARS: Final = 1_000
+"""Characters of one cron field; far beyond any real list of values."""
+
+MAX_URL_CHARS: Final = 2_048
+"""Characters of one URL (a webhook, PagerDuty's endpoint)."""

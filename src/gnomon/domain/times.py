@@ -9,14 +9,25 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, PlainSerializer, WithJsonSchema
+from pydantic import AfterValidator, PlainSerializer, Strict, WithJsonSchema
 
 
 def as_utc(value: datetime) -> datetime:
-    """Return `value` as an aware UTC datetime; naive values are taken to be UTC already."""
+    """Return `value` as an aware UTC datetime; naive values are taken to be UTC already.
+
+    Raises:
+        ValueError: the time is within a day of year 1 or 9999 and its UTC equivalent falls
+            outside the years datetime can hold (`0001-01-01T00:00:00+01:00`).
+    """
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(
+            f"{value.isoformat()} is outside the range of times that can be held in UTC "
+            "(years 1 to 9999)"
+        ) from None
 
 
 def format_wire_time(value: datetime) -> str:
@@ -27,6 +38,7 @@ def format_wire_time(value: datetime) -> str:
 
 WireTime = Annotated[
     datetime,
+    Strict(False),  # parsed from text in JSON bodies and query strings, even in strict models
     AfterValidator(as_utc),
     PlainSerializer(format_wire_time, return_type=str),
     WithJsonSchema(

@@ -45,7 +45,7 @@ def put(client: TestClient, body: dict[str, Any]) -> Any:
         ({"variable_name": "A", "value": "x", "value_from": {"host_env": "X"}}, "variables[0]"),
         ({"variable_name": "A", "value_from": {"file": "relative/path"}}, "value_from.file"),
         ({"variable_name": "A", "value_from": {"file": "/a", "host_env": "B"}}, "value_from"),
-        ({"variable_name": "A", "value_from": {"host_env": None}}, "value_from"),
+        ({"variable_name": "A", "value_from": {"host_env": None}}, "value_from.host_env"),
         ({"variable_name": "A", "value_from": {"secret_key_ref": {"name": "Bad"}}}, "ref.name"),
     ],
 )

@@ -368,10 +368,6 @@ def test_crd_schema_matches_the_domain_model(open_api_schema: JsonSchema) -> Non
     assert schema_differences(crd_spec, model, model, "spec") == []
 
 
-# EnvironmentVariable's strings are bounded with that model (its owner adds secret references).
-UNBOUNDED_ELSEWHERE = re.compile(r"\.environment_variables\[\]\.(variable_name|value)$")
-
-
 def unbounded_nodes(schema: JsonSchema, root: JsonSchema, path: str = "spec") -> Iterator[str]:
     """Paths of the numbers, strings and lists under `schema` that state no maximum."""
     node = resolve(schema, root)
@@ -379,8 +375,7 @@ def unbounded_nodes(schema: JsonSchema, root: JsonSchema, path: str = "spec") ->
     if kind in ("integer", "number") and "maximum" not in node:
         yield f"{path}: no maximum"
     if kind == "string" and "maxLength" not in node and "enum" not in node:
-        if not UNBOUNDED_ELSEWHERE.search(path):
-            yield f"{path}: no maxLength"
+        yield f"{path}: no maxLength"
     if kind == "array":
         if "maxItems" not in node:
             yield f"{path}: no maxItems"

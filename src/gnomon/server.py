@@ -33,21 +33,21 @@ from gnomon.scheduler.service import SchedulerConfig, SchedulerService
 from gnomon.scheduler.sink import StoreSink
 from gnomon.scheduler.wakeup import PgListener, Wakeup, notify_store
 from gnomon.settings import ExecutorName, Settings
-from gnomon.storage.engine import is_sqlite, make_engine
+from gnomon.storage.engine import is_sqlite, make_engine, store_timeouts
 from gnomon.storage.migrate import upgrade
 
 log = logging.getLogger(__name__)
 
 
 def migrate(settings: Settings) -> int:
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, store_timeouts(settings, migrating=True))
     upgrade(engine)
     log.info("store schema is up to date at %s", engine.url.render_as_string(hide_password=True))
     return 0
 
 
 def _engine_for_serving(settings: Settings) -> Engine:
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, store_timeouts(settings))
     if is_sqlite(engine):
         # A SQLite file belongs to this one machine: keep its schema current without a step.
         upgrade(engine)
@@ -176,13 +176,13 @@ def api_app_from_environment() -> FastAPI:
     """The API of one uvicorn worker process (GNOMON_API_WORKERS > 1)."""
     settings = Settings()
     configure_logging(settings.log_level, settings.log_format)
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, store_timeouts(settings))
     return create_app(settings, engine, on_change=lambda topic: notify_store(engine, topic))
 
 
 def run_scheduler(settings: Settings) -> int:
     """Only the scheduler and its executor, with metrics and healthcheck on GNOMON_PORT."""
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, store_timeouts(settings))
     registry = CollectorRegistry()
     wakeup = Wakeup()
     listener = _listen_to_store(engine, wakeup)

@@ -99,3 +99,13 @@ def authorize_task_callback(request: Request, context: ContextDep, task: TaskRow
 
 
 ApiTokenDep = Depends(require_api_token)
+
+
+def require_read_token(request: Request, context: ContextDep) -> None:
+    """Reads need the API token too when GNOMON_REQUIRE_TOKEN_FOR_READS is set: definitions hold
+    environment values and runs hold job logs."""
+    if context.settings.require_token_for_reads:
+        require_api_token(request, context)
+
+
+ReadTokenDep = Depends(require_read_token)

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
-from gnomon.api.deps import ApiTokenDep, ContextDep, NowDep, SessionDep
+from gnomon.api.deps import ApiTokenDep, ContextDep, NowDep, ReadTokenDep, SessionDep
 from gnomon.api.wire import wire_response
 from gnomon.domain.definitions import ProcessDefinition
 from gnomon.domain.validation import check_definition
@@ -20,15 +20,15 @@ OK_DEFINITIONS: dict[int | str, dict[str, Any]] = {200: {"model": list[ProcessDe
 OK_DEFINITION: dict[int | str, dict[str, Any]] = {200: {"model": ProcessDefinition}}
 
 
-@router.get("/", response_model=None, responses=OK_DEFINITIONS)
-@router.get("", response_model=None, include_in_schema=False)
+@router.get("/", response_model=None, responses=OK_DEFINITIONS, dependencies=[ReadTokenDep])
+@router.get("", response_model=None, include_in_schema=False, dependencies=[ReadTokenDep])
 def list_process_definitions(session: SessionDep) -> Response:
     """Get all currently registered process definitions."""
     definitions = [d.to_wire() for d in store.list_definitions(session=session)]
     return wire_response(definitions, list[dict[str, object]])
 
 
-@router.get(NAME, response_model=None, responses=OK_DEFINITION)
+@router.get(NAME, response_model=None, responses=OK_DEFINITION, dependencies=[ReadTokenDep])
 def get_process_definition(process_definition_name: str, session: SessionDep) -> Response:
     """Get a registered process definition."""
     definition = store.get_definition(session=session, name=process_definition_name)

@@ -3,17 +3,30 @@ a TCP proxy (tests/faults/proxy.py) that cuts, or goes silent."""
 
 from __future__ import annotations
 
+import socket
+import threading
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+import uvicorn
+from fastapi import FastAPI
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import SQLModel
 
 from gnomon.storage.engine import StoreTimeouts, is_sqlite, make_engine
 from tests.faults.proxy import TcpProxy, proxied
+
+TEST_TIMEOUTS = StoreTimeouts(connect_seconds=2, statement_seconds=1, pool_seconds=1)
+"""Short bounds, so a silent store shows within seconds."""
+ONLY_POSTGRES = pytest.mark.parametrize(
+    "engine", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+"""For faults of the network, which only PostgreSQL has."""
 
 
 @dataclass
@@ -64,7 +77,27 @@ def faulty_store(engine: Engine) -> Iterator[FaultyStore]:
         return
     url = engine.url.render_as_string(hide_password=False)
     with proxied(url) as proxy:
-        timeouts = StoreTimeouts(connect_seconds=2, statement_seconds=2, pool_seconds=2)
-        through = make_engine(proxy.url(url), timeouts=timeouts)
+        through = make_engine(proxy.url(url), timeouts=TEST_TIMEOUTS)
         yield FaultyStore("postgres", through, engine, proxy)
         through.dispose()
+
+
+@contextmanager
+def served(app: FastAPI) -> Iterator[str]:
+    """`app` on a loopback port over real HTTP (uvicorn in a thread); yields its base URL."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="off")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start within 10 s"
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)

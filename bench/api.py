@@ -48,6 +48,7 @@ if __package__ in (None, ""):  # run as `python bench/api.py`: make the `bench` 
 
 from bench._seed import SeedReport, seed, task_token  # noqa: E402
 from gnomon.api.app import create_app  # noqa: E402
+from gnomon.server import freeze_startup_heap  # noqa: E402
 from gnomon.settings import Settings  # noqa: E402
 from gnomon.storage.engine import make_engine  # noqa: E402
 from gnomon.storage.migrate import upgrade  # noqa: E402
@@ -227,6 +228,7 @@ def wait_until_healthy(base: str, child: subprocess.Popen[bytes]) -> None:
 def serve(url: str, port: int) -> None:
     """The server half: the real app on the real HTTP stack, quiet but for warnings."""
     app = create_app(Settings(database_url=url), make_engine(url))
+    freeze_startup_heap()  # as `gnomon serve` does
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -158,6 +158,28 @@ class Settings(BaseSettings):
     containers and Jobs: it adopts and cleans up only its own. Default: an id its store gets at
     first start, so Gnomons with separate stores never touch each other's jobs. Set it to
     `default` to keep adopting Kubernetes Jobs started by a Gnomon older than this setting."""
+
+    database_connect_timeout_seconds: float = Field(default=5.0, gt=0, le=3600)
+    """Longest wait to open a connection to the store (PostgreSQL; at least 2 s there)."""
+
+    database_statement_timeout_seconds: float = Field(default=10.0, gt=0, le=3600)
+    """Longest a store statement may run (PostgreSQL `statement_timeout`; a silent connection is
+    given up one second later); on SQLite, how long a write waits for the lock. Migrations are
+    not limited."""
+
+    database_pool_timeout_seconds: float = Field(default=10.0, gt=0, le=3600)
+    """Longest a request waits for a free store connection when all are in use."""
+
+    require_token_for_reads: bool = False
+    """Reads under `/api` need `GNOMON_API_TOKEN` too (off by default: Sundial's clients send no
+    token). The healthcheck and metrics stay open."""
+
+    @model_validator(mode="after")
+    def _check_read_token(self) -> Settings:
+        # Asking for closed reads without a token to close them with would leave them open.
+        if self.require_token_for_reads and self.api_token is None:
+            raise ValueError("GNOMON_REQUIRE_TOKEN_FOR_READS needs GNOMON_API_TOKEN")
+        return self
 
     def callback_url(self, *, for_container: bool) -> str:
         """The URL a job uses to reach the API."""

@@ -13,6 +13,7 @@ from gnomon.api.deps import AppContext
 from gnomon.api.errors import install_error_handlers
 from gnomon.api.http_metrics import install_http_metrics
 from gnomon.api.routes import internal, process_definitions, processes, tasks
+from gnomon.api.store_health import StoreProbe
 from gnomon.domain.clock import Clock, SystemClock
 from gnomon.settings import Settings
 
@@ -46,6 +47,7 @@ def create_app(
         executor_health=executor_health,
     )
     app.state.registry = registry or CollectorRegistry()
+    app.state.store_probe = StoreProbe(engine)
     install_error_handlers(app)
     install_http_metrics(app, app.state.registry)
     modules = [internal] if internal_only else [process_definitions, processes, tasks, internal]

@@ -42,11 +42,15 @@ ContextDep = Annotated[AppContext, Depends(get_context)]
 
 
 def get_session(context: ContextDep) -> Iterator[Session]:
+    """A transaction that commits when the route returns, before the response is sent."""
     with transaction(context.engine) as session:
         yield session
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+"""Scope `function`: FastAPI runs the commit after the route returns but before it sends the
+response (with the default scope it would run after the response went out), so a client is never
+told 2xx about a write that then fails to commit; a failed commit answers 503 instead."""
 
 
 def get_now(context: ContextDep) -> datetime:
@@ -95,3 +99,13 @@ def authorize_task_callback(request: Request, context: ContextDep, task: TaskRow
 
 
 ApiTokenDep = Depends(require_api_token)
+
+
+def require_read_token(request: Request, context: ContextDep) -> None:
+    """Reads need the API token too when GNOMON_REQUIRE_TOKEN_FOR_READS is set: definitions hold
+    environment values and runs hold job logs."""
+    if context.settings.require_token_for_reads:
+        require_api_token(request, context)
+
+
+ReadTokenDep = Depends(require_read_token)

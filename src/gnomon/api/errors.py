@@ -13,7 +13,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gnomon.errors import ConflictError, InvalidInputError, NotFoundError, StoreUnavailableError
@@ -84,9 +85,20 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(OperationalError)
     @app.exception_handler(InterfaceError)
+    @app.exception_handler(PoolTimeoutError)
     async def _store_unreachable(_: Request, exc: Exception) -> JSONResponse:
         log.warning("store unavailable: %s", str(exc).splitlines()[0])
         return JSONResponse(error_body("the store is unavailable; try again later"), 503)
+
+    @app.exception_handler(DBAPIError)
+    async def _store_error(_: Request, exc: DBAPIError) -> JSONResponse:
+        # A connection that died mid-request surfaces as whatever the driver raised on the dead
+        # handle (sqlite3 says ProgrammingError); SQLAlchemy marks those as invalidated.
+        if exc.connection_invalidated:
+            log.warning("store connection lost: %s", str(exc).splitlines()[0])
+            return JSONResponse(error_body("the store is unavailable; try again later"), 503)
+        log.error("store error", exc_info=exc)
+        return JSONResponse(error_body("internal error in the store"), 500)
 
     @app.exception_handler(IntegrityError)
     async def _integrity(_: Request, exc: IntegrityError) -> JSONResponse:

@@ -24,24 +24,29 @@ def find_cycle(dependencies: Mapping[str, Sequence[str]]) -> list[str] | None:
 def _walk(
     name: str, graph: Mapping[str, Sequence[str]], state: dict[str, int], path: list[str]
 ) -> list[str] | None:
-    # Iterative depth-first search, so a long chain cannot hit the recursion limit.
-    stack: list[tuple[str, int]] = [(name, 0)]
+    # Iterative depth-first search, so a long chain cannot hit the recursion limit. Each frame
+    # keeps its node's children, listed once: relisting them at every return to the node made
+    # long dependency lists quadratic.
+    stack: list[tuple[str, list[str], int]] = [(name, _children(name, graph), 0)]
     state[name] = 1
     path.append(name)
     while stack:
-        node, index = stack[-1]
-        children = [c for c in graph.get(node, ()) if c in graph]
+        node, children, index = stack[-1]
         if index == len(children):
             stack.pop()
             path.pop()
             state[node] = 2
             continue
-        stack[-1] = (node, index + 1)
+        stack[-1] = (node, children, index + 1)
         child = children[index]
         if state.get(child) == 1:
             return path[path.index(child) :] + [child]
         if not state.get(child):
             state[child] = 1
             path.append(child)
-            stack.append((child, 0))
+            stack.append((child, _children(child, graph), 0))
     return None
+
+
+def _children(name: str, graph: Mapping[str, Sequence[str]]) -> list[str]:
+    return [c for c in graph.get(name, ()) if c in graph]

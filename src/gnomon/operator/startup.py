@@ -33,7 +33,7 @@ from gnomon.domain.clock import Clock, SystemClock
 from gnomon.operator.handlers import GROUP, make_registry
 from gnomon.operator.reconcile import OperatorContext
 from gnomon.settings import Settings
-from gnomon.storage.engine import make_engine, ping
+from gnomon.storage.engine import make_engine, ping, store_timeouts
 
 FINALIZER: Final = f"{GROUP}/operator"
 PEERING_LIFETIME_SECONDS: Final = 30
@@ -114,7 +114,7 @@ def run_operator(settings: Settings) -> int:
     objects_log = logging.getLogger("kopf.objects")
     if not any(isinstance(f, QuietTimerFilter) for f in objects_log.filters):
         objects_log.addFilter(QuietTimerFilter())
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, store_timeouts(settings))
     try:
         ping(engine)
         asyncio.run(operate(settings, engine))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -50,6 +51,23 @@ def get_definition(*, session: Session, name: str) -> ProcessDefinition:
     if row is None:
         raise NotFoundError("process definition", name)
     return _to_definition(row, _templates(session, [name]).get(name, []))
+
+
+def definition_bodies(*, session: Session, name: str | None = None) -> list[dict[str, Any]]:
+    """Definitions (every one, by name, or just `name`) as Sundial's JSON, from the stored JSON.
+
+    Templates are stored as the validated wire dump of each task, so reads serve them as they are:
+    validating and dumping 1,000 tasks again took most of a second per read (issue 9, defect 8).
+    The shape is exactly `ProcessDefinition.to_wire()`'s.
+    """
+    query = select(ProcessDefinitionRow).order_by(col(ProcessDefinitionRow.name))
+    if name is not None:
+        query = query.where(col(ProcessDefinitionRow.name) == name)
+    rows = session.exec(query).all()
+    if name is not None and not rows:
+        raise NotFoundError("process definition", name)
+    tasks = _template_bodies(session, name)
+    return [_wire_body(row, tasks.get(row.name, [])) for row in rows]
 
 
 def get_definition_row(*, session: Session, name: str) -> ProcessDefinitionRow:
@@ -121,34 +139,62 @@ def _fill_row(row: ProcessDefinitionRow, definition: ProcessDefinition, now: dat
 
 
 def _replace_templates(session: Session, definition: ProcessDefinition) -> None:
+    # One DELETE and one multi-row INSERT through Core: the ORM's unit of work spent most of a
+    # 1,000-task PUT building and tracking row objects nobody reads (issue 9, defect 8).
     name = definition.process_definition_name
+    session.flush()  # the definition row first: templates reference it
     session.execute(
         sa.delete(TaskTemplateRow).where(col(TaskTemplateRow.process_definition_name) == name)
     )
-    session.flush()
-    for position, task in enumerate(definition.task_definitions):
-        session.add(
-            TaskTemplateRow(
-                process_definition_name=name,
-                task_definition_name=task.task_definition_name,
-                position=position,
-                body=task.model_dump(mode="json", by_alias=True, exclude_none=True),
-            )
-        )
+    rows = [
+        {
+            "process_definition_name": name,
+            "task_definition_name": task.task_definition_name,
+            "position": position,
+            "body": task.model_dump(mode="json", by_alias=True, exclude_none=True),
+        }
+        for position, task in enumerate(definition.task_definitions)
+    ]
+    if rows:
+        session.execute(sa.insert(TaskTemplateRow), rows)
 
 
 def _templates(session: Session, names: list[str] | None) -> dict[str, list[TaskDefinition]]:
-    query = select(TaskTemplateRow).order_by(
-        col(TaskTemplateRow.process_definition_name), col(TaskTemplateRow.position)
-    )
+    # Plain rows, not ORM objects: nothing to track, and no stale copies in the session when
+    # `_replace_templates` rewrites them with Core statements.
+    owner, body = col(TaskTemplateRow.process_definition_name), col(TaskTemplateRow.body)
+    query = sa.select(owner, body).order_by(owner, col(TaskTemplateRow.position))
     if names is not None:
-        query = query.where(col(TaskTemplateRow.process_definition_name).in_(names))
+        query = query.where(owner.in_(names))
     result: dict[str, list[TaskDefinition]] = {}
-    for row in session.exec(query):
-        result.setdefault(row.process_definition_name, []).append(
-            TaskDefinition.model_validate(row.body)
-        )
+    for name, task in session.execute(query):
+        result.setdefault(name, []).append(TaskDefinition.model_validate(task))
     return result
+
+
+def _template_bodies(session: Session, name: str | None) -> dict[str, list[dict[str, Any]]]:
+    owner, body = col(TaskTemplateRow.process_definition_name), col(TaskTemplateRow.body)
+    query = sa.select(owner, body).order_by(owner, col(TaskTemplateRow.position))
+    if name is not None:
+        query = query.where(owner == name)
+    result: dict[str, list[dict[str, Any]]] = {}
+    for owner_name, task in session.execute(query):
+        result.setdefault(owner_name, []).append(task)
+    return result
+
+
+def _wire_body(row: ProcessDefinitionRow, tasks: list[dict[str, Any]]) -> dict[str, Any]:
+    body: dict[str, Any] = {"paused": row.paused}
+    if row.description is not None:
+        body["process_description"] = row.description
+    if row.schedule:
+        body["schedule"] = row.schedule
+    body["task_definitions"] = tasks
+    body["overlap_action"] = row.overlap_action
+    if row.notifications:
+        body["notifications"] = row.notifications
+    body["process_definition_name"] = row.name
+    return body
 
 
 def _to_definition(row: ProcessDefinitionRow, tasks: list[TaskDefinition]) -> ProcessDefinition:

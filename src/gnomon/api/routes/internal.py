@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest, multiprocess
-from sqlalchemy.exc import SQLAlchemyError
 
-from gnomon.api.deps import ContextDep
-from gnomon.storage.engine import ping
+from gnomon.api.deps import AppContext
+from gnomon.api.store_health import StoreProbe
 
 router = APIRouter(prefix="/_internal_", tags=["internal"])
 MULTIPROCESS_DIRECTORY = "PROMETHEUS_MULTIPROC_DIR"
@@ -27,16 +27,24 @@ def metrics(request: Request) -> Response:
 
 
 @router.get("/healthcheck")
-def healthcheck(context: ContextDep) -> JSONResponse:
+async def healthcheck(request: Request) -> JSONResponse:
     """200 when the store (and the executor, where one runs) can work; 503 saying what cannot."""
+    # Async, with no thread-pool dependency: it must answer even when hung requests hold every
+    # worker thread.
+    context: AppContext = request.app.state.context
     body = {"status": "ok", "store": "ok"}
-    try:
-        ping(context.engine)
-    except SQLAlchemyError as exc:
-        body["status"], body["store"] = "unavailable", f"unreachable: {str(exc).splitlines()[0]}"
+    problem = await store_problem(request)
+    if problem is not None:
+        body["status"], body["store"] = "unavailable", problem
     if context.executor_health is not None:
-        problem = context.executor_health()
+        problem = await asyncio.to_thread(context.executor_health)
         body["executor"] = problem or "ok"
         if problem and body["status"] == "ok":
             body["status"] = "degraded"
     return JSONResponse(body, 200 if body["status"] == "ok" else 503)
+
+
+async def store_problem(request: Request) -> str | None:
+    """The store's health within a second: None, or why it cannot work."""
+    probe: StoreProbe = request.app.state.store_probe
+    return await probe.problem()

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
-from gnomon.api.deps import ApiTokenDep, ContextDep, NowDep, SessionDep
+from gnomon.api.deps import ApiTokenDep, ContextDep, NowDep, ReadTokenDep, SessionDep
 from gnomon.api.wire import wire_response
 from gnomon.domain.definitions import ProcessDefinition
 from gnomon.domain.validation import check_definition
@@ -20,19 +20,18 @@ OK_DEFINITIONS: dict[int | str, dict[str, Any]] = {200: {"model": list[ProcessDe
 OK_DEFINITION: dict[int | str, dict[str, Any]] = {200: {"model": ProcessDefinition}}
 
 
-@router.get("/", response_model=None, responses=OK_DEFINITIONS)
-@router.get("", response_model=None, include_in_schema=False)
+@router.get("/", response_model=None, responses=OK_DEFINITIONS, dependencies=[ReadTokenDep])
+@router.get("", response_model=None, include_in_schema=False, dependencies=[ReadTokenDep])
 def list_process_definitions(session: SessionDep) -> Response:
     """Get all currently registered process definitions."""
-    definitions = [d.to_wire() for d in store.list_definitions(session=session)]
-    return wire_response(definitions, list[dict[str, object]])
+    return wire_response(store.definition_bodies(session=session), list[dict[str, object]])
 
 
-@router.get(NAME, response_model=None, responses=OK_DEFINITION)
+@router.get(NAME, response_model=None, responses=OK_DEFINITION, dependencies=[ReadTokenDep])
 def get_process_definition(process_definition_name: str, session: SessionDep) -> Response:
     """Get a registered process definition."""
-    definition = store.get_definition(session=session, name=process_definition_name)
-    return wire_response(definition.to_wire(), dict[str, object])
+    (body,) = store.definition_bodies(session=session, name=process_definition_name)
+    return wire_response(body, dict[str, object])
 
 
 @router.put(NAME, response_model=None, responses=OK_DEFINITION, dependencies=[ApiTokenDep])
@@ -52,10 +51,10 @@ def put_process_definition(
         )
     _reject_invalid(definition, allow_shell=context.settings.allow_shell)
     store.upsert_definition(session=session, definition=definition, now=now)
-    stored = store.get_definition(session=session, name=process_definition_name)
     session.commit()
     context.on_change("definitions")
-    return wire_response(stored.to_wire(), dict[str, object])
+    # What was stored is this definition's own dump: no need to read 1,000 tasks back.
+    return wire_response(definition.to_wire(), dict[str, object])
 
 
 @router.delete(NAME, status_code=204, dependencies=[ApiTokenDep])

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from gnomon.api.deps import ApiTokenDep, ContextDep, NowDep, SessionDep
+from gnomon.api.deps import ApiTokenDep, ContextDep, NowDep, ReadTokenDep, SessionDep
 from gnomon.api.query import parse_statuses
 from gnomon.api.wire import wire_response
 from gnomon.domain.enums import ProcessStatus
@@ -21,8 +21,10 @@ router = APIRouter(prefix="/api/processes", tags=["processes"])
 ID = "/{process_id}"
 
 
-@router.get("/", response_model=None, responses={200: {"model": list[Process]}})
-@router.get("", response_model=None, include_in_schema=False)
+@router.get(
+    "/", response_model=None, responses={200: {"model": list[Process]}}, dependencies=[ReadTokenDep]
+)
+@router.get("", response_model=None, include_in_schema=False, dependencies=[ReadTokenDep])
 def list_process_runs(
     session: SessionDep,
     process_definition_name: str | None = None,
@@ -42,7 +44,9 @@ def list_process_runs(
     return wire_response(list_processes(session=session, query=query), list[Process])
 
 
-@router.get(ID, response_model=None, responses={200: {"model": Process}})
+@router.get(
+    ID, response_model=None, responses={200: {"model": Process}}, dependencies=[ReadTokenDep]
+)
 def get_process_run(process_id: str, session: SessionDep) -> Response:
     """Retrieves a process run."""
     return wire_response(get_process(session=session, process_id=process_id), Process)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from gnomon.api.deps import ContextDep, NowDep, SessionDep, authorize_task_callback
+from gnomon.api.deps import ContextDep, NowDep, ReadTokenDep, SessionDep, authorize_task_callback
 from gnomon.api.query import parse_statuses
 from gnomon.api.wire import wire_response
 from gnomon.domain.enums import TaskStatus
@@ -22,8 +22,10 @@ ID = "/{task_id}"
 EXPLICIT_FAILURE_REASON = "Marked as failed via API"
 
 
-@router.get("/", response_model=None, responses={200: {"model": list[Task]}})
-@router.get("", response_model=None, include_in_schema=False)
+@router.get(
+    "/", response_model=None, responses={200: {"model": list[Task]}}, dependencies=[ReadTokenDep]
+)
+@router.get("", response_model=None, include_in_schema=False, dependencies=[ReadTokenDep])
 def list_tasks(
     session: SessionDep,
     process_definition_name: str,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 from gnomon.runner.base import Job
 from gnomon.scheduler.observer import FinishedRun
@@ -14,3 +14,11 @@ class Effects:
     """(task id, reason) of attempts the runner must stop."""
     starts: list[Job] = field(default_factory=list)
     finished: list[FinishedRun] = field(default_factory=list)
+
+    def mark(self) -> tuple[int, ...]:
+        """Where the lists end now, to drop what one failed item added (`rollback_to`)."""
+        return tuple(len(getattr(self, f.name)) for f in fields(self))
+
+    def rollback_to(self, mark: tuple[int, ...]) -> None:
+        for spec, length in zip(fields(self), mark, strict=True):
+            del getattr(self, spec.name)[length:]

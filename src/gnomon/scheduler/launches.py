@@ -16,6 +16,7 @@ from sqlmodel import Session
 
 from gnomon.domain.times import as_utc
 from gnomon.scheduler.effects import Effects
+from gnomon.scheduler.isolation import describe
 from gnomon.scheduler.processes import ProcessBook, filtered_tasks
 from gnomon.scheduler.starts import Decision, OpenTrigger, decide
 from gnomon.scheduler.state import ProcessState
@@ -31,7 +32,11 @@ def start_due(session: Session, book: ProcessBook, effects: Effects, now: dateti
     names = definitions.pop_due(now) | {n for n in triggers if n in definitions.views}
     decisions: dict[str, Decision] = {}
     for name in sorted(names):
-        decision = decide(definitions.views[name], triggers.get(name, []), now)
+        try:
+            decision = decide(definitions.views[name], triggers.get(name, []), now)
+        except Exception as exc:  # this definition only; the others are still decided
+            definitions.fail(name, "schedule", describe(exc))
+            continue
         if decision.skipped_due is not None:
             _skipped(book, name, decision.skipped_due)
         if decision.origin is not None:
@@ -70,6 +75,7 @@ def _launch(
     templates = book.definitions.templates(session, list(decisions))
     batch = book.batch
     launched: list[tuple[ProcessState, Decision]] = []
+    decisions = {n: d for n, d in decisions.items() if n in templates}  # others were set aside
     for name, decision in decisions.items():
         if decision.terminate_process_id is not None:
             _terminate(session, book, decision.terminate_process_id, effects, now)
@@ -91,7 +97,7 @@ def _launch(
     for state, decision in launched:
         _started(session, book, state, decision, now)
     for state, _ in launched:
-        book.step(session, state, effects, now)
+        book.guarded_step(session, state, effects, now, "launch")
     for name in decisions:
         book.definitions.reschedule(name, now)
 
@@ -124,4 +130,4 @@ def _terminate(
         KillRequestRow(request_id=str(uuid.uuid4()), process_id=process_id, requested_at=now)
     )
     process.kill_requested = True
-    book.step(session, process, effects, now)
+    book.guarded_step(session, process, effects, now, "step")

@@ -28,8 +28,15 @@ def metrics(request: Request) -> Response:
 
 @router.get("/healthcheck")
 def healthcheck(context: ContextDep) -> JSONResponse:
-    """200 when the store (and the executor, where one runs) can work; 503 saying what cannot."""
+    """200 when the store (and the scheduler and executor, where they run) can work; 503 saying
+    what cannot. A dead scheduler loop is `unavailable`: a supervisor should restart the process
+    (which also exits non-zero by itself)."""
     body = {"status": "ok", "store": "ok"}
+    if context.scheduler_health is not None:
+        dead = context.scheduler_health()
+        body["scheduler"] = dead or "ok"
+        if dead:
+            body["status"] = "unavailable"
     try:
         ping(context.engine)
     except SQLAlchemyError as exc:

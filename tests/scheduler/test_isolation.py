@@ -359,3 +359,23 @@ def test_a_wake_up_that_fails_as_a_whole_is_counted_and_the_next_one_works(
     assert observer.loop_errors == 1
     harness.tick()
     assert [p.start_time for p in harness.processes("healthy")] == [START + timedelta(minutes=1)]
+
+
+def test_a_reason_quoting_bytes_the_store_refuses_is_still_stored(
+    harness: Harness, observer: CountingObserver, api: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    decide = starts.decide
+
+    def buggy(view: Any, triggers: Any, now: Any) -> Any:
+        if view.name == "poison":
+            raise ValueError("bad\x00value \ud800")
+        return decide(view, triggers, now)
+
+    monkeypatch.setattr(launches, "decide", buggy)
+    put_healthy(harness)
+    harness.put(definition("poison", docker_task("job"), schedule=EVERY_MINUTE))
+    assert observer.item_errors == ["schedule"]
+    assert observer.loop_errors == 0
+    assert_healthy_starts_on_time(harness)
+    reason = api.get("/api/process_definitions/poison").json()["scheduling_error"]
+    assert reason == "ValueError: bad\\x00value \\ud800"

@@ -23,7 +23,7 @@ from gnomon.domain.cron import InvalidCronError
 from gnomon.domain.definitions import ProcessSchedule, TaskDefinition
 from gnomon.domain.enums import OverlapAction
 from gnomon.domain.validation import parse_cron
-from gnomon.scheduler.isolation import describe
+from gnomon.scheduler.isolation import describe, storable
 from gnomon.scheduler.observer import SchedulerObserver
 from gnomon.scheduler.starts import DefinitionView, check_schedule
 from gnomon.storage import scheduling as store
@@ -82,6 +82,7 @@ class DefinitionBook:
 
     def fail(self, name: str, stage: str, reason: str) -> None:
         """Set the definition aside until its revision changes, and mark it with `reason`."""
+        reason = storable(reason)
         log.error(
             "cannot schedule definition %s (%s): %s; other definitions go on",
             name,

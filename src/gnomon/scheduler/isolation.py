@@ -21,8 +21,15 @@ _MAX_REASON_CHARS: Final = 500
 
 def describe(error: BaseException) -> str:
     """A short, single-line reason for the API: the error's type and message."""
-    text = " ".join(str(error).split()) or "no message"
-    reason = f"{type(error).__name__}: {text}"
-    if len(reason) > _MAX_REASON_CHARS:
-        reason = reason[: _MAX_REASON_CHARS - 1] + "…"
-    return reason
+    return storable(f"{type(error).__name__}: {str(error) or 'no message'}")
+
+
+def storable(reason: str) -> str:
+    """`reason` as one short line every store accepts: the message may quote the definition, and
+    a NUL byte or a lone surrogate in it must not make writing the mark fail (PostgreSQL refuses
+    both), which would fail every wake-up in turn."""
+    text = " ".join(reason.split()).replace("\x00", "\\x00")
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    if len(text) > _MAX_REASON_CHARS:
+        text = text[: _MAX_REASON_CHARS - 1] + "…"
+    return text

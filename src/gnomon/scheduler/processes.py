@@ -28,7 +28,7 @@ from gnomon.runner.base import ExecutorStatus, Job, JobState
 from gnomon.scheduler.batch import WriteBatch
 from gnomon.scheduler.book import DefinitionBook
 from gnomon.scheduler.effects import Effects
-from gnomon.scheduler.isolation import describe
+from gnomon.scheduler.isolation import describe, storable
 from gnomon.scheduler.observer import FinishedRun, SchedulerObserver, TaskSummary
 from gnomon.scheduler.outcomes import resolve
 from gnomon.scheduler.state import Attempt, ProcessState
@@ -291,6 +291,7 @@ class ProcessBook:
         """End `process` failed with `reason`: its running attempts (those of `running`, by
         default all now running) fail and are killed, and the reason is stored on the run."""
         self.observer.item_failed(stage)
+        reason = storable(reason)
         if running is None:
             running = [a.task_id for a in process.running_attempts()]
         ids = set(running)

@@ -379,3 +379,24 @@ def test_a_reason_quoting_bytes_the_store_refuses_is_still_stored(
     assert_healthy_starts_on_time(harness)
     reason = api.get("/api/process_definitions/poison").json()["scheduling_error"]
     assert reason == "ValueError: bad\\x00value \\ud800"
+
+
+def test_a_definition_whose_run_cannot_be_started_is_marked_and_others_start(
+    harness: Harness, observer: CountingObserver, api: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    filtered = processes.filtered_tasks
+
+    def buggy(tasks: Any, task_filter: Any) -> Any:
+        if any(t.task_definition_name == "poisoned" for t in tasks):
+            raise IndexError("no such slot")
+        return filtered(tasks, task_filter)
+
+    monkeypatch.setattr(launches, "filtered_tasks", buggy)
+    put_healthy(harness)
+    harness.put(definition("poison", docker_task("poisoned"), schedule=EVERY_MINUTE))
+    assert_healthy_starts_on_time(harness)
+    assert observer.item_errors == ["launch"]
+    assert harness.processes("poison") == []
+    reason = api.get("/api/process_definitions/poison").json()["scheduling_error"]
+    assert reason == "IndexError: no such slot"
+    assert_healthy_starts_on_time(harness, minutes=2)

@@ -12,8 +12,10 @@ import uuid
 from collections import defaultdict
 from datetime import datetime
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
+from gnomon.domain.definitions import TaskDefinition
 from gnomon.domain.times import as_utc
 from gnomon.scheduler.effects import Effects
 from gnomon.scheduler.isolation import describe
@@ -79,19 +81,15 @@ def _launch(
     for name, decision in decisions.items():
         if decision.terminate_process_id is not None:
             _terminate(session, book, decision.terminate_process_id, effects, now)
-        tasks = templates.get(name, [])
-        process_id = batch.add_process(
-            name=name,
-            tasks=tasks,
-            origin=decision.origin or "trigger",
-            scheduled_for=decision.scheduled_for,
-            task_filter=decision.task_filter,
-            now=now,
-        )
-        state = ProcessState(process_id, name, now, filtered_tasks(tasks, decision.task_filter))
-        book.states[process_id] = state
-        view = book.definitions.views[name]
-        view.last_started_at, view.running_process_id = now, process_id
+        mark = batch.mark()
+        try:
+            state = _new_process(book, name, decision, templates.get(name, []), now)
+        except SQLAlchemyError:
+            raise
+        except Exception as exc:  # this definition only; the others still start
+            batch.rollback_to(mark)
+            book.definitions.fail(name, "launch", describe(exc))
+            continue
         launched.append((state, decision))
     batch.flush(session)
     for state, decision in launched:
@@ -100,6 +98,25 @@ def _launch(
         book.guarded_step(session, state, effects, now, "launch")
     for name in decisions:
         book.definitions.reschedule(name, now)
+
+
+def _new_process(
+    book: ProcessBook, name: str, decision: Decision, tasks: list[TaskDefinition], now: datetime
+) -> ProcessState:
+    """Queue a new run of `name` in the tick's batch and track it; returns its state."""
+    process_id = book.batch.add_process(
+        name=name,
+        tasks=tasks,
+        origin=decision.origin or "trigger",
+        scheduled_for=decision.scheduled_for,
+        task_filter=decision.task_filter,
+        now=now,
+    )
+    state = ProcessState(process_id, name, now, filtered_tasks(tasks, decision.task_filter))
+    view = book.definitions.views[name]
+    view.last_started_at, view.running_process_id = now, process_id
+    book.states[process_id] = state  # last: nothing above left a trace if it raised
+    return state
 
 
 def _started(

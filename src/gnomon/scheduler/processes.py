@@ -270,13 +270,34 @@ class ProcessBook:
             )
             reason = f"{FAILED_RUN_REASON}: {describe(exc)}"
             if process is not None:
-                self.fail_process(session, process, stage, reason, effects, now, running)
+                self._fail_safely(session, process, stage, reason, effects, now, running)
                 return False
             self.observer.item_failed(stage)
             if process_id is not None and stage == "request":  # reopened, then failed
                 self.batch.end_process(process_id, ProcessStatus.FAILED, now, reason)
             return False
         return True
+
+    def _fail_safely(
+        self,
+        session: Session,
+        process: ProcessState,
+        stage: str,
+        reason: str,
+        effects: Effects,
+        now: datetime,
+        running: list[str],
+    ) -> None:
+        """`fail_process`; should even that raise, end the run in the store and forget it."""
+        try:
+            self.fail_process(session, process, stage, reason, effects, now, running)
+        except SQLAlchemyError:
+            raise
+        except Exception:
+            log.exception("could not fail run %s cleanly; ending it", process.process_id)
+            self.batch.end_process(process.process_id, ProcessStatus.FAILED, now, reason)
+            self.states.pop(process.process_id, None)
+            self.wakes.pop(process.process_id, None)
 
     def fail_process(
         self,

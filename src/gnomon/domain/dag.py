@@ -28,6 +28,8 @@ def topological_order(dependencies: Mapping[str, Sequence[str]]) -> list[str]:
         CycleError: the graph has a cycle (stored definitions are checked on the way in, but the
             scheduler must not trust that).
     """
+    if not any(dependencies.values()):
+        return list(dependencies)  # the common case, and the scheduler asks on every step
     waiting = dict.fromkeys(dependencies, 0)
     dependants: dict[str, list[str]] = {name: [] for name in dependencies}
     for name, needs in dependencies.items():

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -34,11 +34,11 @@ class WriteBatch:
     def mark(self) -> tuple[int, ...]:
         """Where the lists end now, to drop what one failed item added (`rollback_to`); valid
         until the next `flush`."""
-        return tuple(len(getattr(self, f.name)) for f in fields(self))
+        return tuple(len(rows) for rows in vars(self).values())  # every field is a list
 
     def rollback_to(self, mark: tuple[int, ...]) -> None:
-        for spec, length in zip(fields(self), mark, strict=True):
-            del getattr(self, spec.name)[length:]
+        for rows, length in zip(vars(self).values(), mark, strict=True):
+            del rows[length:]
 
     def add_process(
         self,

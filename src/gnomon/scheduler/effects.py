@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 
 from gnomon.runner.base import Job
 from gnomon.scheduler.observer import FinishedRun
@@ -17,8 +17,8 @@ class Effects:
 
     def mark(self) -> tuple[int, ...]:
         """Where the lists end now, to drop what one failed item added (`rollback_to`)."""
-        return tuple(len(getattr(self, f.name)) for f in fields(self))
+        return tuple(len(rows) for rows in vars(self).values())  # every field is a list
 
     def rollback_to(self, mark: tuple[int, ...]) -> None:
-        for spec, length in zip(fields(self), mark, strict=True):
-            del getattr(self, spec.name)[length:]
+        for rows, length in zip(vars(self).values(), mark, strict=True):
+            del rows[length:]

@@ -26,7 +26,7 @@ from gnomon.scheduler.observer import SchedulerObserver
 from gnomon.settings import Settings
 from gnomon.storage import scheduling
 from gnomon.storage.definitions import get_definition_row
-from gnomon.storage.tables import ProcessDefinitionRow, TaskTemplateRow
+from gnomon.storage.tables import ProcessDefinitionRow, TaskSnapshotRow, TaskTemplateRow
 from tests.conftest import START
 from tests.samples import definition, docker_task
 from tests.scheduler.harness import Harness
@@ -400,3 +400,29 @@ def test_a_definition_whose_run_cannot_be_started_is_marked_and_others_start(
     reason = api.get("/api/process_definitions/poison").json()["scheduling_error"]
     assert reason == "IndexError: no such slot"
     assert_healthy_starts_on_time(harness, minutes=2)
+
+
+def test_a_running_run_whose_snapshot_no_longer_reads_fails_at_takeover(
+    harness: Harness, engine: Engine, clock: FakeClock, api: TestClient
+) -> None:
+    put_healthy(harness)
+    harness.put(definition("poison", docker_task("job")))
+    harness.trigger("poison")
+    assert harness.running_names() == ["job"]
+    snapshots = TaskSnapshotRow.__table__  # type: ignore[attr-defined]
+    with engine.begin() as connection:
+        body = connection.execute(sa.select(snapshots.c.body)).scalar_one()
+        connection.execute(sa.update(snapshots).values(body={**body, "max_attempts": "many"}))
+    clock.advance(20)  # the first scheduler is gone; its lease has expired
+    standby = Harness(engine, clock, holder="standby")
+    standby.tick()
+    assert standby.statuses("poison") == ["failed"]
+    run = api.get("/api/processes", params={"process_definition_name": "poison"}).json()[0]
+    assert run["scheduling_error"].startswith(
+        "The scheduler could not handle this run: stored task definition 'job' is no longer "
+        "valid: max_attempts"
+    )
+    assert run["task"][0]["status"] == "failed"
+    clock.advance(40)
+    standby.tick()
+    assert [p.start_time for p in standby.processes("healthy")] == [START + timedelta(minutes=1)]

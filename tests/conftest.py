@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
@@ -25,6 +26,12 @@ from gnomon.storage.engine import make_engine
 from gnomon.storage.migrate import upgrade
 
 REQUIRE_ALL = os.environ.get("GNOMON_REQUIRE_ALL") == "1"
+
+# Property tests: a modest number of examples keeps the suite fast; HYPOTHESIS_PROFILE=fuzz
+# searches much longer. No deadline: the machine is shared, and timing is not the property.
+hypothesis_settings.register_profile("quick", max_examples=60, deadline=None)
+hypothesis_settings.register_profile("fuzz", max_examples=5_000, deadline=None)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "quick"))
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 START = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 

@@ -72,6 +72,14 @@ class SchedulerParts:
         self.service.runner.close()
         self.notifications.close()
 
+    def exit_code(self) -> int:
+        """1 if the scheduler loop died (so a supervisor restarts the process), else 0."""
+        problem = self.service.problem()
+        if problem is None:
+            return 0
+        log.critical("exiting non-zero: %s", problem)
+        return 1
+
 
 def start_scheduler(
     settings: Settings, engine: Engine, registry: CollectorRegistry, wakeup: Wakeup
@@ -143,14 +151,15 @@ def serve(settings: Settings) -> int:
         registry=registry,
         on_change=on_change,
         executor_health=scheduler.service.runner.healthy,
+        scheduler_health=scheduler.service.problem,
     )
     try:
-        _run_uvicorn(app, settings, container_gateway(settings))
+        _run_uvicorn(app, settings, container_gateway(settings), until_ends=scheduler.thread)
     finally:
         scheduler.stop()
         if listener is not None:
             listener.stop()
-    return 0
+    return scheduler.exit_code()
 
 
 def _listen_to_store(engine: Engine, wakeup: Wakeup) -> PgListener | None:
@@ -212,14 +221,15 @@ def run_scheduler(settings: Settings) -> int:
         registry=registry,
         executor_health=scheduler.service.runner.healthy,
         internal_only=True,
+        scheduler_health=scheduler.service.problem,
     )
     try:
-        _run_uvicorn(app, settings)
+        _run_uvicorn(app, settings, until_ends=scheduler.thread)
     finally:
         scheduler.stop()
         if listener is not None:
             listener.stop()
-    return 0
+    return scheduler.exit_code()
 
 
 def freeze_startup_heap() -> None:
@@ -234,8 +244,14 @@ def freeze_startup_heap() -> None:
     gc.freeze()
 
 
-def _run_uvicorn(app: object, settings: Settings, extra_hosts: Sequence[str] = ()) -> None:
-    """Serve on GNOMON_HOST:GNOMON_PORT, and on `extra_hosts` at the same port."""
+def _run_uvicorn(
+    app: object,
+    settings: Settings,
+    extra_hosts: Sequence[str] = (),
+    until_ends: threading.Thread | None = None,
+) -> None:
+    """Serve on GNOMON_HOST:GNOMON_PORT, and on `extra_hosts` at the same port; shut down when
+    the thread `until_ends` ends (the scheduler's: a process without it must not look alive)."""
     freeze_startup_heap()
     url = f"http://{settings.host}:{settings.port}"
     config = uvicorn.Config(app, log_config=None)  # type: ignore[arg-type]
@@ -243,7 +259,15 @@ def _run_uvicorn(app: object, settings: Settings, extra_hosts: Sequence[str] = (
     log.info("Gnomon is listening on %s (API docs at %s/docs)", url, url)
     for host in extra_hosts:
         log.info("jobs in containers reach Gnomon at http://%s:%d", host, settings.port)
-    _GracefulServer(config).run(sockets=sockets)
+    server = _GracefulServer(config)
+    if until_ends is not None:
+
+        def watch() -> None:
+            until_ends.join()
+            server.should_exit = True
+
+        threading.Thread(target=watch, name="gnomon-scheduler-watch", daemon=True).start()
+    server.run(sockets=sockets)
 
 
 class _GracefulServer(uvicorn.Server):

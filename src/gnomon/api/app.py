@@ -33,6 +33,7 @@ def create_app(
     on_change: Callable[[str], None] | None = None,
     executor_health: Callable[[], str | None] | None = None,
     internal_only: bool = False,
+    scheduler_health: Callable[[], str | None] | None = None,
 ) -> FastAPI:
     """Build the API over `engine`; `on_change` wakes the scheduler after a request.
 
@@ -45,6 +46,7 @@ def create_app(
         clock=clock or SystemClock(),
         on_change=on_change or (lambda _topic: None),
         executor_health=executor_health,
+        scheduler_health=scheduler_health,
     )
     app.state.registry = registry or CollectorRegistry()
     app.state.store_probe = StoreProbe(engine)

@@ -31,6 +31,8 @@ class AppContext:
     `triggers`, `requests` (kill, retry) or `callbacks`."""
     executor_health: Callable[[], str | None] | None = None
     """None when jobs can run, else why not; absent where no executor runs (API replicas)."""
+    scheduler_health: Callable[[], str | None] | None = None
+    """None while the scheduler loop runs, else why it is dead; absent where none runs."""
 
 
 def get_context(request: Request) -> AppContext:

@@ -1,8 +1,54 @@
-"""The task graph of a process definition: names, dependencies, cycles."""
+"""The task graph of a process definition: names, dependencies, cycles, an order to walk it.
+
+Every walk here is iterative, so a definition of any size (a chain of thousands of tasks) cannot
+hit Python's recursion limit.
+"""
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Mapping, Sequence
+
+
+class CycleError(ValueError):
+    """The graph has a dependency cycle, so it has no order; `cycle` is one of them."""
+
+    def __init__(self, cycle: list[str]) -> None:
+        super().__init__("dependency cycle: " + " -> ".join(cycle))
+        self.cycle = cycle
+
+
+def topological_order(dependencies: Mapping[str, Sequence[str]]) -> list[str]:
+    """Every name of `dependencies` after all of its dependencies (Kahn's algorithm).
+
+    Names in the mapping's order where the graph allows it; dependencies on names not in the
+    mapping are ignored (a run's task filter leaves some out).
+
+    Raises:
+        CycleError: the graph has a cycle (stored definitions are checked on the way in, but the
+            scheduler must not trust that).
+    """
+    if not any(dependencies.values()):
+        return list(dependencies)  # the common case, and the scheduler asks on every step
+    waiting = dict.fromkeys(dependencies, 0)
+    dependants: dict[str, list[str]] = {name: [] for name in dependencies}
+    for name, needs in dependencies.items():
+        for need in set(needs):
+            if need in waiting:
+                waiting[name] += 1
+                dependants[need].append(name)
+    ready = deque(name for name, count in waiting.items() if count == 0)
+    order: list[str] = []
+    while ready:
+        name = ready.popleft()
+        order.append(name)
+        for dependant in dependants[name]:
+            waiting[dependant] -= 1
+            if waiting[dependant] == 0:
+                ready.append(dependant)
+    if len(order) < len(waiting):
+        raise CycleError(find_cycle(dependencies) or sorted(set(waiting) - set(order)))
+    return order
 
 
 def find_cycle(dependencies: Mapping[str, Sequence[str]]) -> list[str] | None:

@@ -400,6 +400,12 @@ class ProcessDefinition(ProcessDefinitionSpec):
     """Sundial's `process_definition`."""
 
     process_definition_name: Name
+    scheduling_error: str | None = Field(
+        default=None,
+        description="Extension, read-only: why the scheduler cannot schedule this definition "
+        "(omitted when none; cleared by the next edit). Ignored on input.",
+        json_schema_extra={"readOnly": True},
+    )
 
     def to_wire(self) -> dict[str, Any]:
         """The JSON body Sundial clients expect: optional fields and empty notifications omitted."""

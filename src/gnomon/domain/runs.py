@@ -70,6 +70,11 @@ class Process(WireModel):
     end_time: WireTime | None = Field(default=None, description="Extension: when the run ended")
     status: ProcessStatus = Field(strict=False)
     task: list[Task] = Field(description="Every attempt of every task of this run")
+    scheduling_error: str | None = Field(
+        default=None,
+        description="Extension: why the scheduler failed this run on an error of its own "
+        "(omitted when none)",
+    )
 
     def to_wire(self) -> dict[str, Any]:
         return self.model_dump(mode="json", by_alias=True, exclude_none=True)

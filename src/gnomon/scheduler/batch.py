@@ -31,6 +31,15 @@ class WriteBatch:
     ended_tasks: list[dict[str, Any]] = field(default_factory=list)
     ended_processes: list[dict[str, Any]] = field(default_factory=list)
 
+    def mark(self) -> tuple[int, ...]:
+        """Where the lists end now, to drop what one failed item added (`rollback_to`); valid
+        until the next `flush`."""
+        return tuple(len(rows) for rows in vars(self).values())  # every field is a list
+
+    def rollback_to(self, mark: tuple[int, ...]) -> None:
+        for rows, length in zip(vars(self).values(), mark, strict=True):
+            del rows[length:]
+
     def add_process(
         self,
         *,
@@ -110,9 +119,12 @@ class WriteBatch:
             {"b_task_id": task_id, "b_status": status.value, "b_reason": reason, "b_at": now}
         )
 
-    def end_process(self, process_id: str, status: ProcessStatus, now: datetime) -> None:
+    def end_process(
+        self, process_id: str, status: ProcessStatus, now: datetime, error: str | None = None
+    ) -> None:
+        """End a running process; `error` is the scheduler's own failure that ended it."""
         self.ended_processes.append(
-            {"b_process_id": process_id, "b_status": status.value, "b_at": now}
+            {"b_process_id": process_id, "b_status": status.value, "b_at": now, "b_error": error}
         )
 
     def flush(self, session: Session) -> None:
@@ -154,7 +166,11 @@ _END_PROCESS = (
         _PROCESSES.c.process_id == sa.bindparam("b_process_id"),
         _PROCESSES.c.status == ProcessStatus.RUNNING.value,
     )
-    .values(status=sa.bindparam("b_status"), ended_at=sa.bindparam("b_at"))
+    .values(
+        status=sa.bindparam("b_status"),
+        ended_at=sa.bindparam("b_at"),
+        scheduling_error=sa.bindparam("b_error"),
+    )
 )
 
 

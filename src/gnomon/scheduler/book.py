@@ -3,6 +3,11 @@
 Rebuilt from the store when the scheduler takes the lease, refreshed when definitions change (only
 changed rows are re-parsed), so a wake-up looks at the definitions that are due, have open
 triggers or were touched, never at all ten thousand.
+
+A definition the scheduler cannot handle (its stored form no longer reads, or computing its next
+start raised) is set aside by `fail`: logged, counted, marked in the store with the reason, and
+left alone until its revision changes (any edit, pause or resume) or a scheduler takes the lease
+again. A set-aside definition that later evaluates cleanly has its mark cleared.
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ from gnomon.domain.cron import InvalidCronError
 from gnomon.domain.definitions import ProcessSchedule, TaskDefinition
 from gnomon.domain.enums import OverlapAction
 from gnomon.domain.validation import parse_cron
+from gnomon.scheduler.isolation import describe, storable
+from gnomon.scheduler.observer import SchedulerObserver
 from gnomon.scheduler.starts import DefinitionView, check_schedule
 from gnomon.storage import scheduling as store
 from gnomon.storage.scheduling import DefinitionRecord
@@ -29,7 +36,8 @@ commit, so the first jobs start without waiting for the last of a thousand."""
 
 
 class DefinitionBook:
-    def __init__(self) -> None:
+    def __init__(self, observer: SchedulerObserver | None = None) -> None:
+        self.observer = observer or SchedulerObserver()
         self.views: dict[str, DefinitionView] = {}
         self.versions: dict[str, int] = {}
         self._heap: list[tuple[datetime, str]] = []
@@ -37,18 +45,29 @@ class DefinitionBook:
         self.touched: set[str] = set()
         """Definitions to evaluate on the next tick whatever their due time."""
         self._templates: dict[str, tuple[int, list[TaskDefinition]]] = {}
+        self.failed: dict[str, str] = {}
+        """Definitions set aside, with the reason, until their revision changes."""
+        self.marks: dict[str, tuple[int, str | None]] = {}
+        """Scheduling errors to write (or clear, None) for each name's revision."""
+        self._marked: dict[str, str] = {}
+        """The error stored on each definition's current revision."""
 
     def load(self, record: DefinitionRecord, last_started_at: datetime | None) -> None:
         """Add or replace one definition's view."""
         previous = self.views.get(record.name)
-        view = _to_view(record)
-        if view is None:
-            self.views.pop(record.name, None)
+        self.versions[record.name] = record.revision
+        self.failed.pop(record.name, None)
+        self._marked.pop(record.name, None)
+        if record.scheduling_error is not None:
+            self._marked[record.name] = record.scheduling_error
+        try:
+            view = _to_view(record)
+        except Exception as exc:  # a stored schedule no longer reads: this definition only
+            self.fail(record.name, "load", describe(exc))
             return
         view.last_started_at = last_started_at or (previous.last_started_at if previous else None)
         view.running_process_id = previous.running_process_id if previous else None
         self.views[record.name] = view
-        self.versions[record.name] = record.revision
         self.touched.add(record.name)
 
     def remove(self, name: str) -> None:
@@ -57,9 +76,50 @@ class DefinitionBook:
         self.versions.pop(name, None)
         self._scheduled.pop(name, None)
         self.touched.discard(name)
+        self.failed.pop(name, None)
+        self.marks.pop(name, None)
+        self._marked.pop(name, None)
+
+    def fail(self, name: str, stage: str, reason: str) -> None:
+        """Set the definition aside until its revision changes, and mark it with `reason`."""
+        reason = storable(reason)
+        log.error(
+            "cannot schedule definition %s (%s): %s; other definitions go on",
+            name,
+            stage,
+            reason,
+            exc_info=stage != "load",
+            extra={"process_definition_name": name},
+        )
+        self.observer.item_failed(stage)
+        self.views.pop(name, None)
+        self._scheduled.pop(name, None)
+        self.touched.discard(name)
+        self.failed[name] = reason
+        revision = self.versions.get(name)
+        if revision is not None and self._marked.get(name) != reason:
+            self.marks[name] = (revision, reason)
+            self._marked[name] = reason
+
+    def take_marks(self) -> list[tuple[str, int, str | None]]:
+        """The marks to write in this tick's transaction (and forget them)."""
+        marks = [(name, revision, reason) for name, (revision, reason) in self.marks.items()]
+        self.marks.clear()
+        return marks
 
     def reschedule(self, name: str, now: datetime) -> None:
-        """Put the definition's next due time on the heap (or take it off)."""
+        """Put the definition's next due time on the heap (or take it off); a definition whose
+        next start cannot be computed is set aside (`fail`)."""
+        try:
+            self._reschedule(name, now)
+        except Exception as exc:
+            self.fail(name, "schedule", describe(exc))
+            return
+        if name in self._marked and name in self.views:  # it works now: clear the old mark
+            del self._marked[name]
+            self.marks[name] = (self.versions[name], None)
+
+    def _reschedule(self, name: str, now: datetime) -> None:
         view = self.views.get(name)
         due = check_schedule(view, now) if view else None
         when = (due.due or due.next_due) if due else None
@@ -91,13 +151,21 @@ class DefinitionBook:
         return next_due is not None and next_due <= now
 
     def templates(self, session: Session, names: list[str]) -> dict[str, list[TaskDefinition]]:
-        """Current task definitions of `names`, parsed once per revision of each definition."""
+        """Current task definitions of `names`, parsed once per revision of each definition.
+
+        A definition whose stored tasks no longer read is set aside (`fail`) and left out.
+        """
         missing = [n for n in names if self._templates.get(n, (-1, []))[0] != self.versions.get(n)]
         if missing:
             loaded = store.templates(session=session, names=missing)
             for name in missing:
-                self._templates[name] = (self.versions.get(name, -1), loaded.get(name, []))
-        return {name: self._templates[name][1] for name in names}
+                if name in loaded.problems:
+                    self._templates.pop(name, None)
+                    self.fail(name, "load", loaded.problems[name])
+                else:
+                    revision = self.versions.get(name, -1)
+                    self._templates[name] = (revision, loaded.tasks.get(name, []))
+        return {name: self._templates[name][1] for name in names if name in self._templates}
 
     def next_due(self) -> datetime | None:
         while self._heap and self._scheduled.get(self._heap[0][1]) != self._heap[0][0]:
@@ -105,17 +173,16 @@ class DefinitionBook:
         return self._heap[0][0] if self._heap else None
 
 
-def _to_view(record: DefinitionRecord) -> DefinitionView | None:
+def _to_view(record: DefinitionRecord) -> DefinitionView:
+    """The scheduler's view of a stored definition. Stored definitions were validated on the way
+    in, but a newer, stricter parser may refuse one: it raises, and only that one is set aside."""
     try:
         schedule = ProcessSchedule.model_validate(record.schedule) if record.schedule else None
         cron = None
         if schedule is not None and schedule.cron_schedule is not None:
             cron = parse_cron(schedule.cron_schedule)
     except (ValidationError, InvalidCronError) as exc:
-        # Stored definitions were validated on the way in; a newer, stricter parser must not stop
-        # the scheduler for every other definition.
-        log.error("cannot schedule definition %s: %s", record.name, exc)
-        return None
+        raise ValueError(f"the stored schedule is no longer valid: {exc}") from exc
     return DefinitionView(
         name=record.name,
         schedule=schedule,

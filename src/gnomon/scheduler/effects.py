@@ -14,3 +14,11 @@ class Effects:
     """(task id, reason) of attempts the runner must stop."""
     starts: list[Job] = field(default_factory=list)
     finished: list[FinishedRun] = field(default_factory=list)
+
+    def mark(self) -> tuple[int, ...]:
+        """Where the lists end now, to drop what one failed item added (`rollback_to`)."""
+        return tuple(len(rows) for rows in vars(self).values())  # every field is a list
+
+    def rollback_to(self, mark: tuple[int, ...]) -> None:
+        for rows, length in zip(vars(self).values(), mark, strict=True):
+            del rows[length:]

@@ -12,10 +12,13 @@ import uuid
 from collections import defaultdict
 from datetime import datetime
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
+from gnomon.domain.definitions import TaskDefinition
 from gnomon.domain.times import as_utc
 from gnomon.scheduler.effects import Effects
+from gnomon.scheduler.isolation import describe
 from gnomon.scheduler.processes import ProcessBook, filtered_tasks
 from gnomon.scheduler.starts import Decision, OpenTrigger, decide
 from gnomon.scheduler.state import ProcessState
@@ -31,7 +34,11 @@ def start_due(session: Session, book: ProcessBook, effects: Effects, now: dateti
     names = definitions.pop_due(now) | {n for n in triggers if n in definitions.views}
     decisions: dict[str, Decision] = {}
     for name in sorted(names):
-        decision = decide(definitions.views[name], triggers.get(name, []), now)
+        try:
+            decision = decide(definitions.views[name], triggers.get(name, []), now)
+        except Exception as exc:  # this definition only; the others are still decided
+            definitions.fail(name, "schedule", describe(exc))
+            continue
         if decision.skipped_due is not None:
             _skipped(book, name, decision.skipped_due)
         if decision.origin is not None:
@@ -70,30 +77,46 @@ def _launch(
     templates = book.definitions.templates(session, list(decisions))
     batch = book.batch
     launched: list[tuple[ProcessState, Decision]] = []
+    decisions = {n: d for n, d in decisions.items() if n in templates}  # others were set aside
     for name, decision in decisions.items():
         if decision.terminate_process_id is not None:
             _terminate(session, book, decision.terminate_process_id, effects, now)
-        tasks = templates.get(name, [])
-        process_id = batch.add_process(
-            name=name,
-            tasks=tasks,
-            origin=decision.origin or "trigger",
-            scheduled_for=decision.scheduled_for,
-            task_filter=decision.task_filter,
-            now=now,
-        )
-        state = ProcessState(process_id, name, now, filtered_tasks(tasks, decision.task_filter))
-        book.states[process_id] = state
-        view = book.definitions.views[name]
-        view.last_started_at, view.running_process_id = now, process_id
+        mark = batch.mark()
+        try:
+            state = _new_process(book, name, decision, templates.get(name, []), now)
+        except SQLAlchemyError:
+            raise
+        except Exception as exc:  # this definition only; the others still start
+            batch.rollback_to(mark)
+            book.definitions.fail(name, "launch", describe(exc))
+            continue
         launched.append((state, decision))
     batch.flush(session)
     for state, decision in launched:
         _started(session, book, state, decision, now)
     for state, _ in launched:
-        book.step(session, state, effects, now)
+        book.guarded_step(session, state, effects, now, "launch")
     for name in decisions:
         book.definitions.reschedule(name, now)
+
+
+def _new_process(
+    book: ProcessBook, name: str, decision: Decision, tasks: list[TaskDefinition], now: datetime
+) -> ProcessState:
+    """Queue a new run of `name` in the tick's batch and track it; returns its state."""
+    process_id = book.batch.add_process(
+        name=name,
+        tasks=tasks,
+        origin=decision.origin or "trigger",
+        scheduled_for=decision.scheduled_for,
+        task_filter=decision.task_filter,
+        now=now,
+    )
+    state = ProcessState(process_id, name, now, filtered_tasks(tasks, decision.task_filter))
+    view = book.definitions.views[name]
+    view.last_started_at, view.running_process_id = now, process_id
+    book.states[process_id] = state  # last: nothing above left a trace if it raised
+    return state
 
 
 def _started(
@@ -124,4 +147,4 @@ def _terminate(
         KillRequestRow(request_id=str(uuid.uuid4()), process_id=process_id, requested_at=now)
     )
     process.kill_requested = True
-    book.step(session, process, effects, now)
+    book.guarded_step(session, process, effects, now, "step")

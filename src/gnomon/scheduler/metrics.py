@@ -58,6 +58,18 @@ class SchedulerMetrics(SchedulerObserver):
             ["executor"],
             registry=registry,
         )
+        self.item_errors = Counter(
+            "gnomon_scheduler_item_errors_total",
+            "Definitions or runs the scheduler set aside after an unexpected error of its own "
+            "(the others went on)",
+            ["stage"],
+            registry=registry,
+        )
+        self.loop_errors = Counter(
+            "gnomon_scheduler_loop_errors_total",
+            "Scheduler wake-ups that failed as a whole on an unexpected error (the loop went on)",
+            registry=registry,
+        )
         self.running_processes = Gauge(
             "gnomon_running_processes", "Runs in progress", registry=registry
         )
@@ -89,6 +101,12 @@ class SchedulerMetrics(SchedulerObserver):
 
     def schedule_skipped(self, name: str, due: datetime) -> None:
         self.skipped.inc()
+
+    def item_failed(self, stage: str) -> None:
+        self.item_errors.labels(stage).inc()
+
+    def loop_failed(self) -> None:
+        self.loop_errors.inc()
 
     def wake_finished(self, seconds: float) -> None:
         self.wake_duration.observe(seconds)

@@ -51,6 +51,13 @@ class SchedulerObserver:
     def schedule_skipped(self, name: str, due: datetime) -> None:
         """A missed fire time was dropped for being older than its starting deadline."""
 
+    def item_failed(self, stage: str) -> None:
+        """Handling one definition or one process raised unexpectedly and was set aside;
+        `stage` is one of `isolation.STAGES`."""
+
+    def loop_failed(self) -> None:
+        """A whole wake-up raised unexpectedly; the loop goes on after a pause."""
+
 
 class CompositeObserver(SchedulerObserver):
     def __init__(self, observers: Sequence[SchedulerObserver]) -> None:
@@ -77,3 +84,11 @@ class CompositeObserver(SchedulerObserver):
     def schedule_skipped(self, name: str, due: datetime) -> None:
         for observer in self.observers:
             observer.schedule_skipped(name, due)
+
+    def item_failed(self, stage: str) -> None:
+        for observer in self.observers:
+            observer.item_failed(stage)
+
+    def loop_failed(self) -> None:
+        for observer in self.observers:
+            observer.loop_failed()

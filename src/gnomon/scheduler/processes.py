@@ -3,15 +3,22 @@
 The in-memory `ProcessState`s mirror the store while this scheduler holds the lease; every change
 is written in the tick's transaction. Decisions come from `stepper` and `starts`; this module
 only applies them.
+
+Each run is handled in isolation: an unexpected error while stepping one, or while applying an
+executor report or a kill or retry request to it, drops what that item had queued in the tick's
+write batch and side effects, then ends that run `failed` with the reason in its
+`scheduling_error` (its running attempts failed and killed). Every other run goes on.
 """
 
 from __future__ import annotations
 
 import logging
 import queue
+from collections.abc import Callable
 from datetime import datetime
 from typing import cast
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from gnomon.domain.definitions import TaskDefinition, TaskExecutable
@@ -21,6 +28,7 @@ from gnomon.runner.base import ExecutorStatus, Job, JobState
 from gnomon.scheduler.batch import WriteBatch
 from gnomon.scheduler.book import DefinitionBook
 from gnomon.scheduler.effects import Effects
+from gnomon.scheduler.isolation import describe, storable
 from gnomon.scheduler.observer import FinishedRun, SchedulerObserver, TaskSummary
 from gnomon.scheduler.outcomes import resolve
 from gnomon.scheduler.state import Attempt, ProcessState
@@ -29,6 +37,7 @@ from gnomon.storage import scheduling as store
 from gnomon.storage.tables import RetryRequestRow, TaskRow
 
 log = logging.getLogger(__name__)
+FAILED_RUN_REASON = "The scheduler could not handle this run"
 EventQueue = queue.SimpleQueue[tuple[JobState, datetime]]
 
 
@@ -51,16 +60,26 @@ class ProcessBook:
 
     # -- loading --------------------------------------------------------------------------------
 
-    def load(self, session: Session) -> list[Job]:
-        """Every running process from the store; returns the attempts to re-adopt."""
+    def load(self, session: Session, now: datetime) -> list[Job]:
+        """Every running process from the store; returns the attempts to re-adopt. A run whose
+        stored task definitions no longer read is failed with the reason instead."""
         adopted: list[tuple[ProcessState, TaskRow]] = []
+        unreadable: list[tuple[ProcessState, str]] = []
         for running in store.running_processes(session=session):
             state = self._track(running)
+            if running.problem is not None:
+                unreadable.append((state, running.problem))
+                continue
             view = self.definitions.views.get(state.definition_name)
             if view is not None:
                 view.running_process_id = state.process_id
                 self.definitions.touched.add(state.definition_name)
             adopted += [(state, row) for row in running.tasks if row.status == "running"]
+        # Their attempts are failed and killed (the runner kills what it has not adopted).
+        for state, problem in unreadable:
+            log.error("cannot resume run %s: %s", state.process_id, problem)
+            reason = f"{FAILED_RUN_REASON}: {problem}"
+            self.fail_process(session, state, "load", reason, Effects(), now)
         since = store.latest_output(session=session, task_ids=[row.task_id for _, row in adopted])
         return [_adopted_job(state, row, since.get(row.task_id)) for state, row in adopted]
 
@@ -105,7 +124,8 @@ class ProcessBook:
                 break
             self.consumed.append(event)
             states[event[0].task_id] = _state_row(event[0], event[1], self.backend, states)
-            self._apply_event(session, *event, now)
+            owner = self.owners.get(event[0].task_id)
+            self._isolated(session, owner, effects, now, "event", self._apply_event, *event)
         store.save_executor_states(session=session, rows=list(states.values()))
 
     def restore_events(self, events: EventQueue) -> None:
@@ -113,7 +133,9 @@ class ProcessBook:
             events.put(event)
         self.consumed.clear()
 
-    def _apply_event(self, session: Session, state: JobState, at: datetime, now: datetime) -> None:
+    def _apply_event(
+        self, session: Session, effects: Effects, now: datetime, state: JobState, at: datetime
+    ) -> None:
         process_id = self.owners.get(state.task_id)
         found = self.states[process_id].find_attempt(state.task_id) if process_id else None
         if process_id is None or found is None or not found[1].running:
@@ -159,7 +181,8 @@ class ProcessBook:
 
     def apply_requests(self, session: Session, effects: Effects, now: datetime) -> None:
         for retry in store.open_retries(session=session):
-            self._retry(session, retry, now)
+            pid = retry.process_id
+            self._isolated(session, pid, effects, now, "request", self._retry, retry)
             store.mark_retry_applied(session=session, request_id=retry.request_id, now=now)
         for process_id in store.open_kills(session=session):
             process = self.states.get(process_id)
@@ -169,7 +192,9 @@ class ProcessBook:
                 process.kill_requested = True
                 self.dirty.add(process_id)
 
-    def _retry(self, session: Session, retry: RetryRequestRow, now: datetime) -> None:
+    def _retry(
+        self, session: Session, _effects: Effects, now: datetime, retry: RetryRequestRow
+    ) -> None:
         """One more attempt, without backoff, for each task whose last attempt failed."""
         process_id = retry.process_id
         if process_id not in self.states:
@@ -198,7 +223,107 @@ class ProcessBook:
         for process_id in sorted(due):
             process = self.states.get(process_id)
             if process is not None:
-                self.step(session, process, effects, now)
+                self.guarded_step(session, process, effects, now, "step")
+
+    def guarded_step(
+        self, session: Session, process: ProcessState, effects: Effects, now: datetime, stage: str
+    ) -> None:
+        """`step`, in isolation: if it raises, this process alone ends failed (see module)."""
+        pid = process.process_id
+        self._isolated(session, pid, effects, now, stage, self._step_action, process)
+
+    def _step_action(
+        self, session: Session, effects: Effects, now: datetime, process: ProcessState
+    ) -> None:
+        self.step(session, process, effects, now)
+
+    def _isolated(
+        self,
+        session: Session,
+        process_id: str | None,
+        effects: Effects,
+        now: datetime,
+        stage: str,
+        action: Callable[..., None],
+        *args: object,
+    ) -> bool:
+        """Run `action(session, effects, now, *args)` for one item; on an unexpected error, drop
+        what it queued and fail the run `process_id` (if any) with the reason. False if it
+        raised."""
+        batch_mark, effects_mark = self.batch.mark(), effects.mark()
+        before = self.states.get(process_id or "")
+        running = [a.task_id for a in before.running_attempts()] if before else []
+        try:
+            action(session, effects, now, *args)
+        except SQLAlchemyError:
+            raise  # the store's trouble, not this item's: the whole tick is retried
+        except Exception as exc:
+            self.batch.rollback_to(batch_mark)
+            effects.rollback_to(effects_mark)
+            process = self.states.get(process_id or "")
+            log.exception(
+                "set aside run %s of %s after an unexpected error (%s); other runs go on",
+                process_id,
+                process.definition_name if process else "an unloaded definition",
+                stage,
+                extra={"process_id": process_id},
+            )
+            reason = f"{FAILED_RUN_REASON}: {describe(exc)}"
+            if process is not None:
+                self._fail_safely(session, process, stage, reason, effects, now, running)
+                return False
+            self.observer.item_failed(stage)
+            if process_id is not None and stage == "request":  # reopened, then failed
+                self.batch.end_process(process_id, ProcessStatus.FAILED, now, reason)
+            return False
+        return True
+
+    def _fail_safely(
+        self,
+        session: Session,
+        process: ProcessState,
+        stage: str,
+        reason: str,
+        effects: Effects,
+        now: datetime,
+        running: list[str],
+    ) -> None:
+        """`fail_process`; should even that raise, end the run in the store and forget it."""
+        try:
+            self.fail_process(session, process, stage, reason, effects, now, running)
+        except SQLAlchemyError:
+            raise
+        except Exception:
+            log.exception("could not fail run %s cleanly; ending it", process.process_id)
+            self.batch.end_process(process.process_id, ProcessStatus.FAILED, now, reason)
+            self.states.pop(process.process_id, None)
+            self.wakes.pop(process.process_id, None)
+
+    def fail_process(
+        self,
+        session: Session,
+        process: ProcessState,
+        stage: str,
+        reason: str,
+        effects: Effects,
+        now: datetime,
+        running: list[str] | None = None,
+    ) -> None:
+        """End `process` failed with `reason`: its running attempts (those of `running`, by
+        default all now running) fail and are killed, and the reason is stored on the run."""
+        self.observer.item_failed(stage)
+        reason = storable(reason)
+        if running is None:
+            running = [a.task_id for a in process.running_attempts()]
+        ids = set(running)
+        for attempts in process.attempts.values():
+            for attempt in (a for a in attempts if a.task_id in ids):
+                attempt.status, attempt.reason, attempt.ended_at = TaskStatus.FAILED, reason, now
+                self.batch.end_task(attempt.task_id, TaskStatus.FAILED, reason, now)
+                self.batch.log(attempt.task_id, f"{reason}; killing the task.", now)
+                effects.kills.append((attempt.task_id, reason))
+        if process.process_id in self.states:
+            self._finish(session, process, ProcessStatus.FAILED, effects, now, reason)
 
     def step(
         self, session: Session, process: ProcessState, effects: Effects, now: datetime
@@ -254,8 +379,9 @@ class ProcessBook:
         status: ProcessStatus,
         effects: Effects,
         now: datetime,
+        error: str | None = None,
     ) -> None:
-        self.batch.end_process(process.process_id, status, now)
+        self.batch.end_process(process.process_id, status, now, error)
         del self.states[process.process_id]
         self.wakes.pop(process.process_id, None)
         for attempts in process.attempts.values():

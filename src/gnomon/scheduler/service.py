@@ -11,6 +11,12 @@ lease period when the holder dies. Each tick's transaction starts with the lease
 and epoch still ours), so a holder that froze past its lease and wakes mid-tick commits nothing,
 applies no side effect and drops its state (`storage.lease.fence`). The loop sleeps until the next
 due time, backoff end or runtime limit, and wakes at once on an event (`Wakeup`).
+
+Nothing a definition says may stop the loop. An unexpected error with one definition or one run
+sets that one aside (`isolation`); one that escapes a whole wake-up is logged and counted, state
+is rebuilt from the store and the loop goes on after a short pause. Should the loop still end
+unasked (a `BaseException`), it releases its lease first and `problem()` says so, which turns the
+healthcheck 503 and makes `gnomon serve`/`gnomon scheduler` exit non-zero.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from gnomon.runner.base import Runner
 from gnomon.scheduler.batch import WriteBatch
 from gnomon.scheduler.book import DefinitionBook
 from gnomon.scheduler.effects import Effects
+from gnomon.scheduler.isolation import describe
 from gnomon.scheduler.launches import start_due
 from gnomon.scheduler.metrics import SchedulerMetrics
 from gnomon.scheduler.observer import SchedulerObserver
@@ -47,6 +54,9 @@ from gnomon.storage.engine import transaction
 
 log = logging.getLogger(__name__)
 BULK_LOAD_THRESHOLD = 500
+ERROR_PAUSE_SECONDS = 1.0
+"""How long the loop waits after a wake-up failed as a whole, so a persistent fault does not
+spin a core."""
 
 
 @dataclass(frozen=True)
@@ -80,11 +90,13 @@ class SchedulerService:
         self.backend = backend
         self.runner = runner_factory(self.sink)
         self.lease: leases.Lease | None = None
-        self.definitions = DefinitionBook()
+        self.definitions = DefinitionBook(self.observer)
         self.processes = ProcessBook(self.definitions, self.observer, backend)
         self._refreshed_at: datetime | None = None
         self._lease_period = timedelta(seconds=self.config.lease_seconds)
         self._stop = threading.Event()
+        self.ended: str | None = None
+        """Why `run()` ended without `stop()`; None while it runs or after a requested stop."""
         self.metrics = metrics
         if metrics is not None:
             metrics.watch(
@@ -95,28 +107,54 @@ class SchedulerService:
     # -- the loop ---------------------------------------------------------------------------
 
     def run(self) -> None:
-        """Tick until `stop()`; sleeps until the next thing is due or an event arrives."""
+        """Tick until `stop()`; sleeps until the next thing is due or an event arrives.
+
+        Never returns early on an `Exception`; if something stronger ends it, the lease is
+        released first and `ended` says why.
+        """
         topics = {"any"}
-        while not self._stop.is_set():
+        try:
+            while not self._stop.is_set():
+                topics = self._iteration(topics)
+        except BaseException as exc:
+            self.ended = f"the scheduler loop died: {describe(exc)}"
+            log.critical("%s; releasing the lease", self.ended, exc_info=True)
+            raise
+        finally:
+            self._release()
+
+    def _iteration(self, topics: set[str]) -> set[str]:
+        try:
             wake_at = self.tick(topics)
             delay = (wake_at - self.clock.now()).total_seconds()
-            topics = self.wakeup.wait(max(0.0, min(delay, self.config.max_sleep_seconds)))
-        self._release()
+        except Exception:  # tick() guards itself; this is the last line of defence
+            log.exception("scheduler wake-up failed; going on after a pause")
+            _guarded(self.observer.loop_failed)
+            delay = ERROR_PAUSE_SECONDS
+        return self.wakeup.wait(max(0.0, min(delay, self.config.max_sleep_seconds)))
 
     def stop(self) -> None:
         self._stop.set()
         self.wakeup.notify("stop")
 
+    def problem(self) -> str | None:
+        """None while the loop runs (or was stopped on purpose), else why it is dead."""
+        return self.ended
+
     def tick(self, topics: set[str] | None = None) -> datetime:
-        """One wake-up; returns when the next one is needed (without any event)."""
+        """One wake-up; returns when the next one is needed (without any event).
+
+        A failure of the whole wake-up (the store's, or an unexpected one) rolls its transaction
+        back; state is rebuilt from the store and the next wake-up is a second away.
+        """
         now = self.clock.now()
-        if not self._hold_lease(now) or self.lease is None:
-            return now + timedelta(seconds=self.config.lease_seconds / 3)
-        lease = self.lease
         started = time.perf_counter()
         effects = Effects()
         self.processes.consumed.clear()
         try:
+            if not self._hold_lease(now) or self.lease is None:
+                return now + timedelta(seconds=self.config.lease_seconds / 3)
+            lease = self.lease
             with transaction(self.engine) as session:
                 leases.fence(session=session, lease=lease, now=now, idle_limit=self._lease_period)
                 self._work(session, now, topics or {"any"}, effects)
@@ -125,18 +163,30 @@ class SchedulerService:
             return now + timedelta(seconds=self.config.lease_seconds / 3)
         except SQLAlchemyError:
             log.exception("scheduler transaction failed; reloading state from the store")
-            self.processes.restore_events(self.sink.states)
-            self._forget()
-            return now + timedelta(seconds=1)
+            return self._recover(now)
+        except Exception:
+            log.exception("scheduler wake-up failed unexpectedly; reloading state from the store")
+            _guarded(self.observer.loop_failed)
+            return self._recover(now)
         self._apply(effects)
         if self.metrics is not None:
             self.metrics.wake_finished(time.perf_counter() - started)
         return self._next_wake(now)
 
+    def _recover(self, now: datetime) -> datetime:
+        """Forget what the failed wake-up did in memory; keep what executors reported."""
+        self.processes.restore_events(self.sink.states)
+        self._forget()  # the next wake-up takes the lease again and reloads everything
+        return now + timedelta(seconds=ERROR_PAUSE_SECONDS)
+
     def _work(self, session: Session, now: datetime, topics: set[str], effects: Effects) -> None:
         if self._refresh_due(now, topics):
             self._refresh_definitions(session, now)
         batch = self.processes.batch = WriteBatch()
+        self._phases(session, now, effects, batch)
+        store.mark_definitions(session=session, marks=self.definitions.take_marks())
+
+    def _phases(self, session: Session, now: datetime, effects: Effects, batch: WriteBatch) -> None:
         if self.definitions.burst_pending(now):
             # A burst of due runs goes out first, chunk after chunk; what executors reported
             # meanwhile waits the few ticks the burst takes. Starting on time is the promise.
@@ -222,9 +272,11 @@ class SchedulerService:
         self._forget(keep_lease=True)
         with transaction(self.engine) as session:
             self._refresh_definitions(session, now)
-            jobs = self.processes.load(session)
+            jobs = self.processes.load(session, now)
+            self.processes.batch.flush(session)  # runs that could not be resumed end now
             # Parse every template now, not in the first due minute, when time is short.
             self.definitions.templates(session, list(self.definitions.views))
+            store.mark_definitions(session=session, marks=self.definitions.take_marks())
         # What was just loaded lives as long as the lease: keep it out of the garbage
         # collector's full passes, which otherwise walk it in the middle of a due minute.
         gc.collect()
@@ -234,7 +286,7 @@ class SchedulerService:
     def _forget(self, *, keep_lease: bool = False) -> None:
         if not keep_lease:
             self.lease = None
-        self.definitions = DefinitionBook()
+        self.definitions = DefinitionBook(self.observer)
         self.processes = ProcessBook(self.definitions, self.observer, self.backend)
         self._refreshed_at = None
 

@@ -8,7 +8,8 @@ Sundial's rules (reference §5.2), with its bugs fixed:
   times were missed (downtime, a long run under `wait`), at most one catch-up run starts, for the
   latest missed time; with `starting_deadline_seconds`, a missed time older than that is skipped
   (and logged) and the schedule waits for its next fire time.
-- A continuous schedule is due `buffer_seconds` after the baseline (start to start).
+- A continuous schedule is due `buffer_seconds` after the baseline (start to start); a buffer
+  past the scheduling horizon (`durations.FAR_FUTURE`) is never due.
 - A paused definition ignores its schedule; triggers still start runs, oldest first.
 - Under `wait` nothing starts while a run is going; under `terminate` the running run is killed
   and the new one starts at once.
@@ -20,10 +21,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from gnomon.domain.cron import CronExpression
 from gnomon.domain.definitions import CronSchedule, ProcessSchedule
+from gnomon.domain.durations import add_seconds, seconds_between
 from gnomon.domain.enums import OverlapAction
 
 SCHEDULE = "schedule"
@@ -80,7 +82,8 @@ def check_schedule(view: DefinitionView, now: datetime) -> DueCheck:
         return DueCheck()
     continuous = view.schedule.continuous_schedule
     if continuous is not None:
-        due = view.baseline + timedelta(seconds=continuous.buffer_seconds)
+        # Saturates: a buffer beyond the horizon is due at `FAR_FUTURE`, that is never.
+        due = add_seconds(view.baseline, continuous.buffer_seconds)
         return DueCheck(due=due) if due <= now else DueCheck(next_due=due)
     cron_schedule = view.schedule.cron_schedule
     if view.cron is None or cron_schedule is None:
@@ -98,7 +101,7 @@ def _check_cron(
         return DueCheck(next_due=first)
     latest = cron.latest_at_or_before(now) or first
     deadline = schedule.starting_deadline_seconds
-    if deadline is not None and now - latest > timedelta(seconds=deadline):
+    if deadline is not None and seconds_between(latest, now) > deadline:
         return DueCheck(next_due=cron.next_after(now), skipped=latest)
     return DueCheck(due=latest)
 

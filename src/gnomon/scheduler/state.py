@@ -7,9 +7,10 @@ actions, and only the service applies actions to the store and the runner.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from gnomon.domain.definitions import TaskDefinition
+from gnomon.domain.durations import backoff_seconds
 from gnomon.domain.enums import TaskStatus
 
 
@@ -59,7 +60,7 @@ class ProcessState:
         return None
 
 
-def backoff_delay(task: TaskDefinition, attempts_so_far: int) -> timedelta:
-    """Sundial's rule: `base * exponent ** attempts_so_far`, from the end of the last attempt."""
-    seconds = task.backoff_base_seconds * task.backoff_exponent**attempts_so_far
-    return timedelta(seconds=seconds)
+def backoff_delay_seconds(task: TaskDefinition, attempts_so_far: int) -> float:
+    """Sundial's rule: `base * exponent ** attempts_so_far`, from the end of the last attempt;
+    finite and never raising, whatever the definition says (see `durations`)."""
+    return backoff_seconds(task.backoff_base_seconds, task.backoff_exponent, attempts_so_far)

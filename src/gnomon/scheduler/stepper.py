@@ -13,6 +13,11 @@ The rules are Sundial's (reference §6.2–§6.5) with its bugs fixed:
 - A process ends when nothing is allowed, pending or running: `failed` if it was killed or any
   task's most recent attempt failed, else `succeeded`.
 
+Conditions are computed in dependency order (`dag.topological_order`), never by recursion, so a
+chain of any length works; a cycle (which the API refuses, but a stored run must not be trusted)
+raises `CycleError` for the service to fail that one process with. Times are added with
+`durations`, so no limit or backoff can overflow.
+
 Two steps, so the service can apply kills before planning: `expire` says which running attempts
 must be killed (kill request, or the runtime limit), `plan` what to start and whether the run ends.
 """
@@ -20,12 +25,14 @@ must be killed (kill request, or the runtime limit), `plan` what to start and wh
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import Enum
 
+from gnomon.domain.dag import topological_order
 from gnomon.domain.definitions import TaskDefinition
+from gnomon.domain.durations import add_seconds
 from gnomon.domain.enums import ProcessStatus, TaskStatus
-from gnomon.scheduler.state import Attempt, ProcessState, backoff_delay
+from gnomon.scheduler.state import Attempt, ProcessState, backoff_delay_seconds
 
 KILL_REASON = "The task's process was requested to be killed"
 
@@ -57,7 +64,7 @@ def runtime_deadline(task: TaskDefinition, attempt: Attempt) -> datetime | None:
     if task.max_runtime_seconds is None or not attempt.running:
         return None
     began = attempt.running_at or attempt.started_at
-    return began + timedelta(seconds=task.max_runtime_seconds)
+    return add_seconds(began, task.max_runtime_seconds)
 
 
 def expire(state: ProcessState, now: datetime) -> list[Kill]:
@@ -110,24 +117,32 @@ def _deadline(state: ProcessState, attempt: Attempt) -> datetime | None:
 
 
 class _Evaluator:
-    """Conditions of every task definition, memoized: dependants ask about their dependencies."""
+    """Conditions of every task definition, each computed once, dependencies first."""
 
     def __init__(self, state: ProcessState, now: datetime) -> None:
         self.state = state
         self.now = now
+        self.tasks: dict[str, TaskDefinition] = {}
+        for task in state.tasks:
+            self.tasks.setdefault(task.task_definition_name, task)
         self.memo: dict[str, Condition] = {}
         self.backoff_ends: list[datetime] = []
         self.any_pending = False
-
-    def condition(self, name: str) -> Condition:
-        if name not in self.memo:
+        graph = {
+            name: [d.task_definition_name for d in task.dependencies]
+            for name, task in self.tasks.items()
+        }
+        for name in topological_order(graph):
             self.memo[name] = self._evaluate(name)
             if self.memo[name] is Condition.PENDING:
                 self.any_pending = True
-        return self.memo[name]
+
+    def condition(self, name: str) -> Condition:
+        """The condition of `name`; a name outside this run is DONE."""
+        return self.memo.get(name, Condition.DONE)
 
     def _evaluate(self, name: str) -> Condition:
-        task = self.state.task(name)
+        task = self.tasks.get(name)
         if task is None:
             return Condition.DONE
         attempts = self.state.attempts_of(name)
@@ -142,7 +157,8 @@ class _Evaluator:
         if dependencies is Condition.DONE:
             return Condition.DONE
         if last is not None and last.ended_at is not None:
-            ready_at = last.ended_at + backoff_delay(task, len(attempts))
+            delay = backoff_delay_seconds(task, len(attempts))
+            ready_at = add_seconds(last.ended_at, delay)
             if self.now < ready_at:
                 self.backoff_ends.append(ready_at)
                 return Condition.PENDING
@@ -152,7 +168,7 @@ class _Evaluator:
         result = Condition.ALLOWED
         for dependency in task.dependencies:
             name = dependency.task_definition_name
-            if self.state.task(name) is None:
+            if name not in self.tasks:
                 continue  # outside the trigger's task filter
             if dependency.success_required:
                 condition = self._required(name)

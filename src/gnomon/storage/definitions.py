@@ -108,6 +108,7 @@ def set_paused(*, session: Session, name: str, paused: bool, now: datetime) -> N
     row.paused = paused
     row.updated_at = now
     row.revision += 1
+    row.scheduling_error = None  # the scheduler looks at the new revision afresh
     session.add(row)
     session.flush()
 
@@ -136,6 +137,7 @@ def _fill_row(row: ProcessDefinitionRow, definition: ProcessDefinition, now: dat
     row.paused = definition.paused
     row.updated_at = now
     row.revision += 1
+    row.scheduling_error = None  # the scheduler looks at the new revision afresh
 
 
 def _replace_templates(session: Session, definition: ProcessDefinition) -> None:
@@ -206,6 +208,7 @@ def _to_definition(row: ProcessDefinitionRow, tasks: list[TaskDefinition]) -> Pr
         task_definitions=tasks,
         overlap_action=row.overlap_action,
         notifications=[Notification.model_validate(n) for n in row.notifications] or None,
+        scheduling_error=row.scheduling_error,
     )
 
 

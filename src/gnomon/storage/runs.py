@@ -44,6 +44,7 @@ _PROCESS_COLUMNS = (
     _PROCESS.started_at,
     _PROCESS.ended_at,
     _PROCESS.status,
+    _PROCESS.scheduling_error,
 )
 _TASK_COLUMNS = (
     _TASK.task_id,
@@ -206,6 +207,7 @@ def _assemble(
             end_time=_maybe_utc(row.ended_at),
             status=ProcessStatus(row.status),
             task=by_process.get(row.process_id, []),
+            scheduling_error=row.scheduling_error,
         )
         for row in rows
     ]

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from pydantic import ValidationError
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
@@ -42,6 +43,7 @@ class DefinitionRecord:
     overlap_action: str
     created_at: datetime
     revision: int
+    scheduling_error: str | None = None
 
 
 def definition_records(
@@ -59,6 +61,7 @@ def definition_records(
             r.overlap_action,
             as_utc(r.created_at),
             r.revision,
+            r.scheduling_error,
         )
         for r in rows
     ]
@@ -83,17 +86,53 @@ def latest_starts(*, session: Session, names: Sequence[str] | None = None) -> di
     return {name: as_utc(started) for name, started in rows}
 
 
-def templates(*, session: Session, names: Sequence[str]) -> dict[str, list[TaskDefinition]]:
-    """Current task definitions of `names`, in their defined order."""
+@dataclass
+class Templates:
+    """Current task definitions by definition name, and why some could not be read."""
+
+    tasks: dict[str, list[TaskDefinition]]
+    problems: dict[str, str]
+
+
+def templates(*, session: Session, names: Sequence[str]) -> Templates:
+    """Current task definitions of `names`, in their defined order.
+
+    A stored body that no longer validates (stored before a stricter rule) is a problem of its
+    definition alone: it is reported in `problems`, and the others are read as usual.
+    """
     rows = session.exec(
         select(TaskTemplateRow)
         .where(col(TaskTemplateRow.process_definition_name).in_(names))
         .order_by(col(TaskTemplateRow.process_definition_name), col(TaskTemplateRow.position))
     )
-    result: dict[str, list[TaskDefinition]] = defaultdict(list)
+    result = Templates(defaultdict(list), {})
     for row in rows:
-        result[row.process_definition_name].append(TaskDefinition.model_validate(row.body))
+        name = row.process_definition_name
+        try:
+            result.tasks[name].append(TaskDefinition.model_validate(row.body))
+        except ValidationError as exc:
+            result.problems.setdefault(name, _unreadable(row.task_definition_name, exc))
     return result
+
+
+def _unreadable(task_name: str, exc: ValidationError) -> str:
+    first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": str(exc)}
+    where = ".".join(str(part) for part in first["loc"])
+    return f"stored task definition {task_name!r} is no longer valid: {where}: {first['msg']}"
+
+
+def mark_definitions(*, session: Session, marks: Sequence[tuple[str, int, str | None]]) -> None:
+    """Set (or clear, with None) the scheduling error of (name, revision) pairs; a definition
+    edited since (another revision) keeps its new, unmarked state."""
+    if not marks:
+        return
+    table = ProcessDefinitionRow.__table__  # type: ignore[attr-defined]
+    session.connection().execute(
+        sa.update(table)
+        .where(table.c.name == sa.bindparam("b_name"), table.c.revision == sa.bindparam("b_rev"))
+        .values(scheduling_error=sa.bindparam("b_error")),
+        [{"b_name": n, "b_rev": r, "b_error": e} for n, r, e in marks],
+    )
 
 
 @dataclass
@@ -102,6 +141,8 @@ class RunningProcess:
     snapshot: list[TaskDefinition]
     tasks: list[TaskRow]
     kill_requested: bool
+    problem: str | None = None
+    """Why this run's stored task definitions cannot be read; the scheduler fails the run."""
 
 
 def running_processes(
@@ -114,12 +155,16 @@ def running_processes(
     rows = session.exec(query.order_by(col(ProcessRow.started_at))).all()
     ids = [r.process_id for r in rows]
     snapshots: dict[str, list[TaskDefinition]] = defaultdict(list)
+    problems: dict[str, str] = {}
     for snap in session.exec(
         select(TaskSnapshotRow)
         .where(col(TaskSnapshotRow.process_id).in_(ids))
         .order_by(col(TaskSnapshotRow.process_id), col(TaskSnapshotRow.position))
     ):
-        snapshots[snap.process_id].append(TaskDefinition.model_validate(snap.body))
+        try:
+            snapshots[snap.process_id].append(TaskDefinition.model_validate(snap.body))
+        except ValidationError as exc:
+            problems.setdefault(snap.process_id, _unreadable(snap.task_definition_name, exc))
     tasks: dict[str, list[TaskRow]] = defaultdict(list)
     for task in session.exec(
         select(TaskRow).where(col(TaskRow.process_id).in_(ids)).order_by(col(TaskRow.started_at))
@@ -127,7 +172,13 @@ def running_processes(
         tasks[task.process_id].append(task)
     killed = set(open_kills(session=session, process_ids=ids))
     return [
-        RunningProcess(r, snapshots[r.process_id], tasks[r.process_id], r.process_id in killed)
+        RunningProcess(
+            r,
+            snapshots[r.process_id],
+            tasks[r.process_id],
+            r.process_id in killed,
+            problems.get(r.process_id),
+        )
         for r in rows
     ]
 

@@ -44,6 +44,8 @@ class ProcessDefinitionRow(SQLModel, table=True):
     owner: str | None = Field(
         default=None, max_length=300, description="Set when a custom resource owns the definition"
     )
+    scheduling_error: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
+    """Why the scheduler could not schedule this revision; cleared by an edit."""
 
 
 class TaskTemplateRow(SQLModel, table=True):
@@ -88,6 +90,8 @@ class ProcessRow(SQLModel, table=True):
     task_filter: list[str] | None = _json(nullable=True)
     scheduled_for: datetime | None = _time(nullable=True)
     origin: str = Field(max_length=20, description="schedule or trigger")
+    scheduling_error: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
+    """Why the scheduler failed this run on an unexpected error of its own."""
 
 
 class TaskRow(SQLModel, table=True):

@@ -28,11 +28,18 @@ def metrics(request: Request) -> Response:
 
 @router.get("/healthcheck")
 async def healthcheck(request: Request) -> JSONResponse:
-    """200 when the store (and the executor, where one runs) can work; 503 saying what cannot."""
+    """200 when the store (and the scheduler and executor, where they run) can work; 503 saying
+    what cannot. A dead scheduler loop is `unavailable`: a supervisor should restart the process
+    (which also exits non-zero by itself)."""
     # Async, with no thread-pool dependency: it must answer even when hung requests hold every
     # worker thread.
     context: AppContext = request.app.state.context
     body = {"status": "ok", "store": "ok"}
+    if context.scheduler_health is not None:
+        dead = context.scheduler_health()
+        body["scheduler"] = dead or "ok"
+        if dead:
+            body["status"] = "unavailable"
     problem = await store_problem(request)
     if problem is not None:
         body["status"], body["store"] = "unavailable", problem

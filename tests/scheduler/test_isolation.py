@@ -1,9 +1,10 @@
 """One poisoned definition or run must not stop the others (issue 9, defect 1).
 
 Each poison is stored directly in the store, as a definition stored before the API had bounds
-would be, next to a healthy definition that must still start on time. Values beyond what a
-datetime holds saturate (the definition never comes due); errors nobody foresaw (simulated by a
-fault injected for one definition or run) set that one item aside with a reason the API shows.
+would be, next to a healthy definition that must still start on time. Numbers past today's
+bounds are read as the bound (a year; `domain.stored`) and time arithmetic saturates, so nothing
+overflows; errors nobody foresaw (simulated by a fault injected for one definition or run) set
+that one item aside with a reason the API shows.
 """
 
 from __future__ import annotations
@@ -20,12 +21,14 @@ from sqlmodel import Session
 
 from gnomon.api.app import create_app
 from gnomon.domain.clock import FakeClock
+from gnomon.domain.definitions import ProcessDefinition, TaskDefinition
 from gnomon.runner.base import ExecutorStatus
 from gnomon.scheduler import launches, processes, starts, stepper
 from gnomon.scheduler.observer import SchedulerObserver
 from gnomon.settings import Settings
-from gnomon.storage import scheduling
+from gnomon.storage import definitions, scheduling
 from gnomon.storage.definitions import get_definition_row
+from gnomon.storage.engine import transaction
 from gnomon.storage.tables import ProcessDefinitionRow, TaskSnapshotRow, TaskTemplateRow
 from tests.conftest import START
 from tests.samples import definition, docker_task
@@ -114,6 +117,21 @@ def store_task(engine: Engine, name: str, task: str, **changes: Any) -> None:
         )
 
 
+def put_unbounded(harness: Harness, body: dict[str, Any]) -> None:
+    """Store a definition with more tasks than the API accepts today, bypassing that bound."""
+    tasks = [TaskDefinition.model_validate(task) for task in body["task_definitions"]]
+    one = ProcessDefinition.model_validate(
+        {**body, "task_definitions": body["task_definitions"][:1]}
+    )
+    with transaction(harness.engine) as session:
+        definitions.upsert_definition(
+            session=session,
+            definition=one.model_copy(update={"task_definitions": tasks}),
+            now=harness.clock.now(),
+        )
+    harness.tick("definitions")
+
+
 # -- values beyond any datetime: saturate, never due, nothing stops -------------------------------
 
 
@@ -168,8 +186,9 @@ def test_huge_max_runtime_on_a_running_task_and_others_start_on_time(harness: Ha
 def test_chain_of_1500_tasks_runs_and_others_start_on_time(harness: Harness) -> None:
     put_healthy(harness)
     chain = [docker_task("t0")] + [docker_task(f"t{i}", f"t{i - 1}") for i in range(1, 1500)]
-    # Dependants first: each task's condition needs the one after it in the list.
-    harness.put(definition("chain", *reversed(chain)))
+    # Dependants first: each task's condition needs the one after it in the list. More tasks than
+    # the API takes today, as a definition stored before that bound would have.
+    put_unbounded(harness, definition("chain", *reversed(chain)))
     harness.clock.advance(30)
     harness.trigger("chain")
     assert harness.running_names() == ["t0"]

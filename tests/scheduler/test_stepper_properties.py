@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from gnomon.domain.definitions import TaskDefinition
 from gnomon.domain.enums import ProcessStatus, TaskStatus
-from gnomon.domain.limits import MAX_SECONDS
+from gnomon.domain.limits import MAX_BACKOFF_EXPONENT, MAX_SECONDS
 from gnomon.scheduler.state import Attempt, ProcessState
 from gnomon.scheduler.stepper import expire, plan
 
@@ -52,7 +52,7 @@ def task_graphs(draw: st.DrawFn) -> list[TaskDefinition]:
                         st.integers(min_value=0, max_value=MAX_SECONDS),
                     )
                 ),
-                "backoff_exponent": draw(st.floats(min_value=0, max_value=1000)),
+                "backoff_exponent": draw(st.floats(min_value=0, max_value=MAX_BACKOFF_EXPONENT)),
             }
         )
     kept = draw(st.one_of(st.none(), st.sets(st.sampled_from(range(count)), min_size=1)))

@@ -22,6 +22,7 @@ from sqlmodel import Session
 from gnomon.domain.cron import InvalidCronError
 from gnomon.domain.definitions import ProcessSchedule, TaskDefinition
 from gnomon.domain.enums import OverlapAction
+from gnomon.domain.stored import read_stored
 from gnomon.domain.validation import parse_cron
 from gnomon.scheduler.isolation import describe, storable
 from gnomon.scheduler.observer import SchedulerObserver
@@ -177,7 +178,7 @@ def _to_view(record: DefinitionRecord) -> DefinitionView:
     """The scheduler's view of a stored definition. Stored definitions were validated on the way
     in, but a newer, stricter parser may refuse one: it raises, and only that one is set aside."""
     try:
-        schedule = ProcessSchedule.model_validate(record.schedule) if record.schedule else None
+        schedule = read_stored(ProcessSchedule, record.schedule) if record.schedule else None
         cron = None
         if schedule is not None and schedule.cron_schedule is not None:
             cron = parse_cron(schedule.cron_schedule)

@@ -23,6 +23,7 @@ from sqlmodel import Session
 
 from gnomon.domain.definitions import TaskDefinition, TaskExecutable
 from gnomon.domain.enums import ProcessStatus, TaskStatus
+from gnomon.domain.stored import read_stored
 from gnomon.domain.times import as_utc
 from gnomon.runner.base import ExecutorStatus, Job, JobState
 from gnomon.scheduler.batch import WriteBatch
@@ -418,7 +419,7 @@ def _adopted_job(process: ProcessState, row: TaskRow, output_since: datetime | N
         process_definition_name=process.definition_name,
         task_definition_name=row.task_definition_name,
         previous_attempts=row.previous_attempts,
-        executable=TaskExecutable.model_validate(row.executable),
+        executable=read_stored(TaskExecutable, row.executable),
         token="",
         max_runtime_seconds=_max_runtime(process, row.task_definition_name),
         output_since=output_since,

@@ -14,6 +14,7 @@ from gnomon.domain.definitions import (
     ProcessSchedule,
     TaskDefinition,
 )
+from gnomon.domain.stored import read_stored
 from gnomon.domain.times import as_utc
 from gnomon.errors import ConflictError, NotFoundError
 from gnomon.storage.tables import ProcessDefinitionRow, TaskTemplateRow, TriggerRequestRow
@@ -170,7 +171,7 @@ def _templates(session: Session, names: list[str] | None) -> dict[str, list[Task
         query = query.where(owner.in_(names))
     result: dict[str, list[TaskDefinition]] = {}
     for name, task in session.execute(query):
-        result.setdefault(name, []).append(TaskDefinition.model_validate(task))
+        result.setdefault(name, []).append(read_stored(TaskDefinition, task))
     return result
 
 
@@ -196,6 +197,8 @@ def _wire_body(row: ProcessDefinitionRow, tasks: list[dict[str, Any]]) -> dict[s
     if row.notifications:
         body["notifications"] = row.notifications
     body["process_definition_name"] = row.name
+    if row.scheduling_error is not None:
+        body["scheduling_error"] = row.scheduling_error
     return body
 
 
@@ -204,10 +207,10 @@ def _to_definition(row: ProcessDefinitionRow, tasks: list[TaskDefinition]) -> Pr
         process_definition_name=row.name,
         paused=row.paused,
         process_description=row.description,
-        schedule=ProcessSchedule.model_validate(row.schedule) if row.schedule else None,
+        schedule=read_stored(ProcessSchedule, row.schedule) if row.schedule else None,
         task_definitions=tasks,
         overlap_action=row.overlap_action,
-        notifications=[Notification.model_validate(n) for n in row.notifications] or None,
+        notifications=[read_stored(Notification, n) for n in row.notifications] or None,
         scheduling_error=row.scheduling_error,
     )
 

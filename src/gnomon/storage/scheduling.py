@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 
 from gnomon.domain.definitions import TaskDefinition
 from gnomon.domain.enums import ProcessStatus, TaskStatus
+from gnomon.domain.stored import read_stored
 from gnomon.domain.times import as_utc
 from gnomon.storage.tables import (
     ExecutorStateRow,
@@ -109,7 +110,7 @@ def templates(*, session: Session, names: Sequence[str]) -> Templates:
     for row in rows:
         name = row.process_definition_name
         try:
-            result.tasks[name].append(TaskDefinition.model_validate(row.body))
+            result.tasks[name].append(read_stored(TaskDefinition, row.body))
         except ValidationError as exc:
             result.problems.setdefault(name, _unreadable(row.task_definition_name, exc))
     return result
@@ -162,7 +163,7 @@ def running_processes(
         .order_by(col(TaskSnapshotRow.process_id), col(TaskSnapshotRow.position))
     ):
         try:
-            snapshots[snap.process_id].append(TaskDefinition.model_validate(snap.body))
+            snapshots[snap.process_id].append(read_stored(TaskDefinition, snap.body))
         except ValidationError as exc:
             problems.setdefault(snap.process_id, _unreadable(snap.task_definition_name, exc))
     tasks: dict[str, list[TaskRow]] = defaultdict(list)

@@ -12,6 +12,8 @@ from enum import StrEnum
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from gnomon.domain import limits
+
 
 class ExecutorName(StrEnum):
     DOCKER = "docker"
@@ -150,6 +152,10 @@ class Settings(BaseSettings):
 
     notification_backoff_max_seconds: float = Field(default=60.0, ge=0)
     """Longest wait between two attempts of a delivery."""
+
+    max_request_bytes: int = Field(default=limits.DEFAULT_MAX_REQUEST_BYTES, ge=1)
+    """Largest request body the API accepts, in bytes; a larger one is answered 413 without
+    being read."""
 
     def callback_url(self, *, for_container: bool) -> str:
         """The URL a job uses to reach the API."""

@@ -9,6 +9,7 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy.engine import Engine
 
 from gnomon import __version__
+from gnomon.api.body_limit import BodyLimitMiddleware
 from gnomon.api.deps import AppContext
 from gnomon.api.errors import install_error_handlers
 from gnomon.api.http_metrics import install_http_metrics
@@ -48,6 +49,8 @@ def create_app(
     app.state.registry = registry or CollectorRegistry()
     install_error_handlers(app)
     install_http_metrics(app, app.state.registry)
+    # Added last, so it is outside the other middleware and counts the body before anyone reads it.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
     modules = [internal] if internal_only else [process_definitions, processes, tasks, internal]
     for module in modules:
         app.include_router(module.router)

@@ -13,6 +13,7 @@ from gnomon.api.body_limit import BodyLimitMiddleware
 from gnomon.api.deps import AppContext
 from gnomon.api.errors import install_error_handlers
 from gnomon.api.http_metrics import install_http_metrics
+from gnomon.api.request_guard import RequestGuardMiddleware
 from gnomon.api.routes import internal, process_definitions, processes, tasks
 from gnomon.domain.clock import Clock, SystemClock
 from gnomon.settings import Settings
@@ -48,9 +49,11 @@ def create_app(
     )
     app.state.registry = registry or CollectorRegistry()
     install_error_handlers(app)
-    install_http_metrics(app, app.state.registry)
-    # Added last, so it is outside the other middleware and counts the body before anyone reads it.
+    # Bad targets and oversized bodies never reach a route; the metrics (added after, so
+    # outside) still count them.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
+    app.add_middleware(RequestGuardMiddleware)
+    install_http_metrics(app, app.state.registry)
     modules = [internal] if internal_only else [process_definitions, processes, tasks, internal]
     for module in modules:
         app.include_router(module.router)

@@ -62,6 +62,11 @@ def _bearer(request: Request) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
+def _tokens_match(given: str, expected: str) -> bool:
+    # compare_digest refuses non-ASCII str (TypeError, a 500); bytes compare in constant time.
+    return hmac.compare_digest(given.encode("utf-8", "surrogatepass"), expected.encode("utf-8"))
+
+
 def require_api_token(request: Request, context: ContextDep) -> None:
     """Mutating endpoints need the API token when one is configured."""
     expected = context.settings.api_token
@@ -70,7 +75,7 @@ def require_api_token(request: Request, context: ContextDep) -> None:
     token = _bearer(request)
     if token is None:
         raise HTTPException(401, "missing bearer token", {"WWW-Authenticate": "Bearer"})
-    if not hmac.compare_digest(token, expected.get_secret_value()):
+    if not _tokens_match(token, expected.get_secret_value()):
         raise HTTPException(403, "invalid token")
 
 
@@ -90,7 +95,7 @@ def authorize_task_callback(request: Request, context: ContextDep, task: TaskRow
         raise HTTPException(403, "this token belongs to another task")
     if token is None:
         raise HTTPException(401, "missing bearer token", {"WWW-Authenticate": "Bearer"})
-    if not hmac.compare_digest(token, expected.get_secret_value()):
+    if not _tokens_match(token, expected.get_secret_value()):
         raise HTTPException(403, "invalid token for this task")
 
 

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
 from gnomon.api.deps import ApiTokenDep, ContextDep, NowDep, SessionDep
-from gnomon.api.query import parse_statuses
+from gnomon.api.query import QueryTime, RecordLimit, parse_statuses
 from gnomon.api.wire import wire_response
 from gnomon.domain.enums import ProcessStatus
 from gnomon.domain.runs import Process
-from gnomon.domain.times import as_utc
 from gnomon.storage import requests
 from gnomon.storage.runs import ProcessQuery, get_process, list_processes
 
@@ -26,16 +24,16 @@ ID = "/{process_id}"
 def list_process_runs(
     session: SessionDep,
     process_definition_name: str | None = None,
-    start_time: datetime | None = None,
-    end_time: datetime | None = None,
-    max_records: Annotated[int | None, Query(ge=0)] = None,
+    start_time: QueryTime | None = None,
+    end_time: QueryTime | None = None,
+    max_records: RecordLimit = None,
     allowed_statuses: Annotated[list[str], Query()] = [],  # noqa: B006 (FastAPI copies it)
 ) -> Response:
     """Retrieves process runs, newest first; repeated allowed_statuses, empty means any."""
     query = ProcessQuery(
         process_definition_name=process_definition_name,
-        start_time=as_utc(start_time) if start_time else None,
-        end_time=as_utc(end_time) if end_time else None,
+        start_time=start_time,
+        end_time=end_time,
         max_records=max_records,
         statuses=parse_statuses(allowed_statuses, ProcessStatus),
     )

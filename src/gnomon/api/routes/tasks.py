@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
 from gnomon.api.deps import ContextDep, NowDep, SessionDep, authorize_task_callback
-from gnomon.api.query import parse_statuses
+from gnomon.api.query import QueryTime, RecordLimit, parse_statuses
 from gnomon.api.wire import wire_response
 from gnomon.domain.enums import TaskStatus
 from gnomon.domain.runs import LogEntry, MetadataEntry, Task
-from gnomon.domain.times import as_utc
 from gnomon.storage import callbacks
 from gnomon.storage.runs import TaskQuery, find_tasks
 from gnomon.storage.tables import TaskRow
@@ -29,17 +27,17 @@ def list_tasks(
     process_definition_name: str,
     task_definition_name: str,
     allowed_statuses: Annotated[list[str], Query()] = [],  # noqa: B006 (FastAPI copies it)
-    start_time: datetime | None = None,
-    end_time: datetime | None = None,
-    limit: Annotated[int | None, Query(ge=0)] = None,
+    start_time: QueryTime | None = None,
+    end_time: QueryTime | None = None,
+    limit: RecordLimit = None,
 ) -> Response:
     """Retrieves the most recent tasks meeting the given criteria."""
     query = TaskQuery(
         process_definition_name=process_definition_name,
         task_definition_name=task_definition_name,
         statuses=parse_statuses(allowed_statuses, TaskStatus),
-        start_time=as_utc(start_time) if start_time else None,
-        end_time=as_utc(end_time) if end_time else None,
+        start_time=start_time,
+        end_time=end_time,
         limit=limit,
     )
     return wire_response(find_tasks(session=session, query=query), list[Task])

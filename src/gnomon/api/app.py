@@ -13,6 +13,7 @@ from gnomon.api.body_limit import BodyLimitMiddleware
 from gnomon.api.deps import AppContext
 from gnomon.api.errors import install_error_handlers
 from gnomon.api.http_metrics import install_http_metrics
+from gnomon.api.openapi import install_openapi
 from gnomon.api.request_guard import RequestGuardMiddleware
 from gnomon.api.routes import internal, process_definitions, processes, tasks
 from gnomon.domain.clock import Clock, SystemClock
@@ -57,4 +58,5 @@ def create_app(
     modules = [internal] if internal_only else [process_definitions, processes, tasks, internal]
     for module in modules:
         app.include_router(module.router)
+    install_openapi(app, token_required=settings.api_token is not None)
     return app

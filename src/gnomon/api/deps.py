@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -56,6 +57,14 @@ def get_now(context: ContextDep) -> datetime:
 NowDep = Annotated[datetime, Depends(get_now)]
 
 
+bearer_scheme = HTTPBearer(
+    auto_error=False,
+    description="GNOMON_API_TOKEN; on a task's callbacks, that task's GNOMON_TASK_TOKEN too",
+)
+BearerDep = Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)]
+"""Declares the bearer scheme in the OpenAPI document; the checks below decide the answer."""
+
+
 def _bearer(request: Request) -> str | None:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
@@ -67,7 +76,7 @@ def _tokens_match(given: str, expected: str) -> bool:
     return hmac.compare_digest(given.encode("utf-8", "surrogatepass"), expected.encode("utf-8"))
 
 
-def require_api_token(request: Request, context: ContextDep) -> None:
+def require_api_token(request: Request, context: ContextDep, _scheme: BearerDep) -> None:
     """Mutating endpoints need the API token when one is configured."""
     expected = context.settings.api_token
     if expected is None:

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 
 from gnomon.api.deps import ApiTokenDep, ContextDep, NowDep, SessionDep
+from gnomon.api.openapi import errors
 from gnomon.api.wire import wire_response
 from gnomon.domain.definitions import ProcessDefinition
 from gnomon.domain.validation import check_definition
@@ -18,9 +19,11 @@ router = APIRouter(prefix="/api/process_definitions", tags=["process definitions
 NAME = "/{process_definition_name}"
 OK_DEFINITIONS: dict[int | str, dict[str, Any]] = {200: {"model": list[ProcessDefinition]}}
 OK_DEFINITION: dict[int | str, dict[str, Any]] = {200: {"model": ProcessDefinition}}
+WRITE_ERRORS = errors(401, 403, 404, 409, 503)
+"""409: the definition may be deleted or replaced by a concurrent request."""
 
 
-@router.get("/", response_model=None, responses=OK_DEFINITIONS)
+@router.get("/", response_model=None, responses={**OK_DEFINITIONS, **errors(503)})
 @router.get("", response_model=None, include_in_schema=False)
 def list_process_definitions(session: SessionDep) -> Response:
     """Get all currently registered process definitions."""
@@ -28,14 +31,19 @@ def list_process_definitions(session: SessionDep) -> Response:
     return wire_response(definitions, list[dict[str, object]])
 
 
-@router.get(NAME, response_model=None, responses=OK_DEFINITION)
+@router.get(NAME, response_model=None, responses={**OK_DEFINITION, **errors(404, 503)})
 def get_process_definition(process_definition_name: str, session: SessionDep) -> Response:
     """Get a registered process definition."""
     definition = store.get_definition(session=session, name=process_definition_name)
     return wire_response(definition.to_wire(), dict[str, object])
 
 
-@router.put(NAME, response_model=None, responses=OK_DEFINITION, dependencies=[ApiTokenDep])
+@router.put(
+    NAME,
+    response_model=None,
+    responses={**OK_DEFINITION, **errors(401, 403, 409, 503)},
+    dependencies=[ApiTokenDep],
+)
 def put_process_definition(
     process_definition_name: str,
     definition: ProcessDefinition,
@@ -58,7 +66,9 @@ def put_process_definition(
     return wire_response(stored.to_wire(), dict[str, object])
 
 
-@router.delete(NAME, status_code=204, dependencies=[ApiTokenDep])
+@router.delete(
+    NAME, status_code=204, responses=errors(401, 403, 404, 409, 503), dependencies=[ApiTokenDep]
+)
 def delete_process_definition(
     process_definition_name: str, session: SessionDep, context: ContextDep
 ) -> Response:
@@ -69,7 +79,7 @@ def delete_process_definition(
     return Response(status_code=204)
 
 
-@router.post(NAME + "/trigger", status_code=204, dependencies=[ApiTokenDep])
+@router.post(NAME + "/trigger", status_code=204, responses=WRITE_ERRORS, dependencies=[ApiTokenDep])
 def trigger_process_definition(
     process_definition_name: str,
     session: SessionDep,
@@ -95,7 +105,7 @@ def trigger_process_definition(
     return Response(status_code=204)
 
 
-@router.post(NAME + "/pause", status_code=204, dependencies=[ApiTokenDep])
+@router.post(NAME + "/pause", status_code=204, responses=WRITE_ERRORS, dependencies=[ApiTokenDep])
 def pause_process_definition(
     process_definition_name: str, session: SessionDep, context: ContextDep, now: NowDep
 ) -> Response:
@@ -103,7 +113,7 @@ def pause_process_definition(
     return _set_paused(process_definition_name, True, session, context, now)
 
 
-@router.post(NAME + "/resume", status_code=204, dependencies=[ApiTokenDep])
+@router.post(NAME + "/resume", status_code=204, responses=WRITE_ERRORS, dependencies=[ApiTokenDep])
 def resume_process_definition(
     process_definition_name: str, session: SessionDep, context: ContextDep, now: NowDep
 ) -> Response:

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from gnomon.api.deps import ApiTokenDep, ContextDep, NowDep, SessionDep
+from gnomon.api.openapi import errors
 from gnomon.api.query import QueryTime, RecordLimit, parse_statuses
 from gnomon.api.wire import wire_response
 from gnomon.domain.enums import ProcessStatus
@@ -17,9 +18,10 @@ from gnomon.storage.runs import ProcessQuery, get_process, list_processes
 
 router = APIRouter(prefix="/api/processes", tags=["processes"])
 ID = "/{process_id}"
+REQUEST_ERRORS = errors(401, 403, 404, 503)
 
 
-@router.get("/", response_model=None, responses={200: {"model": list[Process]}})
+@router.get("/", response_model=None, responses={200: {"model": list[Process]}, **errors(503)})
 @router.get("", response_model=None, include_in_schema=False)
 def list_process_runs(
     session: SessionDep,
@@ -40,13 +42,13 @@ def list_process_runs(
     return wire_response(list_processes(session=session, query=query), list[Process])
 
 
-@router.get(ID, response_model=None, responses={200: {"model": Process}})
+@router.get(ID, response_model=None, responses={200: {"model": Process}, **errors(404, 503)})
 def get_process_run(process_id: str, session: SessionDep) -> Response:
     """Retrieves a process run."""
     return wire_response(get_process(session=session, process_id=process_id), Process)
 
 
-@router.post(ID + "/retry", status_code=204, dependencies=[ApiTokenDep])
+@router.post(ID + "/retry", status_code=204, responses=REQUEST_ERRORS, dependencies=[ApiTokenDep])
 def retry_process_run(
     process_id: str, session: SessionDep, context: ContextDep, now: NowDep
 ) -> Response:
@@ -54,7 +56,7 @@ def retry_process_run(
     return _request(requests.add_retry, process_id, session, context, now)
 
 
-@router.post(ID + "/kill", status_code=204, dependencies=[ApiTokenDep])
+@router.post(ID + "/kill", status_code=204, responses=REQUEST_ERRORS, dependencies=[ApiTokenDep])
 def kill_process_run(
     process_id: str, session: SessionDep, context: ContextDep, now: NowDep
 ) -> Response:

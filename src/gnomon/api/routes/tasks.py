@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response, Security
 
-from gnomon.api.deps import ContextDep, NowDep, SessionDep, authorize_task_callback
+from gnomon.api.deps import ContextDep, NowDep, SessionDep, authorize_task_callback, bearer_scheme
+from gnomon.api.openapi import errors
 from gnomon.api.query import QueryTime, RecordLimit, parse_statuses
 from gnomon.api.wire import wire_response
 from gnomon.domain.enums import TaskStatus
@@ -18,9 +19,12 @@ from gnomon.storage.tables import TaskRow
 router = APIRouter(prefix="/api/tasks", tags=["tasks"])
 ID = "/{task_id}"
 EXPLICIT_FAILURE_REASON = "Marked as failed via API"
+CALLBACK_ERRORS = errors(401, 403, 404, 503)
+# Documents the bearer scheme; `authorize_task_callback` decides, once the task is known.
+BEARER = [Security(bearer_scheme)]
 
 
-@router.get("/", response_model=None, responses={200: {"model": list[Task]}})
+@router.get("/", response_model=None, responses={200: {"model": list[Task]}, **errors(503)})
 @router.get("", response_model=None, include_in_schema=False)
 def list_tasks(
     session: SessionDep,
@@ -51,7 +55,7 @@ def _callback_task(
     return task
 
 
-@router.post(ID + "/log_entries", status_code=204)
+@router.post(ID + "/log_entries", status_code=204, responses=CALLBACK_ERRORS, dependencies=BEARER)
 def post_log_entries(
     task_id: str,
     entries: list[LogEntry],
@@ -65,7 +69,7 @@ def post_log_entries(
     return Response(status_code=204)
 
 
-@router.post(ID + "/metadata", status_code=204)
+@router.post(ID + "/metadata", status_code=204, responses=CALLBACK_ERRORS, dependencies=BEARER)
 def post_metadata(
     task_id: str,
     entries: list[MetadataEntry],
@@ -79,7 +83,7 @@ def post_metadata(
     return Response(status_code=204)
 
 
-@router.post(ID + "/succeed", status_code=204)
+@router.post(ID + "/succeed", status_code=204, responses=CALLBACK_ERRORS, dependencies=BEARER)
 def post_succeed(
     task_id: str, request: Request, session: SessionDep, context: ContextDep, now: NowDep
 ) -> Response:
@@ -87,7 +91,7 @@ def post_succeed(
     return _report(task_id, TaskStatus.SUCCEEDED, None, request, session, context, now)
 
 
-@router.post(ID + "/fail", status_code=204)
+@router.post(ID + "/fail", status_code=204, responses=CALLBACK_ERRORS, dependencies=BEARER)
 def post_fail(
     task_id: str, request: Request, session: SessionDep, context: ContextDep, now: NowDep
 ) -> Response:

@@ -157,6 +157,10 @@ class Settings(BaseSettings):
     """Largest request body the API accepts, in bytes; a larger one is answered 413 without
     being read."""
 
+    task_token_grace_seconds: float = Field(default=300.0, ge=0, le=limits.MAX_SECONDS)
+    """How long after a task ended its own `GNOMON_TASK_TOKEN` still works for callbacks (late
+    log lines); after that only the API token does."""
+
     def callback_url(self, *, for_container: bool) -> str:
         """The URL a job uses to reach the API."""
         if self.public_url:

@@ -13,6 +13,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from gnomon.api.task_tokens import refuse_if_ended
 from gnomon.domain.clock import Clock
 from gnomon.settings import Settings
 from gnomon.storage.engine import transaction
@@ -97,6 +98,8 @@ def authorize_task_callback(request: Request, context: ContextDep, task: TaskRow
         and task.token_hash
         and hmac.compare_digest(hash_token(token), task.token_hash)
     ):
+        grace = context.settings.task_token_grace_seconds
+        refuse_if_ended(task, now=context.clock.now(), grace_seconds=grace)
         return
     if expected is None:
         if token is None or task.token_hash is None:

@@ -101,6 +101,23 @@ def test_without_an_api_token_the_scheme_is_optional() -> None:
         assert operation.get("security") == expected, key
 
 
+def test_links_lead_to_operations_with_the_parameters_they_fill() -> None:
+    doc = document()
+    by_id = {op["operationId"]: op for op in operations(doc).values()}
+    links = [
+        (key, link)
+        for key, operation in operations(doc).items()
+        for response in operation["responses"].values()
+        for link in response.get("links", {}).values()
+    ]
+    sources = {key for key, _ in links}
+    assert {("put", NAME), ("post", NAME + "/trigger"), ("get", PROCESS)} <= sources
+    for key, link in links:
+        target = by_id[link["operationId"]]
+        names = {parameter["name"] for parameter in target.get("parameters", [])}
+        assert link["parameters"] and set(link["parameters"]) <= names, (key, link)
+
+
 def _example_path(path: str) -> str:
     return (
         path.replace("{process_definition_name}", "d")

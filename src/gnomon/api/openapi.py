@@ -9,6 +9,10 @@ named sets, chosen per route where the route is declared:
 - every route that touches the store can answer 503 when the store is unavailable;
 - the rest (401, 403, 404, 409) only where the route's own code raises them.
 
+Links between operations (a stored definition to its reads and actions, a trigger to its runs, a
+run to its tasks' callbacks) say where a response's values can be used next, for clients and for
+stateful testing.
+
 Routes that take a token use FastAPI's `HTTPBearer` with `auto_error=False`: it documents the
 scheme and leaves the answers to Gnomon's own checks. Without GNOMON_API_TOKEN those routes work
 without credentials too, and the document says so (an empty security requirement).
@@ -35,6 +39,40 @@ _DESCRIPTIONS = {
     503: "The store is unavailable; retry later",
 }
 _FASTAPI_VALIDATION_SCHEMAS = ("HTTPValidationError", "ValidationError")
+
+_DEFS = "/api/process_definitions"
+_NAME = _DEFS + "/{process_definition_name}"
+_PROCESS = "/api/processes/{process_id}"
+_TASK = "/api/tasks/{task_id}"
+_TASK_CALLBACKS = [_TASK + "/log_entries", _TASK + "/metadata", _TASK + "/succeed", _TASK + "/fail"]
+_DEFINITION_ACTIONS = [("get", _NAME), ("delete", _NAME)] + [
+    ("post", f"{_NAME}/{action}") for action in ("trigger", "pause", "resume")
+]
+Link = tuple[str, str, str, list[tuple[str, str]], dict[str, str]]
+"""(method, path, status) of the response; the (method, path) operations it leads to; the
+target's parameters as runtime expressions."""
+_LINKS: list[Link] = [
+    ("put", _NAME, "200", _DEFINITION_ACTIONS,
+     {"process_definition_name": "$response.body#/process_definition_name"}),
+    ("get", _DEFS + "/", "200", [("get", _NAME)],
+     {"process_definition_name": "$response.body#/0/process_definition_name"}),
+    ("post", _NAME + "/trigger", "204", [("get", "/api/processes/")],
+     {"process_definition_name": "$request.path.process_definition_name"}),
+    ("get", "/api/processes/", "200",
+     [("get", _PROCESS), ("post", _PROCESS + "/kill"), ("post", _PROCESS + "/retry")],
+     {"process_id": "$response.body#/0/process_id"}),
+    ("post", _PROCESS + "/kill", "204", [("get", _PROCESS)],
+     {"process_id": "$request.path.process_id"}),
+    ("post", _PROCESS + "/retry", "204", [("get", _PROCESS)],
+     {"process_id": "$request.path.process_id"}),
+    ("get", _PROCESS, "200", [("post", path) for path in _TASK_CALLBACKS],
+     {"task_id": "$response.body#/task/0/task_id"}),
+    ("get", _PROCESS, "200", [("get", "/api/tasks/")],
+     {"process_definition_name": "$response.body#/process_definition_name",
+      "task_definition_name": "$response.body#/task/0/task_definition_name"}),
+    ("get", "/api/tasks/", "200", [("post", path) for path in _TASK_CALLBACKS],
+     {"task_id": "$response.body#/0/task_id"}),
+]  # fmt: skip
 
 
 def errors(*statuses: int) -> Responses:
@@ -68,7 +106,28 @@ def _truthful(document: dict[str, Any], *, token_required: bool) -> dict[str, An
             operation.get("responses", {}).pop("422", None)
             if not token_required and operation.get("security"):
                 operation["security"].append({})
+    _add_links(document["paths"])
     schemas = document.get("components", {}).get("schemas", {})
     for name in _FASTAPI_VALIDATION_SCHEMAS:
         schemas.pop(name, None)
     return document
+
+
+def _add_links(paths: dict[str, Any]) -> None:
+    for method, path, status, targets, parameters in _LINKS:
+        source = paths.get(path, {}).get(method)
+        if source is None:  # an app serving only some routes (the scheduler's)
+            continue
+        links = source["responses"][status].setdefault("links", {})
+        for target_method, target_path in targets:
+            target = paths[target_path][target_method]
+            wanted = {p["name"] for p in target.get("parameters", [])}
+            links[_link_name(target_method, target_path)] = {
+                "operationId": target["operationId"],
+                "parameters": {k: v for k, v in parameters.items() if k in wanted},
+            }
+
+
+def _link_name(method: str, path: str) -> str:
+    words = [w for w in path.replace("{", "").replace("}", "").split("/") if w and w != "api"]
+    return method.capitalize() + "".join(w.title().replace("_", "") for w in words)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Response
 
 from gnomon.api.deps import ApiTokenDep, ContextDep, NowDep, SessionDep
 from gnomon.api.openapi import errors
+from gnomon.api.query import DefinitionName, NameFilter
 from gnomon.api.wire import wire_response
 from gnomon.domain.definitions import ProcessDefinition
 from gnomon.domain.validation import check_definition
@@ -32,7 +33,9 @@ def list_process_definitions(session: SessionDep) -> Response:
 
 
 @router.get(NAME, response_model=None, responses={**OK_DEFINITION, **errors(404, 503)})
-def get_process_definition(process_definition_name: str, session: SessionDep) -> Response:
+def get_process_definition(
+    process_definition_name: DefinitionName, session: SessionDep
+) -> Response:
     """Get a registered process definition."""
     definition = store.get_definition(session=session, name=process_definition_name)
     return wire_response(definition.to_wire(), dict[str, object])
@@ -45,7 +48,7 @@ def get_process_definition(process_definition_name: str, session: SessionDep) ->
     dependencies=[ApiTokenDep],
 )
 def put_process_definition(
-    process_definition_name: str,
+    process_definition_name: DefinitionName,
     definition: ProcessDefinition,
     session: SessionDep,
     context: ContextDep,
@@ -70,7 +73,7 @@ def put_process_definition(
     NAME, status_code=204, responses=errors(401, 403, 404, 409, 503), dependencies=[ApiTokenDep]
 )
 def delete_process_definition(
-    process_definition_name: str, session: SessionDep, context: ContextDep
+    process_definition_name: DefinitionName, session: SessionDep, context: ContextDep
 ) -> Response:
     """Deletes a registered process definition; its past processes stay readable."""
     store.delete_definition(session=session, name=process_definition_name)
@@ -81,11 +84,11 @@ def delete_process_definition(
 
 @router.post(NAME + "/trigger", status_code=204, responses=WRITE_ERRORS, dependencies=[ApiTokenDep])
 def trigger_process_definition(
-    process_definition_name: str,
+    process_definition_name: DefinitionName,
     session: SessionDep,
     context: ContextDep,
     now: NowDep,
-    task_definition_name: Annotated[str | None, Query()] = None,
+    task_definition_name: NameFilter | None = None,
 ) -> Response:
     """Triggers a new instance of the process (only the named task, if given)."""
     task_filter = None
@@ -107,7 +110,7 @@ def trigger_process_definition(
 
 @router.post(NAME + "/pause", status_code=204, responses=WRITE_ERRORS, dependencies=[ApiTokenDep])
 def pause_process_definition(
-    process_definition_name: str, session: SessionDep, context: ContextDep, now: NowDep
+    process_definition_name: DefinitionName, session: SessionDep, context: ContextDep, now: NowDep
 ) -> Response:
     """Pause the process schedule; triggers still start runs."""
     return _set_paused(process_definition_name, True, session, context, now)
@@ -115,7 +118,7 @@ def pause_process_definition(
 
 @router.post(NAME + "/resume", status_code=204, responses=WRITE_ERRORS, dependencies=[ApiTokenDep])
 def resume_process_definition(
-    process_definition_name: str, session: SessionDep, context: ContextDep, now: NowDep
+    process_definition_name: DefinitionName, session: SessionDep, context: ContextDep, now: NowDep
 ) -> Response:
     """Resume the process schedule."""
     return _set_paused(process_definition_name, False, session, context, now)

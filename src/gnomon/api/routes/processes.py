@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Response
 
 from gnomon.api.deps import ApiTokenDep, ContextDep, NowDep, SessionDep
 from gnomon.api.openapi import errors
-from gnomon.api.query import QueryTime, RecordLimit, parse_statuses
+from gnomon.api.query import (
+    NameFilter,
+    ProcessStatuses,
+    QueryTime,
+    RecordLimit,
+    RunId,
+    parse_statuses,
+)
 from gnomon.api.wire import wire_response
 from gnomon.domain.enums import ProcessStatus
 from gnomon.domain.runs import Process
@@ -25,11 +31,11 @@ REQUEST_ERRORS = errors(401, 403, 404, 503)
 @router.get("", response_model=None, include_in_schema=False)
 def list_process_runs(
     session: SessionDep,
-    process_definition_name: str | None = None,
+    process_definition_name: NameFilter | None = None,
     start_time: QueryTime | None = None,
     end_time: QueryTime | None = None,
     max_records: RecordLimit = None,
-    allowed_statuses: Annotated[list[str], Query()] = [],  # noqa: B006 (FastAPI copies it)
+    allowed_statuses: ProcessStatuses = [],  # noqa: B006 (FastAPI copies it)
 ) -> Response:
     """Retrieves process runs, newest first; repeated allowed_statuses, empty means any."""
     query = ProcessQuery(
@@ -43,14 +49,14 @@ def list_process_runs(
 
 
 @router.get(ID, response_model=None, responses={200: {"model": Process}, **errors(404, 503)})
-def get_process_run(process_id: str, session: SessionDep) -> Response:
+def get_process_run(process_id: RunId, session: SessionDep) -> Response:
     """Retrieves a process run."""
     return wire_response(get_process(session=session, process_id=process_id), Process)
 
 
 @router.post(ID + "/retry", status_code=204, responses=REQUEST_ERRORS, dependencies=[ApiTokenDep])
 def retry_process_run(
-    process_id: str, session: SessionDep, context: ContextDep, now: NowDep
+    process_id: RunId, session: SessionDep, context: ContextDep, now: NowDep
 ) -> Response:
     """Retries a failed process run; each failed task gets one more attempt, without backoff."""
     return _request(requests.add_retry, process_id, session, context, now)
@@ -58,7 +64,7 @@ def retry_process_run(
 
 @router.post(ID + "/kill", status_code=204, responses=REQUEST_ERRORS, dependencies=[ApiTokenDep])
 def kill_process_run(
-    process_id: str, session: SessionDep, context: ContextDep, now: NowDep
+    process_id: RunId, session: SessionDep, context: ContextDep, now: NowDep
 ) -> Response:
     """Terminates an active process: running tasks are stopped and it ends failed."""
     return _request(requests.add_kill, process_id, session, context, now)
@@ -66,7 +72,7 @@ def kill_process_run(
 
 def _request(
     record: Callable[..., str],
-    process_id: str,
+    process_id: RunId,
     session: SessionDep,
     context: ContextDep,
     now: NowDep,

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query, Request, Response, Security
+from fastapi import APIRouter, Request, Response, Security
 
 from gnomon.api.deps import ContextDep, NowDep, SessionDep, authorize_task_callback, bearer_scheme
 from gnomon.api.openapi import errors
-from gnomon.api.query import QueryTime, RecordLimit, parse_statuses
+from gnomon.api.query import (
+    NameFilter,
+    QueryTime,
+    RecordLimit,
+    RunId,
+    TaskStatuses,
+    parse_statuses,
+)
 from gnomon.api.wire import wire_response
 from gnomon.domain.enums import TaskStatus
 from gnomon.domain.runs import LogEntry, MetadataEntry, Task
@@ -28,9 +33,9 @@ BEARER = [Security(bearer_scheme)]
 @router.get("", response_model=None, include_in_schema=False)
 def list_tasks(
     session: SessionDep,
-    process_definition_name: str,
-    task_definition_name: str,
-    allowed_statuses: Annotated[list[str], Query()] = [],  # noqa: B006 (FastAPI copies it)
+    process_definition_name: NameFilter,
+    task_definition_name: NameFilter,
+    allowed_statuses: TaskStatuses = [],  # noqa: B006 (FastAPI copies it)
     start_time: QueryTime | None = None,
     end_time: QueryTime | None = None,
     limit: RecordLimit = None,
@@ -48,7 +53,7 @@ def list_tasks(
 
 
 def _callback_task(
-    task_id: str, request: Request, session: SessionDep, context: ContextDep
+    task_id: RunId, request: Request, session: SessionDep, context: ContextDep
 ) -> TaskRow:
     task = callbacks.require_task(session=session, task_id=task_id)
     authorize_task_callback(request, context, task)
@@ -57,7 +62,7 @@ def _callback_task(
 
 @router.post(ID + "/log_entries", status_code=204, responses=CALLBACK_ERRORS, dependencies=BEARER)
 def post_log_entries(
-    task_id: str,
+    task_id: RunId,
     entries: list[LogEntry],
     request: Request,
     session: SessionDep,
@@ -71,7 +76,7 @@ def post_log_entries(
 
 @router.post(ID + "/metadata", status_code=204, responses=CALLBACK_ERRORS, dependencies=BEARER)
 def post_metadata(
-    task_id: str,
+    task_id: RunId,
     entries: list[MetadataEntry],
     request: Request,
     session: SessionDep,
@@ -85,7 +90,7 @@ def post_metadata(
 
 @router.post(ID + "/succeed", status_code=204, responses=CALLBACK_ERRORS, dependencies=BEARER)
 def post_succeed(
-    task_id: str, request: Request, session: SessionDep, context: ContextDep, now: NowDep
+    task_id: RunId, request: Request, session: SessionDep, context: ContextDep, now: NowDep
 ) -> Response:
     """Marks the task as having succeeded; the first succeed or fail report wins."""
     return _report(task_id, TaskStatus.SUCCEEDED, None, request, session, context, now)
@@ -93,7 +98,7 @@ def post_succeed(
 
 @router.post(ID + "/fail", status_code=204, responses=CALLBACK_ERRORS, dependencies=BEARER)
 def post_fail(
-    task_id: str, request: Request, session: SessionDep, context: ContextDep, now: NowDep
+    task_id: RunId, request: Request, session: SessionDep, context: ContextDep, now: NowDep
 ) -> Response:
     """Marks the task as having failed; the first succeed or fail report wins."""
     return _report(
@@ -102,7 +107,7 @@ def post_fail(
 
 
 def _report(
-    task_id: str,
+    task_id: RunId,
     status: TaskStatus,
     reason: str | None,
     request: Request,

@@ -19,6 +19,7 @@ from typing import Any
 
 import hypothesis
 from schemathesis import GenerationMode
+from schemathesis.core.failures import FailureGroup
 from schemathesis.openapi import from_url
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
@@ -52,8 +53,8 @@ def test_schemathesis_finds_nothing(live_api: LiveApi, tally: FuzzTally) -> None
         failures += fuzz_operations(schema, mode, live_api, tally)
     try:
         run_links(schema, live_api, tally)
-    except Exception as exc:  # a failed check, with its scenario
-        failures.append(f"stateful: {exc}")
+    except (FailureGroup, Exception) as exc:  # failed checks, with their scenario
+        failures.append(f"stateful: {describe(exc)}")
     assert not failures, "\n\n".join(failures)
 
 
@@ -68,19 +69,30 @@ def fuzz_operations(
         @SETTINGS
         @hypothesis.given(case=operation.as_strategy(generation_mode=mode))
         def fuzz(case: Any) -> None:
-            response = case.call_and_validate(
-                headers=live_api.headers, excluded_checks=excluded_checks(case.operation.label)
-            )
+            response = case.call(headers=live_api.headers)
             tally.record(response)
+            case.validate_response(
+                response,
+                excluded_checks=excluded_checks(case.operation.label),
+                headers=live_api.headers,
+                transport_kwargs={"headers": live_api.headers},
+            )
 
         try:
             fuzz()
         except hypothesis.errors.Unsatisfiable:
             # Nothing to generate: e.g. no invalid value exists for an operation without input.
             assert mode is GenerationMode.NEGATIVE, f"{operation.label}: no valid input found"
-        except Exception as exc:  # a failed check: keep going, report every operation
-            failures.append(f"{operation.label} ({mode.value}): {exc}")
+        except (FailureGroup, Exception) as exc:  # failed checks: report every operation
+            failures.append(f"{operation.label} ({mode.value}): {describe(exc)}")
     return failures
+
+
+def describe(exc: BaseException) -> str:
+    """A failure as Schemathesis words it: each failed check, then the request to reproduce."""
+    if isinstance(exc, BaseExceptionGroup):
+        return str(exc) + "".join(f"\n  - {describe(inner)}" for inner in exc.exceptions)
+    return str(exc)
 
 
 def run_links(schema: Any, live_api: LiveApi, tally: FuzzTally) -> None:

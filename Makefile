@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 
-.PHONY: run test lint typecheck pytest bench readme clean
+.PHONY: run test lint typecheck pytest fuzz bench readme clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,11 @@ pytest: $(STAMP)
 	$(BIN)/pytest
 
 test: lint typecheck pytest
+
+# Schemathesis at length: GNOMON_FUZZ_EXAMPLES per operation (default 100), fresh random input.
+fuzz: $(STAMP)
+	GNOMON_FUZZ_EXAMPLES=$${GNOMON_FUZZ_EXAMPLES:-100} GNOMON_FUZZ_RANDOM=1 \
+		$(BIN)/pytest -p no:cacheprovider tests/fuzz
 
 bench: $(STAMP)
 	$(BIN)/python bench/api.py

@@ -12,6 +12,8 @@ from enum import StrEnum
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from gnomon.domain import limits
+
 
 class ExecutorName(StrEnum):
     DOCKER = "docker"
@@ -173,6 +175,14 @@ class Settings(BaseSettings):
     require_token_for_reads: bool = False
     """Reads under `/api` need `GNOMON_API_TOKEN` too (off by default: Sundial's clients send no
     token). The healthcheck and metrics stay open."""
+
+    max_request_bytes: int = Field(default=limits.DEFAULT_MAX_REQUEST_BYTES, ge=1)
+    """Largest request body the API accepts, in bytes; a larger one is answered 413 without
+    being read."""
+
+    task_token_grace_seconds: float = Field(default=300.0, ge=0, le=limits.MAX_SECONDS)
+    """How long after a task ended its own `GNOMON_TASK_TOKEN` still works for callbacks (late
+    log lines); after that only the API token does."""
 
     @model_validator(mode="after")
     def _check_read_token(self) -> Settings:

@@ -174,9 +174,19 @@ def test_unknown_process_is_404(client: TestClient) -> None:
         ("GET", f"/api/processes/{UNKNOWN}"),
         ("POST", f"/api/processes/{UNKNOWN}/kill"),
         ("POST", f"/api/processes/{UNKNOWN}/retry"),
-        ("GET", "/api/processes/not-a-uuid"),
     ]:
         assert client.request(method, path).status_code == 404, path
+
+
+def test_an_id_that_is_not_a_uuid_is_400(client: TestClient) -> None:
+    for method, path in [
+        ("GET", "/api/processes/not-a-uuid"),
+        ("POST", "/api/processes/not-a-uuid/kill"),
+        ("POST", "/api/tasks/not-a-uuid/succeed"),
+    ]:
+        response = client.request(method, path)
+        assert response.status_code == 400, path
+        assert response.json()["errors"][0]["field"] in {"process_id", "task_id"}
 
 
 @pytest.mark.parametrize("action", ["log_entries", "metadata", "succeed", "fail"])

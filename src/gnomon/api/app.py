@@ -9,9 +9,12 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy.engine import Engine
 
 from gnomon import __version__
+from gnomon.api.body_limit import BodyLimitMiddleware
 from gnomon.api.deps import AppContext
 from gnomon.api.errors import install_error_handlers
 from gnomon.api.http_metrics import install_http_metrics
+from gnomon.api.openapi import install_openapi
+from gnomon.api.request_guard import RequestGuardMiddleware
 from gnomon.api.routes import internal, process_definitions, processes, tasks
 from gnomon.api.store_health import StoreProbe
 from gnomon.domain.clock import Clock, SystemClock
@@ -51,8 +54,17 @@ def create_app(
     app.state.registry = registry or CollectorRegistry()
     app.state.store_probe = StoreProbe(engine)
     install_error_handlers(app)
+    # Bad targets and oversized bodies never reach a route; the metrics (added after, so
+    # outside) still count them.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
+    app.add_middleware(RequestGuardMiddleware)
     install_http_metrics(app, app.state.registry)
     modules = [internal] if internal_only else [process_definitions, processes, tasks, internal]
     for module in modules:
         app.include_router(module.router)
+    install_openapi(
+        app,
+        token_required=settings.api_token is not None,
+        reads_closed=settings.require_token_for_reads,
+    )
     return app

@@ -8,10 +8,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from gnomon.api.task_tokens import refuse_if_ended
 from gnomon.domain.clock import Clock
 from gnomon.settings import Settings
 from gnomon.storage.engine import transaction
@@ -62,13 +64,26 @@ def get_now(context: ContextDep) -> datetime:
 NowDep = Annotated[datetime, Depends(get_now)]
 
 
+bearer_scheme = HTTPBearer(
+    auto_error=False,
+    description="GNOMON_API_TOKEN; on a task's callbacks, that task's GNOMON_TASK_TOKEN too",
+)
+BearerDep = Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)]
+"""Declares the bearer scheme in the OpenAPI document; the checks below decide the answer."""
+
+
 def _bearer(request: Request) -> str | None:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
-def require_api_token(request: Request, context: ContextDep) -> None:
+def _tokens_match(given: str, expected: str) -> bool:
+    # compare_digest refuses non-ASCII str (TypeError, a 500); bytes compare in constant time.
+    return hmac.compare_digest(given.encode("utf-8", "surrogatepass"), expected.encode("utf-8"))
+
+
+def require_api_token(request: Request, context: ContextDep, _scheme: BearerDep) -> None:
     """Mutating endpoints need the API token when one is configured."""
     expected = context.settings.api_token
     if expected is None:
@@ -76,7 +91,7 @@ def require_api_token(request: Request, context: ContextDep) -> None:
     token = _bearer(request)
     if token is None:
         raise HTTPException(401, "missing bearer token", {"WWW-Authenticate": "Bearer"})
-    if not hmac.compare_digest(token, expected.get_secret_value()):
+    if not _tokens_match(token, expected.get_secret_value()):
         raise HTTPException(403, "invalid token")
 
 
@@ -89,6 +104,8 @@ def authorize_task_callback(request: Request, context: ContextDep, task: TaskRow
         and task.token_hash
         and hmac.compare_digest(hash_token(token), task.token_hash)
     ):
+        grace = context.settings.task_token_grace_seconds
+        refuse_if_ended(task, now=context.clock.now(), grace_seconds=grace)
         return
     if expected is None:
         if token is None or task.token_hash is None:
@@ -96,18 +113,18 @@ def authorize_task_callback(request: Request, context: ContextDep, task: TaskRow
         raise HTTPException(403, "this token belongs to another task")
     if token is None:
         raise HTTPException(401, "missing bearer token", {"WWW-Authenticate": "Bearer"})
-    if not hmac.compare_digest(token, expected.get_secret_value()):
+    if not _tokens_match(token, expected.get_secret_value()):
         raise HTTPException(403, "invalid token for this task")
 
 
 ApiTokenDep = Depends(require_api_token)
 
 
-def require_read_token(request: Request, context: ContextDep) -> None:
+def require_read_token(request: Request, context: ContextDep, scheme: BearerDep) -> None:
     """Reads need the API token too when GNOMON_REQUIRE_TOKEN_FOR_READS is set: definitions hold
     environment values and runs hold job logs."""
     if context.settings.require_token_for_reads:
-        require_api_token(request, context)
+        require_api_token(request, context, scheme)
 
 
 ReadTokenDep = Depends(require_read_token)

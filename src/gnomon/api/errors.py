@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -23,6 +24,20 @@ log = logging.getLogger(__name__)
 
 # FastAPI puts where a value came from first in its locations; users think in body fields.
 _LOCATION_ROOTS = {"body", "query", "path", "header"}
+
+
+class FieldError(BaseModel):
+    """One problem with one input field."""
+
+    field: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    """The body of every error response."""
+
+    message: str
+    errors: list[FieldError]
 
 
 def error_body(message: str, errors: Sequence[dict[str, str]] = ()) -> dict[str, Any]:

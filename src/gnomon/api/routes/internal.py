@@ -8,15 +8,29 @@ import os
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest, multiprocess
+from pydantic import BaseModel
 
 from gnomon.api.deps import AppContext
+from gnomon.api.openapi import errors
 from gnomon.api.store_health import StoreProbe
 
 router = APIRouter(prefix="/_internal_", tags=["internal"])
 MULTIPROCESS_DIRECTORY = "PROMETHEUS_MULTIPROC_DIR"
 
 
-@router.get("/metrics", response_class=Response)
+class HealthReport(BaseModel):
+    """What the healthcheck found: `status` is ok, degraded or unavailable."""
+
+    status: str
+    store: str
+    scheduler: str | None = None
+    executor: str | None = None
+
+
+HEALTH = {"model": HealthReport}
+
+
+@router.get("/metrics", response_class=Response, responses=errors())
 def metrics(request: Request) -> Response:
     """Prometheus text exposition (summed over every worker process when there are several)."""
     registry: CollectorRegistry = request.app.state.registry
@@ -26,7 +40,11 @@ def metrics(request: Request) -> Response:
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
 
-@router.get("/healthcheck")
+@router.get(
+    "/healthcheck",
+    response_model=None,
+    responses={**errors(), 200: HEALTH, 503: {**HEALTH, "description": "Not healthy"}},
+)
 async def healthcheck(request: Request) -> JSONResponse:
     """200 when the store (and the scheduler and executor, where they run) can work; 503 saying
     what cannot. A dead scheduler loop is `unavailable`: a supervisor should restart the process

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Response
 
 from gnomon.api.deps import ApiTokenDep, ContextDep, NowDep, ReadTokenDep, SessionDep
+from gnomon.api.openapi import errors
+from gnomon.api.query import DefinitionName, NameFilter
 from gnomon.api.wire import wire_response
 from gnomon.domain.definitions import ProcessDefinition
 from gnomon.domain.validation import check_definition
@@ -18,25 +20,44 @@ router = APIRouter(prefix="/api/process_definitions", tags=["process definitions
 NAME = "/{process_definition_name}"
 OK_DEFINITIONS: dict[int | str, dict[str, Any]] = {200: {"model": list[ProcessDefinition]}}
 OK_DEFINITION: dict[int | str, dict[str, Any]] = {200: {"model": ProcessDefinition}}
+WRITE_ERRORS = errors(401, 403, 404, 409, 503)
+"""409: the definition may be deleted or replaced by a concurrent request."""
 
 
-@router.get("/", response_model=None, responses=OK_DEFINITIONS, dependencies=[ReadTokenDep])
+@router.get(
+    "/",
+    response_model=None,
+    responses={**OK_DEFINITIONS, **errors(401, 403, 503)},
+    dependencies=[ReadTokenDep],
+)
 @router.get("", response_model=None, include_in_schema=False, dependencies=[ReadTokenDep])
 def list_process_definitions(session: SessionDep) -> Response:
     """Get all currently registered process definitions."""
     return wire_response(store.definition_bodies(session=session), list[dict[str, object]])
 
 
-@router.get(NAME, response_model=None, responses=OK_DEFINITION, dependencies=[ReadTokenDep])
-def get_process_definition(process_definition_name: str, session: SessionDep) -> Response:
+@router.get(
+    NAME,
+    response_model=None,
+    responses={**OK_DEFINITION, **errors(401, 403, 404, 503)},
+    dependencies=[ReadTokenDep],
+)
+def get_process_definition(
+    process_definition_name: DefinitionName, session: SessionDep
+) -> Response:
     """Get a registered process definition."""
     (body,) = store.definition_bodies(session=session, name=process_definition_name)
     return wire_response(body, dict[str, object])
 
 
-@router.put(NAME, response_model=None, responses=OK_DEFINITION, dependencies=[ApiTokenDep])
+@router.put(
+    NAME,
+    response_model=None,
+    responses={**OK_DEFINITION, **errors(401, 403, 409, 503)},
+    dependencies=[ApiTokenDep],
+)
 def put_process_definition(
-    process_definition_name: str,
+    process_definition_name: DefinitionName,
     definition: ProcessDefinition,
     session: SessionDep,
     context: ContextDep,
@@ -57,9 +78,11 @@ def put_process_definition(
     return wire_response(definition.to_wire(), dict[str, object])
 
 
-@router.delete(NAME, status_code=204, dependencies=[ApiTokenDep])
+@router.delete(
+    NAME, status_code=204, responses=errors(401, 403, 404, 409, 503), dependencies=[ApiTokenDep]
+)
 def delete_process_definition(
-    process_definition_name: str, session: SessionDep, context: ContextDep
+    process_definition_name: DefinitionName, session: SessionDep, context: ContextDep
 ) -> Response:
     """Deletes a registered process definition; its past processes stay readable."""
     store.delete_definition(session=session, name=process_definition_name)
@@ -68,13 +91,13 @@ def delete_process_definition(
     return Response(status_code=204)
 
 
-@router.post(NAME + "/trigger", status_code=204, dependencies=[ApiTokenDep])
+@router.post(NAME + "/trigger", status_code=204, responses=WRITE_ERRORS, dependencies=[ApiTokenDep])
 def trigger_process_definition(
-    process_definition_name: str,
+    process_definition_name: DefinitionName,
     session: SessionDep,
     context: ContextDep,
     now: NowDep,
-    task_definition_name: Annotated[str | None, Query()] = None,
+    task_definition_name: NameFilter | None = None,
 ) -> Response:
     """Triggers a new instance of the process (only the named task, if given)."""
     task_filter = None
@@ -94,17 +117,17 @@ def trigger_process_definition(
     return Response(status_code=204)
 
 
-@router.post(NAME + "/pause", status_code=204, dependencies=[ApiTokenDep])
+@router.post(NAME + "/pause", status_code=204, responses=WRITE_ERRORS, dependencies=[ApiTokenDep])
 def pause_process_definition(
-    process_definition_name: str, session: SessionDep, context: ContextDep, now: NowDep
+    process_definition_name: DefinitionName, session: SessionDep, context: ContextDep, now: NowDep
 ) -> Response:
     """Pause the process schedule; triggers still start runs."""
     return _set_paused(process_definition_name, True, session, context, now)
 
 
-@router.post(NAME + "/resume", status_code=204, dependencies=[ApiTokenDep])
+@router.post(NAME + "/resume", status_code=204, responses=WRITE_ERRORS, dependencies=[ApiTokenDep])
 def resume_process_definition(
-    process_definition_name: str, session: SessionDep, context: ContextDep, now: NowDep
+    process_definition_name: DefinitionName, session: SessionDep, context: ContextDep, now: NowDep
 ) -> Response:
     """Resume the process schedule."""
     return _set_paused(process_definition_name, False, session, context, now)

@@ -3,41 +3,50 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
-from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Response
 
 from gnomon.api.deps import ApiTokenDep, ContextDep, NowDep, ReadTokenDep, SessionDep
-from gnomon.api.query import parse_statuses
+from gnomon.api.openapi import errors
+from gnomon.api.query import (
+    NameFilter,
+    ProcessStatuses,
+    QueryTime,
+    RecordLimit,
+    RunId,
+    parse_statuses,
+)
 from gnomon.api.wire import wire_response
 from gnomon.domain.enums import ProcessStatus
 from gnomon.domain.runs import Process
-from gnomon.domain.times import as_utc
 from gnomon.storage import requests
 from gnomon.storage.runs import ProcessQuery, get_process, list_processes
 
 router = APIRouter(prefix="/api/processes", tags=["processes"])
 ID = "/{process_id}"
+REQUEST_ERRORS = errors(401, 403, 404, 503)
 
 
 @router.get(
-    "/", response_model=None, responses={200: {"model": list[Process]}}, dependencies=[ReadTokenDep]
+    "/",
+    response_model=None,
+    responses={200: {"model": list[Process]}, **errors(401, 403, 503)},
+    dependencies=[ReadTokenDep],
 )
 @router.get("", response_model=None, include_in_schema=False, dependencies=[ReadTokenDep])
 def list_process_runs(
     session: SessionDep,
-    process_definition_name: str | None = None,
-    start_time: datetime | None = None,
-    end_time: datetime | None = None,
-    max_records: Annotated[int | None, Query(ge=0)] = None,
-    allowed_statuses: Annotated[list[str], Query()] = [],  # noqa: B006 (FastAPI copies it)
+    process_definition_name: NameFilter | None = None,
+    start_time: QueryTime | None = None,
+    end_time: QueryTime | None = None,
+    max_records: RecordLimit = None,
+    allowed_statuses: ProcessStatuses = [],  # noqa: B006 (FastAPI copies it)
 ) -> Response:
     """Retrieves process runs, newest first; repeated allowed_statuses, empty means any."""
     query = ProcessQuery(
         process_definition_name=process_definition_name,
-        start_time=as_utc(start_time) if start_time else None,
-        end_time=as_utc(end_time) if end_time else None,
+        start_time=start_time,
+        end_time=end_time,
         max_records=max_records,
         statuses=parse_statuses(allowed_statuses, ProcessStatus),
     )
@@ -45,24 +54,27 @@ def list_process_runs(
 
 
 @router.get(
-    ID, response_model=None, responses={200: {"model": Process}}, dependencies=[ReadTokenDep]
+    ID,
+    response_model=None,
+    responses={200: {"model": Process}, **errors(401, 403, 404, 503)},
+    dependencies=[ReadTokenDep],
 )
-def get_process_run(process_id: str, session: SessionDep) -> Response:
+def get_process_run(process_id: RunId, session: SessionDep) -> Response:
     """Retrieves a process run."""
     return wire_response(get_process(session=session, process_id=process_id), Process)
 
 
-@router.post(ID + "/retry", status_code=204, dependencies=[ApiTokenDep])
+@router.post(ID + "/retry", status_code=204, responses=REQUEST_ERRORS, dependencies=[ApiTokenDep])
 def retry_process_run(
-    process_id: str, session: SessionDep, context: ContextDep, now: NowDep
+    process_id: RunId, session: SessionDep, context: ContextDep, now: NowDep
 ) -> Response:
     """Retries a failed process run; each failed task gets one more attempt, without backoff."""
     return _request(requests.add_retry, process_id, session, context, now)
 
 
-@router.post(ID + "/kill", status_code=204, dependencies=[ApiTokenDep])
+@router.post(ID + "/kill", status_code=204, responses=REQUEST_ERRORS, dependencies=[ApiTokenDep])
 def kill_process_run(
-    process_id: str, session: SessionDep, context: ContextDep, now: NowDep
+    process_id: RunId, session: SessionDep, context: ContextDep, now: NowDep
 ) -> Response:
     """Terminates an active process: running tasks are stopped and it ends failed."""
     return _request(requests.add_kill, process_id, session, context, now)
@@ -70,7 +82,7 @@ def kill_process_run(
 
 def _request(
     record: Callable[..., str],
-    process_id: str,
+    process_id: RunId,
     session: SessionDep,
     context: ContextDep,
     now: NowDep,

@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated
+from fastapi import APIRouter, Request, Response, Security
 
-from fastapi import APIRouter, Query, Request, Response
-
-from gnomon.api.deps import ContextDep, NowDep, ReadTokenDep, SessionDep, authorize_task_callback
-from gnomon.api.query import parse_statuses
+from gnomon.api.deps import (
+    ContextDep,
+    NowDep,
+    ReadTokenDep,
+    SessionDep,
+    authorize_task_callback,
+    bearer_scheme,
+)
+from gnomon.api.openapi import errors
+from gnomon.api.query import (
+    NameFilter,
+    QueryTime,
+    RecordLimit,
+    RunId,
+    TaskStatuses,
+    parse_statuses,
+)
 from gnomon.api.wire import wire_response
 from gnomon.domain.enums import TaskStatus
 from gnomon.domain.runs import LogEntry, MetadataEntry, Task
-from gnomon.domain.times import as_utc
 from gnomon.storage import callbacks
 from gnomon.storage.runs import TaskQuery, find_tasks
 from gnomon.storage.tables import TaskRow
@@ -20,44 +31,50 @@ from gnomon.storage.tables import TaskRow
 router = APIRouter(prefix="/api/tasks", tags=["tasks"])
 ID = "/{task_id}"
 EXPLICIT_FAILURE_REASON = "Marked as failed via API"
+CALLBACK_ERRORS = errors(401, 403, 404, 503)
+# Documents the bearer scheme; `authorize_task_callback` decides, once the task is known.
+BEARER = [Security(bearer_scheme)]
 
 
 @router.get(
-    "/", response_model=None, responses={200: {"model": list[Task]}}, dependencies=[ReadTokenDep]
+    "/",
+    response_model=None,
+    responses={200: {"model": list[Task]}, **errors(401, 403, 503)},
+    dependencies=[ReadTokenDep],
 )
 @router.get("", response_model=None, include_in_schema=False, dependencies=[ReadTokenDep])
 def list_tasks(
     session: SessionDep,
-    process_definition_name: str,
-    task_definition_name: str,
-    allowed_statuses: Annotated[list[str], Query()] = [],  # noqa: B006 (FastAPI copies it)
-    start_time: datetime | None = None,
-    end_time: datetime | None = None,
-    limit: Annotated[int | None, Query(ge=0)] = None,
+    process_definition_name: NameFilter,
+    task_definition_name: NameFilter,
+    allowed_statuses: TaskStatuses = [],  # noqa: B006 (FastAPI copies it)
+    start_time: QueryTime | None = None,
+    end_time: QueryTime | None = None,
+    limit: RecordLimit = None,
 ) -> Response:
     """Retrieves the most recent tasks meeting the given criteria."""
     query = TaskQuery(
         process_definition_name=process_definition_name,
         task_definition_name=task_definition_name,
         statuses=parse_statuses(allowed_statuses, TaskStatus),
-        start_time=as_utc(start_time) if start_time else None,
-        end_time=as_utc(end_time) if end_time else None,
+        start_time=start_time,
+        end_time=end_time,
         limit=limit,
     )
     return wire_response(find_tasks(session=session, query=query), list[Task])
 
 
 def _callback_task(
-    task_id: str, request: Request, session: SessionDep, context: ContextDep
+    task_id: RunId, request: Request, session: SessionDep, context: ContextDep
 ) -> TaskRow:
     task = callbacks.require_task(session=session, task_id=task_id)
     authorize_task_callback(request, context, task)
     return task
 
 
-@router.post(ID + "/log_entries", status_code=204)
+@router.post(ID + "/log_entries", status_code=204, responses=CALLBACK_ERRORS, dependencies=BEARER)
 def post_log_entries(
-    task_id: str,
+    task_id: RunId,
     entries: list[LogEntry],
     request: Request,
     session: SessionDep,
@@ -69,9 +86,9 @@ def post_log_entries(
     return Response(status_code=204)
 
 
-@router.post(ID + "/metadata", status_code=204)
+@router.post(ID + "/metadata", status_code=204, responses=CALLBACK_ERRORS, dependencies=BEARER)
 def post_metadata(
-    task_id: str,
+    task_id: RunId,
     entries: list[MetadataEntry],
     request: Request,
     session: SessionDep,
@@ -83,17 +100,17 @@ def post_metadata(
     return Response(status_code=204)
 
 
-@router.post(ID + "/succeed", status_code=204)
+@router.post(ID + "/succeed", status_code=204, responses=CALLBACK_ERRORS, dependencies=BEARER)
 def post_succeed(
-    task_id: str, request: Request, session: SessionDep, context: ContextDep, now: NowDep
+    task_id: RunId, request: Request, session: SessionDep, context: ContextDep, now: NowDep
 ) -> Response:
     """Marks the task as having succeeded; the first succeed or fail report wins."""
     return _report(task_id, TaskStatus.SUCCEEDED, None, request, session, context, now)
 
 
-@router.post(ID + "/fail", status_code=204)
+@router.post(ID + "/fail", status_code=204, responses=CALLBACK_ERRORS, dependencies=BEARER)
 def post_fail(
-    task_id: str, request: Request, session: SessionDep, context: ContextDep, now: NowDep
+    task_id: RunId, request: Request, session: SessionDep, context: ContextDep, now: NowDep
 ) -> Response:
     """Marks the task as having failed; the first succeed or fail report wins."""
     return _report(
@@ -102,7 +119,7 @@ def post_fail(
 
 
 def _report(
-    task_id: str,
+    task_id: RunId,
     status: TaskStatus,
     reason: str | None,
     request: Request,

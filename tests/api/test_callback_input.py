@@ -99,3 +99,22 @@ def test_entries_at_the_bounds_are_stored(
     assert [(e["message"], e["when"]) for e in task["log_entries"]] == [
         (longest, "9999-12-31T23:59:59.000Z")
     ]
+
+
+@pytest.mark.parametrize("kind", ["log_entries", "metadata"])
+def test_a_batch_past_the_entry_limit_is_400_and_nothing_is_stored(
+    store_client: TestClient, engine: Engine, clock: FakeClock, kind: str
+) -> None:
+    process_id, (task_id,) = seed_run(engine, clock)
+    count = limits.MAX_ENTRIES_PER_CALLBACK + 1
+    if kind == "log_entries":
+        batch = [log(f"line {n}") for n in range(count)]
+    else:
+        batch = [metadata(f"key{n}", "value") for n in range(count)]
+    response = post_raw(store_client, f"/api/tasks/{task_id}/{kind}", batch)
+    assert response.status_code == 400, response.text
+    assert "1000" in response.text
+    task = store_client.get(f"/api/processes/{process_id}").json()["task"][0]
+    assert task["log_entries" if kind == "log_entries" else "metadata_entries"] == []
+    full = batch[: limits.MAX_ENTRIES_PER_CALLBACK]
+    assert post_raw(store_client, f"/api/tasks/{task_id}/{kind}", full).status_code == 204

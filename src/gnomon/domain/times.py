@@ -33,7 +33,8 @@ def as_utc(value: datetime) -> datetime:
 def format_wire_time(value: datetime) -> str:
     """Format as `2017-11-23T10:15:30.123Z`."""
     utc = as_utc(value)
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+    # Not strftime("%Y"): it drops the zero padding of years before 1000 on glibc.
+    return f"{utc.year:04d}-" + utc.strftime("%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
 
 
 WireTime = Annotated[

@@ -23,3 +23,9 @@ def test_the_extremes_that_fit_convert() -> None:
     assert as_utc(early) == datetime(1, 1, 1, tzinfo=UTC)
     assert format_wire_time(late) == "9999-12-31T23:59:00.000Z"
     assert as_utc(datetime(2020, 1, 1)) == datetime(2020, 1, 1, tzinfo=UTC)
+
+
+def test_years_before_1000_keep_four_digits_on_the_wire() -> None:
+    assert format_wire_time(datetime(247, 4, 5, 4, 51, 45, 199_000, tzinfo=UTC)) == (
+        "0247-04-05T04:51:45.199Z"
+    )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response, Security
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Request, Response, Security
 
 from gnomon.api.deps import (
     ContextDep,
@@ -23,6 +25,7 @@ from gnomon.api.query import (
 )
 from gnomon.api.wire import wire_response
 from gnomon.domain.enums import TaskStatus
+from gnomon.domain.limits import MAX_ENTRIES_PER_CALLBACK
 from gnomon.domain.runs import LogEntry, MetadataEntry, Task
 from gnomon.storage import callbacks
 from gnomon.storage.runs import TaskQuery, find_tasks
@@ -75,7 +78,7 @@ def _callback_task(
 @router.post(ID + "/log_entries", status_code=204, responses=CALLBACK_ERRORS, dependencies=BEARER)
 def post_log_entries(
     task_id: RunId,
-    entries: list[LogEntry],
+    entries: Annotated[list[LogEntry], Body(max_length=MAX_ENTRIES_PER_CALLBACK)],
     request: Request,
     session: SessionDep,
     context: ContextDep,
@@ -89,7 +92,7 @@ def post_log_entries(
 @router.post(ID + "/metadata", status_code=204, responses=CALLBACK_ERRORS, dependencies=BEARER)
 def post_metadata(
     task_id: RunId,
-    entries: list[MetadataEntry],
+    entries: Annotated[list[MetadataEntry], Body(max_length=MAX_ENTRIES_PER_CALLBACK)],
     request: Request,
     session: SessionDep,
     context: ContextDep,

@@ -86,6 +86,9 @@ HttpUrlStr = Annotated[
 CronField = Annotated[str, Field(max_length=limits.MAX_CRON_FIELD_CHARS)]
 
 
+_NO_TEXT: Final = (BaseModel, int, float, type(None))
+
+
 class WireModel(BaseModel):
     """Base of every wire model.
 
@@ -101,6 +104,8 @@ class WireModel(BaseModel):
     @field_validator("*", mode="after")
     @classmethod
     def _storable_text(cls, value: Any) -> Any:
+        if isinstance(value, _NO_TEXT):
+            return value  # a nested model checks its own fields; numbers hold no text
         problem = unstorable_text(value)
         if problem is not None:
             raise ValueError(problem)

@@ -31,18 +31,9 @@ from gnomon.storage.definitions import get_definition_row
 from gnomon.storage.engine import transaction
 from gnomon.storage.tables import ProcessDefinitionRow, TaskSnapshotRow, TaskTemplateRow
 from tests.conftest import START
-from tests.samples import definition, docker_task
+from tests.samples import EVERY_MINUTE, definition, docker_task
 from tests.scheduler.harness import Harness
 
-EVERY_MINUTE = {
-    "cron_schedule": {
-        "minutes": "*",
-        "hours": "*",
-        "day_of_month": "*",
-        "month": "*",
-        "day_of_week": "?",
-    }
-}
 HUGE = 10**15
 """Seconds far beyond what a datetime can hold (about 31 million years)."""
 

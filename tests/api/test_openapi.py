@@ -161,3 +161,9 @@ def test_with_reads_closed_the_reads_declare_the_token_and_its_errors() -> None:
             assert operation.get("security") == [{"HTTPBearer": []}], key
         else:
             assert statuses == EXPECTED[key], key
+
+
+def test_every_union_says_it_has_exactly_one_member() -> None:
+    schemas = document()["components"]["schemas"]
+    for name in ("ProcessSchedule", "TaskExecutable", "Notification", "EnvironmentSource"):
+        assert (schemas[name]["minProperties"], schemas[name]["maxProperties"]) == (1, 1), name

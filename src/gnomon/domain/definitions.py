@@ -118,6 +118,8 @@ _MEMBER_NAMES: dict[type, tuple[str, ...]] = {}
 class WrapperUnion(WireModel):
     """A Sundial union: an object with exactly one key, the member's type name."""
 
+    # The schema says "exactly one member" too, as the CRD's does.
+    model_config = ConfigDict(json_schema_extra={"minProperties": 1, "maxProperties": 1})
     union_name: ClassVar[str] = "union"
 
     @classmethod

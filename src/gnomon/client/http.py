@@ -6,8 +6,10 @@ from typing import Any
 
 import httpx
 
+from gnomon.errors import GnomonError
 
-class ApiError(Exception):
+
+class ApiError(GnomonError):
     """The server refused the request, or could not be reached; `str()` is for people."""
 
     def __init__(self, message: str, status: int | None = None) -> None:

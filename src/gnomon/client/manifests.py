@@ -8,11 +8,13 @@ from typing import Any
 
 import yaml
 
+from gnomon.errors import GnomonError
+
 API_VERSION = "gnomon.dev/v1alpha1"
 KIND = "ProcessDefinition"
 
 
-class ManifestError(ValueError):
+class ManifestError(GnomonError, ValueError):
     """A file that holds no usable definition; the message says which document and why."""
 
 

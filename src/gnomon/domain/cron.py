@@ -58,6 +58,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import CroniterBadDateError, croniter
 
+from gnomon.errors import GnomonError
+
 __all__ = ["CronExpression", "InvalidCronError"]
 
 _MAX_YEARS_BETWEEN_FIRES: Final = 50
@@ -79,7 +81,7 @@ _FIELD_NAMES: Final = ("minutes", "hours", "day_of_month", "month", "day_of_week
 _MAX_FIELD_LENGTH: Final = 1000  # far beyond any real list; keeps int() off huge digit strings
 
 
-class InvalidCronError(ValueError):
+class InvalidCronError(GnomonError, ValueError):
     """A cron schedule that cannot be used.
 
     Attributes:

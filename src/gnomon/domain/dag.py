@@ -9,8 +9,10 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Mapping, Sequence
 
+from gnomon.errors import GnomonError
 
-class CycleError(ValueError):
+
+class CycleError(GnomonError, ValueError):
     """The graph has a dependency cycle, so it has no order; `cycle` is one of them."""
 
     def __init__(self, cycle: list[str]) -> None:

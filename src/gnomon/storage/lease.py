@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col
 
 from gnomon.domain.times import as_utc
+from gnomon.errors import GnomonError
 from gnomon.storage.callbacks import insert_ignoring_duplicates
 from gnomon.storage.tables import SchedulerLeaseRow
 
@@ -29,7 +30,7 @@ class Lease:
     expires_at: datetime
 
 
-class LeaseLostError(Exception):
+class LeaseLostError(GnomonError):
     """The lease is no longer the caller's: its transaction must not commit."""
 
     def __init__(self, lease: Lease) -> None:

@@ -58,17 +58,12 @@ class ResourceWatcher:
         self._on_event = on_event
         self._retry_seconds = retry_seconds
         self._stop = threading.Event()
-        self._synced = threading.Event()
         self._lock = threading.Lock()
         self._watch: Any = None
         self._thread = threading.Thread(target=self._run, name=f"gnomon-k8s-{kind}", daemon=True)
 
     def start(self) -> None:
         self._thread.start()
-
-    def wait_synced(self, timeout: float) -> bool:
-        """Whether the first list has been handed over within `timeout` seconds."""
-        return self._synced.wait(timeout)
 
     def stop(self, timeout: float = 5.0) -> None:
         """Ends the loop, interrupting a watch that is waiting for events."""
@@ -102,7 +97,6 @@ class ResourceWatcher:
             self._namespace, label_selector=self._selector, _request_timeout=REQUEST_TIMEOUT
         )
         self._on_snapshot(listing.items or [])
-        self._synced.set()
         version = listing.metadata.resource_version
         while not self._stop.is_set():
             current = _WATCH()

@@ -6,6 +6,7 @@ of the field at fault, so a user can find it in the body they sent.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Final
 
 from gnomon.domain.cron import CronExpression, InvalidCronError
 from gnomon.domain.dag import find_cycle
@@ -26,6 +27,23 @@ def check_definition(spec: ProcessDefinitionSpec) -> list[FieldProblem]:
     if spec.schedule is not None and spec.schedule.cron_schedule is not None:
         problems += _cron_problems(spec.schedule.cron_schedule)
     return problems
+
+
+SHELL_DISABLED: Final = (
+    "shell scripts are disabled on this server; "
+    "start Gnomon with GNOMON_ALLOW_SHELL=true to enable them"
+)
+
+
+def shell_problems(spec: ProcessDefinitionSpec, *, allow_shell: bool) -> list[FieldProblem]:
+    """Each shell task of `spec`, where this server does not run shell scripts."""
+    if allow_shell:
+        return []
+    return [
+        FieldProblem(f"task_definitions[{index}].executable.shell_script_command", SHELL_DISABLED)
+        for index, task in enumerate(spec.task_definitions)
+        if task.executable.shell_script_command is not None
+    ]
 
 
 def parse_cron(cron: CronSchedule) -> CronExpression:

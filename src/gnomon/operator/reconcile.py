@@ -23,7 +23,7 @@ from sqlmodel import Session
 from gnomon.domain.clock import Clock
 from gnomon.domain.definitions import ProcessDefinition, ProcessDefinitionSpec
 from gnomon.domain.enums import ProcessStatus
-from gnomon.domain.validation import check_definition
+from gnomon.domain.validation import check_definition, shell_problems
 from gnomon.errors import ConflictError, NotFoundError
 from gnomon.operator.naming import definition_name, owner
 from gnomon.operator.status import RunState, build_run_status
@@ -78,7 +78,9 @@ def store_spec(
     except ValidationError as exc:
         return Rejection(REASON_INVALID, _pydantic_problems(exc, prefix="spec"))
     problems = [(p.field, p.message) for p in check_definition(parsed)]
-    problems += _shell_problems(parsed, allow_shell=context.allow_shell)
+    problems += [
+        (p.field, p.message) for p in shell_problems(parsed, allow_shell=context.allow_shell)
+    ]
     if problems:
         return Rejection(REASON_INVALID, _join(("spec." + f, m) for f, m in problems))
     mapped = definition_name(namespace, name)
@@ -165,20 +167,6 @@ def _with_stored_pause(
     if row.owner != resource:
         return definition  # upsert_definition refuses it anyway
     return definition.model_copy(update={"paused": row.paused})
-
-
-def _shell_problems(spec: ProcessDefinitionSpec, *, allow_shell: bool) -> list[tuple[str, str]]:
-    if allow_shell:
-        return []
-    return [
-        (
-            f"task_definitions[{index}].executable.shell_script_command",
-            "shell scripts are disabled on this server; "
-            "start Gnomon with GNOMON_ALLOW_SHELL=true to enable them",
-        )
-        for index, task in enumerate(spec.task_definitions)
-        if task.executable.shell_script_command is not None
-    ]
 
 
 def _pydantic_problems(exc: ValidationError, *, prefix: str) -> str:

@@ -11,7 +11,7 @@ from gnomon.api.openapi import errors
 from gnomon.api.query import DefinitionName, NameFilter
 from gnomon.api.wire import wire_response
 from gnomon.domain.definitions import ProcessDefinition
-from gnomon.domain.validation import check_definition
+from gnomon.domain.validation import check_definition, shell_problems
 from gnomon.errors import InvalidInputError, NotFoundError
 from gnomon.storage import definitions as store
 from gnomon.storage import requests
@@ -143,18 +143,9 @@ def _set_paused(
 
 
 def _reject_invalid(definition: ProcessDefinition, *, allow_shell: bool) -> None:
-    problems = check_definition(definition)
+    problems = check_definition(definition) + shell_problems(definition, allow_shell=allow_shell)
     if problems:
         first = problems[0]
         raise InvalidInputError(
             first.field, first.message, [(p.field, p.message) for p in problems]
         )
-    if allow_shell:
-        return
-    for index, task in enumerate(definition.task_definitions):
-        if task.executable.shell_script_command is not None:
-            raise InvalidInputError(
-                f"task_definitions[{index}].executable.shell_script_command",
-                "shell scripts are disabled on this server; "
-                "start Gnomon with GNOMON_ALLOW_SHELL=true to enable them",
-            )

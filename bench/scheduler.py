@@ -38,7 +38,7 @@ from gnomon.runner.base import Job
 from gnomon.runner.fake import FakeRunner
 from gnomon.scheduler.service import SchedulerConfig, SchedulerService
 from gnomon.scheduler.sink import StoreSink
-from gnomon.storage import requests
+from gnomon.storage import run_requests
 from gnomon.storage.engine import make_engine, transaction
 from gnomon.storage.migrate import upgrade
 from gnomon.storage.tables import ProcessDefinitionRow, ProcessRow, TaskTemplateRow
@@ -140,7 +140,7 @@ def measure_triggers(
         known = set(runner.start_times)
         begun = time.time()
         with transaction(engine) as session:
-            requests.add_trigger(
+            run_requests.add_trigger(
                 session=session, name=name, task_filter=None, now=datetime.now(UTC)
             )
         service.wakeup.notify("triggers")

@@ -23,7 +23,7 @@ from sqlmodel import Session, select
 from gnomon.domain.clock import FakeClock
 from gnomon.runner.base import ExecutorStatus
 from gnomon.storage import lease as leases
-from gnomon.storage import requests
+from gnomon.storage import run_requests
 from gnomon.storage.engine import transaction
 from gnomon.storage.tables import ProcessRow, TaskRow
 from tests.conftest import START
@@ -42,7 +42,9 @@ def _pair(engine: Engine) -> tuple[Harness, Harness]:
     standby.tick()  # the old holder has the lease: the standby stands by
     with transaction(engine) as session:
         for index in range(RUNS):
-            requests.add_trigger(session=session, name=f"chain{index}", task_filter=None, now=START)
+            run_requests.add_trigger(
+                session=session, name=f"chain{index}", task_filter=None, now=START
+            )
     old.tick()
     assert len(old.runner.started) == RUNS and standby.runner.started == []
     return old, standby

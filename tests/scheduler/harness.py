@@ -16,7 +16,7 @@ from gnomon.runner.base import ExecutorStatus, Job
 from gnomon.runner.fake import FakeRunner
 from gnomon.scheduler.service import SchedulerConfig, SchedulerService
 from gnomon.scheduler.sink import StoreSink
-from gnomon.storage import definitions, requests
+from gnomon.storage import definitions, run_requests
 from gnomon.storage.engine import transaction
 from gnomon.storage.runs import ProcessQuery, list_processes
 
@@ -58,7 +58,7 @@ class Harness:
 
     def trigger(self, name: str, task: str | None = None) -> None:
         with transaction(self.engine) as session:
-            requests.add_trigger(
+            run_requests.add_trigger(
                 session=session,
                 name=name,
                 task_filter=[task] if task else None,
@@ -68,12 +68,12 @@ class Harness:
 
     def kill(self, process_id: str) -> None:
         with transaction(self.engine) as session:
-            requests.add_kill(session=session, process_id=process_id, now=self.clock.now())
+            run_requests.add_kill(session=session, process_id=process_id, now=self.clock.now())
         self.tick()
 
     def retry(self, process_id: str) -> None:
         with transaction(self.engine) as session:
-            requests.add_retry(session=session, process_id=process_id, now=self.clock.now())
+            run_requests.add_retry(session=session, process_id=process_id, now=self.clock.now())
         self.tick()
 
     def tick(self, *topics: str) -> datetime:

@@ -14,7 +14,7 @@ from gnomon.domain.definitions import ProcessDefinition
 from gnomon.domain.validation import check_definition, shell_problems
 from gnomon.errors import InvalidInputError, NotFoundError
 from gnomon.storage import definitions as store
-from gnomon.storage import requests
+from gnomon.storage import run_requests
 
 router = APIRouter(prefix="/api/process_definitions", tags=["process definitions"])
 NAME = "/{process_definition_name}"
@@ -109,7 +109,7 @@ def trigger_process_definition(
                 "task definition", f"{process_definition_name}/{task_definition_name}"
             )
         task_filter = [task_definition_name]
-    requests.add_trigger(
+    run_requests.add_trigger(
         session=session, name=process_definition_name, task_filter=task_filter, now=now
     )
     session.commit()

@@ -19,7 +19,7 @@ from gnomon.api.query import (
 from gnomon.api.wire import wire_response
 from gnomon.domain.enums import ProcessStatus
 from gnomon.domain.runs import Process
-from gnomon.storage import requests
+from gnomon.storage import run_requests
 from gnomon.storage.runs import ProcessQuery, get_process, list_processes
 
 router = APIRouter(prefix="/api/processes", tags=["processes"])
@@ -69,7 +69,7 @@ def retry_process_run(
     process_id: RunId, session: SessionDep, context: ContextDep, now: NowDep
 ) -> Response:
     """Retries a failed process run; each failed task gets one more attempt, without backoff."""
-    return _request(requests.add_retry, process_id, session, context, now)
+    return _request(run_requests.add_retry, process_id, session, context, now)
 
 
 @router.post(ID + "/kill", status_code=204, responses=REQUEST_ERRORS, dependencies=[ApiTokenDep])
@@ -77,7 +77,7 @@ def kill_process_run(
     process_id: RunId, session: SessionDep, context: ContextDep, now: NowDep
 ) -> Response:
     """Terminates an active process: running tasks are stopped and it ends failed."""
-    return _request(requests.add_kill, process_id, session, context, now)
+    return _request(run_requests.add_kill, process_id, session, context, now)
 
 
 def _request(

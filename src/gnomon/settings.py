@@ -176,9 +176,9 @@ class Settings(BaseSettings):
     """Reads under `/api` need `GNOMON_API_TOKEN` too (off by default: Sundial's clients send no
     token). The healthcheck and metrics stay open."""
 
-    max_request_bytes: int = Field(default=limits.DEFAULT_MAX_REQUEST_BYTES, ge=1)
-    """Largest request body the API accepts, in bytes; a larger one is answered 413 without
-    being read."""
+    max_request_bytes: int = Field(default=limits.DEFAULT_MAX_REQUEST_BYTES, ge=1, le=2**30)
+    """Largest request body the API accepts, in bytes (at most 1 GiB); a larger one is answered
+    413 without being read."""
 
     task_token_grace_seconds: float = Field(default=300.0, ge=0, le=limits.MAX_SECONDS)
     """How long after a task ended its own `GNOMON_TASK_TOKEN` still works for callbacks (late

@@ -47,3 +47,21 @@ def test_invalid_values_are_rejected(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GNOMON_EXECUTOR", "mesos")
     with pytest.raises(ValueError, match="executor"):
         Settings()
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("GNOMON_MAX_REQUEST_BYTES", str(2**30 + 1)),
+        ("GNOMON_MAX_REQUEST_BYTES", "0"),
+        ("GNOMON_TASK_TOKEN_GRACE_SECONDS", "1e300"),
+        ("GNOMON_DATABASE_STATEMENT_TIMEOUT_SECONDS", "inf"),
+        ("GNOMON_INSTANCE", "bad name;"),
+    ],
+)
+def test_new_numbers_and_names_from_the_environment_are_bounded(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ValueError, match=variable.removeprefix("GNOMON_").lower()):
+        Settings()

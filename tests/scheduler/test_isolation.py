@@ -23,8 +23,9 @@ from gnomon.api.app import create_app
 from gnomon.domain.clock import FakeClock
 from gnomon.domain.definitions import ProcessDefinition, TaskDefinition
 from gnomon.runner.base import ExecutorStatus
-from gnomon.scheduler import launches, processes, starts, stepper
+from gnomon.scheduler import apply_starts, process_book
 from gnomon.scheduler.observer import SchedulerObserver
+from gnomon.scheduler.rules import starts, steps
 from gnomon.settings import Settings
 from gnomon.storage import definitions, scheduling
 from gnomon.storage.definitions import get_definition_row
@@ -206,7 +207,7 @@ def test_a_definition_that_raises_is_marked_and_the_others_go_on(
             raise ZeroDivisionError("a bug nobody has found yet")
         return decide(view, triggers, now)
 
-    monkeypatch.setattr(launches, "decide", buggy)
+    monkeypatch.setattr(apply_starts, "decide", buggy)
     put_healthy(harness)
     harness.put(definition("poison", docker_task("job"), schedule=EVERY_MINUTE))
     assert observer.item_errors == ["schedule"]
@@ -224,7 +225,7 @@ def test_a_definition_that_raises_is_marked_and_the_others_go_on(
     assert "scheduling_error" not in listed["healthy"]
 
     # An edit is a new revision: the mark goes, the scheduler looks again, the trigger starts.
-    monkeypatch.setattr(launches, "decide", decide)
+    monkeypatch.setattr(apply_starts, "decide", decide)
     harness.put(definition("poison", docker_task("job"), schedule=EVERY_MINUTE))
     assert "scheduling_error" not in api.get("/api/process_definitions/poison").json()
     assert len(harness.processes("poison")) == 1
@@ -302,14 +303,14 @@ def test_a_run_whose_step_raises_fails_alone_and_its_tasks_are_killed(
     harness.put(definition("other", docker_task("a"), docker_task("b", "a")))
     harness.trigger("poison")
     harness.trigger("other")
-    plan = stepper.plan
+    plan = steps.plan
 
     def buggy(state: Any, now: Any) -> Any:
         if state.definition_name == "poison" and state.attempts.get("a", [None])[-1].ended_at:
             raise KeyError("lost track")
         return plan(state, now)
 
-    monkeypatch.setattr(processes, "plan", buggy)
+    monkeypatch.setattr(process_book, "plan", buggy)
     for name in ("poison", "other"):
         job = next(j for j in harness.runner.running.values() if j.process_definition_name == name)
         harness.runner.finish(job.task_id, ExecutorStatus.SUCCEEDED)
@@ -332,14 +333,14 @@ def test_a_running_process_whose_step_raises_later_has_its_attempts_failed_and_k
     harness.put(definition("poison", docker_task("a"), docker_task("b")))
     harness.trigger("poison")
     assert harness.running_names() == ["a", "b"]
-    plan = stepper.plan
+    plan = steps.plan
 
     def buggy(_state: Any, _now: Any) -> Any:
         raise RuntimeError("broken")
 
-    monkeypatch.setattr(processes, "plan", buggy)
+    monkeypatch.setattr(process_book, "plan", buggy)
     harness.kill(str(harness.process("poison").process_id))
-    monkeypatch.setattr(processes, "plan", plan)
+    monkeypatch.setattr(process_book, "plan", plan)
     assert observer.item_errors == ["step"]
     assert harness.statuses("poison") == ["failed"]
     assert harness.runner.running == {}
@@ -381,7 +382,7 @@ def test_a_reason_quoting_bytes_the_store_refuses_is_still_stored(
             raise ValueError("bad\x00value \ud800")
         return decide(view, triggers, now)
 
-    monkeypatch.setattr(launches, "decide", buggy)
+    monkeypatch.setattr(apply_starts, "decide", buggy)
     put_healthy(harness)
     harness.put(definition("poison", docker_task("job"), schedule=EVERY_MINUTE))
     assert observer.item_errors == ["schedule"]
@@ -394,14 +395,14 @@ def test_a_reason_quoting_bytes_the_store_refuses_is_still_stored(
 def test_a_definition_whose_run_cannot_be_started_is_marked_and_others_start(
     harness: Harness, observer: CountingObserver, api: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    filtered = processes.filtered_tasks
+    filtered = process_book.filtered_tasks
 
     def buggy(tasks: Any, task_filter: Any) -> Any:
         if any(t.task_definition_name == "poisoned" for t in tasks):
             raise IndexError("no such slot")
         return filtered(tasks, task_filter)
 
-    monkeypatch.setattr(launches, "filtered_tasks", buggy)
+    monkeypatch.setattr(apply_starts, "filtered_tasks", buggy)
     put_healthy(harness)
     harness.put(definition("poison", docker_task("poisoned"), schedule=EVERY_MINUTE))
     assert_healthy_starts_on_time(harness)

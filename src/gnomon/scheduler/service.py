@@ -1,4 +1,4 @@
-"""The scheduler: a thin loop around the pure decisions of `starts` and `stepper`.
+"""The scheduler: a thin loop around the pure decisions of `rules.starts` and `rules.steps`.
 
 One wake-up (`tick`) runs in one store transaction: apply what executors reported, apply kill and
 retry requests, step the processes that need it, start the runs that are due. Side effects on the
@@ -38,14 +38,14 @@ from sqlmodel import Session
 
 from gnomon.domain.clock import Clock
 from gnomon.runner.base import Runner
+from gnomon.scheduler.apply_starts import start_due
 from gnomon.scheduler.batch import WriteBatch
-from gnomon.scheduler.book import DefinitionBook
+from gnomon.scheduler.definition_book import DefinitionBook
 from gnomon.scheduler.effects import Effects
 from gnomon.scheduler.isolation import describe
-from gnomon.scheduler.launches import start_due
 from gnomon.scheduler.metrics import SchedulerMetrics
 from gnomon.scheduler.observer import SchedulerObserver
-from gnomon.scheduler.processes import ProcessBook
+from gnomon.scheduler.process_book import ProcessBook
 from gnomon.scheduler.sink import StoreSink
 from gnomon.scheduler.wakeup import Wakeup
 from gnomon.storage import lease as leases

@@ -1,4 +1,4 @@
-"""Properties of the stepper (`expire` and `plan`), for any task graph and any attempt outcomes.
+"""Properties of the task-graph rules (`rules.steps.expire` and `plan`) for any graph and outcomes.
 
 A generated DAG (listed in any order, possibly narrowed by a task filter) is driven the way the
 scheduler drives it: start what `plan` says, end running attempts with drawn outcomes at drawn
@@ -20,8 +20,8 @@ from hypothesis import strategies as st
 from gnomon.domain.definitions import TaskDefinition
 from gnomon.domain.enums import ProcessStatus, TaskStatus
 from gnomon.domain.limits import MAX_BACKOFF_EXPONENT, MAX_SECONDS
-from gnomon.scheduler.state import Attempt, ProcessState
-from gnomon.scheduler.stepper import expire, plan
+from gnomon.scheduler.rules.state import AttemptRecord, ProcessState
+from gnomon.scheduler.rules.steps import expire, plan
 
 START = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 EXECUTABLE = {"docker_image_command": {"image": "busybox", "command": ["true"]}}
@@ -104,10 +104,12 @@ class Run:
             else:  # finished once (a retry may be running), or it never can run
                 assert not attempts or any(not a.running for a in attempts)
         self.ids += 1
-        self.state.attempts_of(name).append(Attempt(task_id=str(self.ids), started_at=self.now))
+        self.state.attempts_of(name).append(
+            AttemptRecord(task_id=str(self.ids), started_at=self.now)
+        )
         assert len(self.state.attempts_of(name)) <= task.max_attempts
 
-    def end(self, attempt: Attempt, status: TaskStatus) -> None:
+    def end(self, attempt: AttemptRecord, status: TaskStatus) -> None:
         attempt.status, attempt.ended_at = status, self.now
 
     def is_running(self, task: TaskDefinition) -> bool:

@@ -1,8 +1,8 @@
 """Running processes in memory, and the store writes that follow each decision about them.
 
 The in-memory `ProcessState`s mirror the store while this scheduler holds the lease; every change
-is written in the tick's transaction. Decisions come from `stepper` and `starts`; this module
-only applies them.
+is written in the tick's transaction. Decisions come from `rules.steps` and `rules.outcomes`;
+this module only applies them.
 
 Each run is handled in isolation: an unexpected error while stepping one, or while applying an
 executor report or a kill or retry request to it, drops what that item had queued in the tick's
@@ -27,13 +27,13 @@ from gnomon.domain.stored import read_stored
 from gnomon.domain.times import as_utc
 from gnomon.runner.base import ExecutorStatus, Job, JobState
 from gnomon.scheduler.batch import WriteBatch
-from gnomon.scheduler.book import DefinitionBook
+from gnomon.scheduler.definition_book import DefinitionBook
 from gnomon.scheduler.effects import Effects
 from gnomon.scheduler.isolation import describe, storable
 from gnomon.scheduler.observer import FinishedRun, SchedulerObserver, TaskSummary
-from gnomon.scheduler.outcomes import resolve
-from gnomon.scheduler.state import Attempt, ProcessState
-from gnomon.scheduler.stepper import expire, plan
+from gnomon.scheduler.rules.outcomes import resolve
+from gnomon.scheduler.rules.state import AttemptRecord, ProcessState
+from gnomon.scheduler.rules.steps import expire, plan
 from gnomon.storage import scheduling as store
 from gnomon.storage.tables import RetryRequestRow, TaskRow
 
@@ -95,7 +95,7 @@ class ProcessBook:
         )
         for task in running.tasks:
             state.attempts_of(task.task_definition_name).append(
-                Attempt(
+                AttemptRecord(
                     task_id=task.task_id,
                     started_at=as_utc(task.started_at),
                     status=TaskStatus(task.status),
@@ -165,7 +165,7 @@ class ProcessBook:
         session: Session,
         process: ProcessState,
         name: str,
-        attempt: Attempt,
+        attempt: AttemptRecord,
         status: TaskStatus,
         reason: str | None,
         message: str,
@@ -359,7 +359,7 @@ class ProcessBook:
             attempts=len(attempts),
             now=now,
         )
-        attempts.append(Attempt(task_id=task_id, started_at=now))
+        attempts.append(AttemptRecord(task_id=task_id, started_at=now))
         self.owners[task_id] = process.process_id
         self.observer.task_started(process.definition_name, task.executable.kind)
         return Job(

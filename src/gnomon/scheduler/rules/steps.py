@@ -32,7 +32,7 @@ from gnomon.domain.dag import topological_order
 from gnomon.domain.definitions import TaskDefinition
 from gnomon.domain.durations import add_seconds
 from gnomon.domain.enums import ProcessStatus, TaskStatus
-from gnomon.scheduler.state import Attempt, ProcessState, backoff_delay_seconds
+from gnomon.scheduler.rules.state import AttemptRecord, ProcessState, backoff_delay_seconds
 
 KILL_REASON = "The task's process was requested to be killed"
 
@@ -58,7 +58,7 @@ class Plan:
     """When this process next needs a look without any event: a backoff ends or a limit hits."""
 
 
-def runtime_deadline(task: TaskDefinition, attempt: Attempt) -> datetime | None:
+def runtime_deadline(task: TaskDefinition, attempt: AttemptRecord) -> datetime | None:
     """When a running attempt exceeds `max_runtime_seconds`, counted from when it began to run
     (queue and image-pull time do not count once the executor reports it running)."""
     if task.max_runtime_seconds is None or not attempt.running:
@@ -110,7 +110,7 @@ def final_status(state: ProcessState) -> ProcessStatus:
     return ProcessStatus.SUCCEEDED
 
 
-def _deadline(state: ProcessState, attempt: Attempt) -> datetime | None:
+def _deadline(state: ProcessState, attempt: AttemptRecord) -> datetime | None:
     found = state.find_attempt(attempt.task_id)
     task = state.task(found[0]) if found else None
     return runtime_deadline(task, attempt) if task else None

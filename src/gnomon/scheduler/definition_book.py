@@ -26,7 +26,7 @@ from gnomon.domain.stored import read_stored
 from gnomon.domain.validation import parse_cron
 from gnomon.scheduler.isolation import describe, storable
 from gnomon.scheduler.observer import SchedulerObserver
-from gnomon.scheduler.starts import DefinitionView, check_schedule
+from gnomon.scheduler.rules.starts import DefinitionView, check_schedule
 from gnomon.storage import scheduling as store
 from gnomon.storage.scheduling import DefinitionRecord
 

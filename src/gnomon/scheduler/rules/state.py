@@ -15,7 +15,7 @@ from gnomon.domain.enums import TaskStatus
 
 
 @dataclass
-class Attempt:
+class AttemptRecord:
     task_id: str
     started_at: datetime
     status: TaskStatus = TaskStatus.RUNNING
@@ -35,24 +35,24 @@ class ProcessState:
     started_at: datetime
     tasks: list[TaskDefinition]
     """This run's snapshot, already narrowed to the trigger's task filter."""
-    attempts: dict[str, list[Attempt]] = field(default_factory=dict)
+    attempts: dict[str, list[AttemptRecord]] = field(default_factory=dict)
     """Attempts per task definition name, oldest first."""
     kill_requested: bool = False
 
     def task(self, name: str) -> TaskDefinition | None:
         return next((t for t in self.tasks if t.task_definition_name == name), None)
 
-    def attempts_of(self, name: str) -> list[Attempt]:
+    def attempts_of(self, name: str) -> list[AttemptRecord]:
         return self.attempts.setdefault(name, [])
 
-    def last_attempt(self, name: str) -> Attempt | None:
+    def last_attempt(self, name: str) -> AttemptRecord | None:
         attempts = self.attempts.get(name)
         return attempts[-1] if attempts else None
 
-    def running_attempts(self) -> list[Attempt]:
+    def running_attempts(self) -> list[AttemptRecord]:
         return [a for attempts in self.attempts.values() for a in attempts if a.running]
 
-    def find_attempt(self, task_id: str) -> tuple[str, Attempt] | None:
+    def find_attempt(self, task_id: str) -> tuple[str, AttemptRecord] | None:
         for name, attempts in self.attempts.items():
             for attempt in attempts:
                 if attempt.task_id == task_id:

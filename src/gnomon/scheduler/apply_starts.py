@@ -1,8 +1,8 @@
 """Starting runs: due schedules and open triggers become processes, in one batch per tick.
 
-Every definition that is due, has open triggers or was touched gets one `starts.decide` call. The
-new processes (with their task snapshots) are inserted together, then each is stepped at once so
-its first tasks start in the same tick.
+Applies `rules.starts`: every definition that is due, has open triggers or was touched gets one
+`decide` call. The new processes (with their task snapshots) are inserted together, then each is
+stepped at once so its first tasks start in the same tick.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from gnomon.domain.definitions import TaskDefinition
 from gnomon.domain.times import as_utc
 from gnomon.scheduler.effects import Effects
 from gnomon.scheduler.isolation import describe
-from gnomon.scheduler.processes import ProcessBook, filtered_tasks
-from gnomon.scheduler.starts import Decision, OpenTrigger, decide
-from gnomon.scheduler.state import ProcessState
+from gnomon.scheduler.process_book import ProcessBook, filtered_tasks
+from gnomon.scheduler.rules.starts import Decision, OpenTrigger, decide
+from gnomon.scheduler.rules.state import ProcessState
 from gnomon.storage import scheduling as store
 from gnomon.storage.tables import KillRequestRow
 

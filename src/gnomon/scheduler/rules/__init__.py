@@ -1,0 +1,10 @@
+"""The scheduler's pure decisions: functions of plain values and `now`.
+
+Nothing here reads the store, calls a runner or a clock; the modules beside this package apply
+what these decide. That is what lets every scheduling rule be tested on a fake clock alone.
+
+- `starts`: when a definition's next run starts (schedules, triggers, overlap).
+- `steps`: which tasks of a running process may start, which must be killed, and when it ends.
+- `outcomes`: what an attempt's outcome is once its executor says it finished.
+- `state`: the values these read (`ProcessState`, `AttemptRecord`).
+"""

@@ -41,7 +41,7 @@ from gnomon.notifications.report import RunReport
 from gnomon.notifications.webhook import send_webhook
 from gnomon.settings import Settings
 
-logger = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 USER_AGENT: Final = "Gnomon"
 
@@ -122,7 +122,9 @@ def _log_extra(report: RunReport) -> dict[str, str]:
 
 
 @dataclass(frozen=True)
-class _Job:
+class _QueuedDelivery:
+    """A delivery waiting in the queue, with the run it reports on and its try number."""
+
     delivery: Delivery
     report: RunReport
     attempt: int = 1
@@ -167,7 +169,7 @@ class Notifier:
         for channel, outcome in itertools.product(Channel, Outcome):
             self._deliveries.labels(channel=channel.value, outcome=outcome.value)
         self._cond = threading.Condition()
-        self._heap: list[tuple[float, int, _Job]] = []
+        self._heap: list[tuple[float, int, _QueuedDelivery]] = []
         self._sequence = itertools.count()
         self._outstanding = 0
         self._closing = False
@@ -228,22 +230,22 @@ class Notifier:
 
     def notify(self, report: RunReport, notifications: Sequence[Notification] | None) -> None:
         """Queue the notifications `report` calls for and return at once; never raises."""
-        job_extra = _log_extra(report)
+        run_extra = _log_extra(report)
         try:
             deliveries = self.plan(report, notifications or ())
         except Exception:
-            logger.exception("could not plan notifications for a finished run", extra=job_extra)
+            log.exception("could not plan notifications for a finished run", extra=run_extra)
             return
         with self._cond:
             if self._closing:
-                logger.warning(
+                log.warning(
                     "notifier is closed; dropped %d notification(s)",
                     len(deliveries),
-                    extra=job_extra,
+                    extra=run_extra,
                 )
                 return
             for delivery in deliveries:
-                self._push(_Job(delivery, report), delay=0.0)
+                self._push(_QueuedDelivery(delivery, report), delay=0.0)
                 self._outstanding += 1
             self._cond.notify_all()
 
@@ -281,24 +283,24 @@ class Notifier:
     def _abandon(self) -> None:
         with self._cond:
             self._stopped = True
-            abandoned = [job for _, _, job in self._heap]
+            abandoned = [queued for _, _, queued in self._heap]
             self._heap.clear()
             self._outstanding -= len(abandoned)
             self._cond.notify_all()
-        for job in abandoned:
-            self._count(job, Outcome.FAILED)
-            logger.error(
+        for queued in abandoned:
+            self._count(queued, Outcome.FAILED)
+            log.error(
                 "notifier closed before %s notification to %s was delivered",
-                job.delivery.channel,
-                job.delivery.target,
-                extra=job.log_extra(),
+                queued.delivery.channel,
+                queued.delivery.target,
+                extra=queued.log_extra(),
             )
 
-    def _push(self, job: _Job, *, delay: float) -> None:
-        """Queue `job` to run after `delay` seconds; the caller holds the condition."""
-        heapq.heappush(self._heap, (time.monotonic() + delay, next(self._sequence), job))
+    def _push(self, queued: _QueuedDelivery, *, delay: float) -> None:
+        """Queue `queued` to run after `delay` seconds; the caller holds the condition."""
+        heapq.heappush(self._heap, (time.monotonic() + delay, next(self._sequence), queued))
 
-    def _next_job(self) -> _Job | None:
+    def _next_queued(self) -> _QueuedDelivery | None:
         with self._cond:
             while True:
                 if self._stopped:
@@ -311,52 +313,52 @@ class Notifier:
                 self._cond.wait(self._heap[0][0] - now if self._heap else None)
 
     def _work(self) -> None:
-        while (job := self._next_job()) is not None:
-            self._attempt(job)
+        while (queued := self._next_queued()) is not None:
+            self._send(queued)
 
-    def _attempt(self, job: _Job) -> None:
+    def _send(self, queued: _QueuedDelivery) -> None:
         try:
-            job.delivery.send()
+            queued.delivery.send()
         except Exception as exc:
-            self._failed(job, exc)
+            self._failed(queued, exc)
             return
-        self._count(job, Outcome.DELIVERED)
-        logger.info(
+        self._count(queued, Outcome.DELIVERED)
+        log.info(
             "%s notification delivered to %s (attempt %d)",
-            job.delivery.channel,
-            job.delivery.target,
-            job.attempt,
-            extra=job.log_extra(),
+            queued.delivery.channel,
+            queued.delivery.target,
+            queued.attempt,
+            extra=queued.log_extra(),
         )
         self._finish()
 
-    def _failed(self, job: _Job, exc: Exception) -> None:
+    def _failed(self, queued: _QueuedDelivery, exc: Exception) -> None:
         known = isinstance(exc, DeliveryError)
         retryable = exc.retryable if isinstance(exc, DeliveryError) else True
-        channel, target = job.delivery.channel, job.delivery.target
+        channel, target = queued.delivery.channel, queued.delivery.target
         config = self._config
-        delay = backoff_delay(job.attempt, config.backoff_seconds, config.backoff_max_seconds)
+        delay = backoff_delay(queued.attempt, config.backoff_seconds, config.backoff_max_seconds)
         with self._cond:
             # After close() has given up on the queue, nothing is requeued.
-            retry = retryable and job.attempt < config.attempts and not self._stopped
+            retry = retryable and queued.attempt < config.attempts and not self._stopped
             if retry:
-                # Counted before the retry is visible, so the counter never lags a finished job.
-                self._count(job, Outcome.RETRYING)
-                self._push(replace(job, attempt=job.attempt + 1), delay=delay)
+                # Counted before the retry is visible, so the counter never lags a delivery.
+                self._count(queued, Outcome.RETRYING)
+                self._push(replace(queued, attempt=queued.attempt + 1), delay=delay)
                 self._cond.notify_all()
         if retry:
-            logger.warning(
+            log.warning(
                 "%s notification to %s failed (attempt %d of %d), retrying in %.1fs: %s",
-                *(channel, target, job.attempt, config.attempts, delay, exc),
-                extra=job.log_extra(),
+                *(channel, target, queued.attempt, config.attempts, delay, exc),
+                extra=queued.log_extra(),
                 exc_info=not known,
             )
             return
-        self._count(job, Outcome.FAILED)
-        logger.error(
+        self._count(queued, Outcome.FAILED)
+        log.error(
             "%s notification to %s failed after %d attempt(s); giving up: %s",
-            *(channel, target, job.attempt, exc),
-            extra=job.log_extra(),
+            *(channel, target, queued.attempt, exc),
+            extra=queued.log_extra(),
             exc_info=not known,
         )
         self._finish()
@@ -366,8 +368,8 @@ class Notifier:
             self._outstanding -= 1
             self._cond.notify_all()
 
-    def _count(self, job: _Job, outcome: Outcome) -> None:
-        self._deliveries.labels(channel=job.delivery.channel.value, outcome=outcome.value).inc()
+    def _count(self, queued: _QueuedDelivery, outcome: Outcome) -> None:
+        self._deliveries.labels(channel=queued.delivery.channel.value, outcome=outcome.value).inc()
 
     def _send_email(self, report: RunReport, recipients: Sequence[Email]) -> None:
         extra = _log_extra(report)
@@ -376,10 +378,10 @@ class Notifier:
             try:
                 addresses.append(recipient_address(recipient))
             except ValueError as exc:
-                logger.warning("skipping email recipient %r: %s", recipient.email, exc, extra=extra)
+                log.warning("skipping email recipient %r: %s", recipient.email, exc, extra=extra)
         if not addresses:
             raise DeliveryError("no valid email recipient", retryable=False)
         message = build_email_message(report, addresses, self._config.smtp.sender)
         refused = send_email(self._config.smtp, message)
         if refused:
-            logger.warning("SMTP refused some recipients: %s", refused, extra=extra)
+            log.warning("SMTP refused some recipients: %s", refused, extra=extra)

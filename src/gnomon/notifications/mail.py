@@ -29,7 +29,7 @@ from gnomon.domain.times import format_wire_time
 from gnomon.notifications.errors import DeliveryError
 from gnomon.notifications.report import RunReport, format_duration
 
-logger = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 
 class SmtpTls(StrEnum):

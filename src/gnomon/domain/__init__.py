@@ -1,1 +1,88 @@
+"""The domain: Sundial's wire models, their bounds and validation, cron, and time; no I/O.
 
+Every other layer builds on these names; nothing here imports from another layer.
+"""
+
+from __future__ import annotations
+
+from gnomon.domain.clock import Clock, SystemClock
+from gnomon.domain.cron import CronExpression, InvalidCronError
+from gnomon.domain.dag import topological_order
+from gnomon.domain.definitions import (
+    NAME_PATTERN,
+    BatchImageCommand,
+    CronSchedule,
+    DockerImageCommand,
+    Email,
+    EnvironmentSource,
+    EnvironmentVariable,
+    Notification,
+    Pagerduty,
+    ProcessDefinition,
+    ProcessDefinitionSpec,
+    ProcessSchedule,
+    ShellScriptCommand,
+    TaskDefinition,
+    TaskExecutable,
+    Webhook,
+)
+from gnomon.domain.durations import add_seconds, backoff_seconds, seconds_between
+from gnomon.domain.enums import NotifyWhen, OverlapAction, ProcessStatus, TaskStatus
+from gnomon.domain.limits import (
+    MAX_ENTRIES_PER_CALLBACK,
+    MAX_ENV_VALUE_CHARS,
+    MAX_LOG_MESSAGE_CHARS,
+)
+from gnomon.domain.logtext import clean_message, decode_output, storable
+from gnomon.domain.runs import ExecutionStateEntry, LogEntry, MetadataEntry, Process, Task
+from gnomon.domain.stored import read_stored
+from gnomon.domain.times import as_utc, format_wire_time
+from gnomon.domain.validation import check_definition, parse_cron, shell_problems
+
+__all__ = [
+    "MAX_ENTRIES_PER_CALLBACK",
+    "MAX_ENV_VALUE_CHARS",
+    "MAX_LOG_MESSAGE_CHARS",
+    "NAME_PATTERN",
+    "BatchImageCommand",
+    "Clock",
+    "CronExpression",
+    "CronSchedule",
+    "DockerImageCommand",
+    "Email",
+    "EnvironmentSource",
+    "EnvironmentVariable",
+    "ExecutionStateEntry",
+    "InvalidCronError",
+    "LogEntry",
+    "MetadataEntry",
+    "Notification",
+    "NotifyWhen",
+    "OverlapAction",
+    "Pagerduty",
+    "Process",
+    "ProcessDefinition",
+    "ProcessDefinitionSpec",
+    "ProcessSchedule",
+    "ProcessStatus",
+    "ShellScriptCommand",
+    "SystemClock",
+    "Task",
+    "TaskDefinition",
+    "TaskExecutable",
+    "TaskStatus",
+    "Webhook",
+    "add_seconds",
+    "as_utc",
+    "backoff_seconds",
+    "check_definition",
+    "clean_message",
+    "decode_output",
+    "format_wire_time",
+    "parse_cron",
+    "read_stored",
+    "seconds_between",
+    "shell_problems",
+    "storable",
+    "topological_order",
+]

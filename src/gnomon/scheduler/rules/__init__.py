@@ -8,3 +8,29 @@ what these decide. That is what lets every scheduling rule be tested on a fake c
 - `outcomes`: what an attempt's outcome is once its executor says it finished.
 - `state`: the values these read (`ProcessState`, `AttemptRecord`).
 """
+
+from __future__ import annotations
+
+from gnomon.scheduler.rules.outcomes import resolve
+from gnomon.scheduler.rules.starts import (
+    Decision,
+    DefinitionView,
+    OpenTrigger,
+    check_schedule,
+    decide,
+)
+from gnomon.scheduler.rules.state import AttemptRecord, ProcessState
+from gnomon.scheduler.rules.steps import expire, plan
+
+__all__ = [
+    "AttemptRecord",
+    "Decision",
+    "DefinitionView",
+    "OpenTrigger",
+    "ProcessState",
+    "check_schedule",
+    "decide",
+    "expire",
+    "plan",
+    "resolve",
+]

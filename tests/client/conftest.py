@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import socket
 import threading
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -13,6 +12,7 @@ from sqlalchemy.engine import Engine
 
 from gnomon.api.app import create_app
 from gnomon.settings import Settings
+from tests.waiting import wait_for
 
 
 def free_port() -> int:
@@ -29,9 +29,7 @@ def server(sqlite_engine: Engine) -> Iterator[str]:
     instance = uvicorn.Server(config)
     thread = threading.Thread(target=instance.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 10
-    while not instance.started and time.monotonic() < deadline:
-        time.sleep(0.02)
+    wait_for(lambda: instance.started, what="uvicorn to start", timeout=10, interval=0.02)
     yield f"http://127.0.0.1:{port}"
     instance.should_exit = True
     thread.join(timeout=10)

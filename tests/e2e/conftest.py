@@ -6,8 +6,7 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ import pytest
 
 from tests.client.conftest import free_port
 from tests.images import busybox_image, docker_client  # noqa: F401  (fixtures)
+from tests.waiting import wait_until
 
 
 class Gnomon:
@@ -43,14 +43,17 @@ class Gnomon:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "gnomon", self.command], env=self.env, stdout=log, stderr=log
             )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if self.http.get("/_internal_/healthcheck").status_code in (200, 503):
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        raise AssertionError(f"gnomon serve did not start:\n{self.log.read_text()[-3000:]}")
+        try:
+            wait_until(
+                lambda: self.http.get("/_internal_/healthcheck").status_code,
+                lambda status: status in (200, 503),
+                what=f"gnomon {self.command} to answer its healthcheck",
+                timeout=30,
+                interval=0.1,
+                ignoring=(httpx.HTTPError,),
+            )
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}; its log:\n{self.log.read_text()[-3000:]}") from None
 
     def kill(self) -> None:
         assert self.process is not None
@@ -66,15 +69,14 @@ class Gnomon:
                 self.process.kill()
         self.http.close()
 
-    def wait_for(self, path: str, predicate: Any, timeout: float = 60) -> Any:
-        deadline = time.monotonic() + timeout
-        body = None
-        while time.monotonic() < deadline:
-            body = self.http.get(path).json()
-            if predicate(body):
-                return body
-            time.sleep(0.2)
-        raise AssertionError(f"timed out waiting on {path}; last answer: {body}")
+    def wait_for(self, path: str, predicate: Callable[[Any], bool], timeout: float = 60) -> Any:
+        return wait_until(
+            lambda: self.http.get(path).json(),
+            predicate,
+            what=f"an answer from GET {path} that passes {predicate.__name__}",
+            timeout=timeout,
+            interval=0.2,
+        )
 
 
 @pytest.fixture

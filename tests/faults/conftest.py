@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from sqlmodel import SQLModel
 
 from gnomon.storage.engine import StoreTimeouts, is_sqlite, make_engine
 from tests.faults.proxy import TcpProxy, proxied
+from tests.waiting import wait_for
 
 TEST_TIMEOUTS = StoreTimeouts(connect_seconds=2, statement_seconds=1, pool_seconds=1)
 """Short bounds, so a silent store shows within seconds."""
@@ -92,10 +92,7 @@ def served(app: FastAPI) -> Iterator[str]:
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start within 10 s"
-        time.sleep(0.02)
+    wait_for(lambda: server.started, what="uvicorn to start", timeout=10, interval=0.02)
     try:
         yield f"http://127.0.0.1:{port}"
     finally:

@@ -1,4 +1,9 @@
-"""Fixtures for the packaging tests: where the repository's manifests are, and a helm binary.
+"""Fixtures for the packaging tests: where the repository's manifests are, the CRD and its schema,
+and a helm binary.
+
+The tests check the Kubernetes packaging (the ProcessDefinition CRD, the examples, the Helm chart,
+the Dockerfile and skaffold.yaml) without a cluster, one module per part; test_api_server.py also
+sends the CRD and the examples to a real API server.
 
 helm is not a Python package: the `helm` fixture looks for it in `$GNOMON_HELM`, then on `PATH`,
 then where `scripts/install-helm.sh` puts it (`.cache/helm/bin/helm`). If only the npm package is
@@ -22,11 +27,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
 
+import jsonschema
 import pytest
 import yaml
 
+from tests.kubernetes.structural import JsonSchema, to_json_schema, validator_for
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CHART = REPO_ROOT / "charts" / "gnomon"
+CRD_PATH = REPO_ROOT / "crds" / "processdefinitions.gnomon.dev.yaml"
+CRD_PATHS = sorted((REPO_ROOT / "crds").glob("*.yaml"))
+EXAMPLES = sorted((REPO_ROOT / "examples").glob("*.yaml"))
 HELM_CACHE = REPO_ROOT / ".cache" / "helm"
 KUBE_TOOL = REPO_ROOT.parent / "shared" / "tools" / "kube-apiserver"
 HELM_LAYER_ZIP = (
@@ -37,6 +48,10 @@ NAMESPACE = "gnomon"
 
 Manifest = dict[str, Any]
 Render = Callable[..., list[Manifest]]
+
+
+def load_yaml(path: Path) -> Any:
+    return yaml.safe_load(path.read_text())
 
 
 def skip_or_fail(reason: str) -> NoReturn:
@@ -133,3 +148,31 @@ def kubeconfig() -> str:
         tail = "\n".join(result.stderr.strip().splitlines()[-5:])
         skip_or_fail(f"kube-apiserver did not start (exit {result.returncode}): {tail}")
     return lines[-1].split("=", 1)[1].strip().strip("'\"")
+
+
+# ---- the CRD ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def crd() -> Manifest:
+    manifest: Manifest = load_yaml(CRD_PATH)
+    return manifest
+
+
+@pytest.fixture(scope="module")
+def open_api_schema(crd: Manifest) -> JsonSchema:
+    (version,) = crd["spec"]["versions"]
+    schema: JsonSchema = version["schema"]["openAPIV3Schema"]
+    return schema
+
+
+@pytest.fixture(scope="module")
+def cr_validator(open_api_schema: JsonSchema) -> jsonschema.Draft202012Validator:
+    """Validates a whole ProcessDefinition object the way the API server would."""
+    return validator_for(to_json_schema(open_api_schema))
+
+
+@pytest.fixture
+def valid_definition() -> Manifest:
+    manifest: Manifest = load_yaml(REPO_ROOT / "examples" / "dag-with-notifications.yaml")
+    return manifest

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from uuid import UUID
@@ -58,13 +57,3 @@ def deliveries(registry: CollectorRegistry, channel: str, outcome: str) -> float
         "gnomon_notification_deliveries_total", {"channel": channel, "outcome": outcome}
     )
     return 0.0 if value is None else value
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
-    """Poll real state (a receiver, a counter) until `predicate` holds or `timeout` passes."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.005)
-    return True

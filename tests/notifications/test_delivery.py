@@ -22,8 +22,8 @@ from tests.notifications.support import (
     ReportFactory,
     S,
     deliveries,
-    wait_for,
 )
+from tests.waiting import wait_until
 
 
 def webhook(url: str) -> Notification:
@@ -140,7 +140,13 @@ def test_a_retrying_receiver_does_not_hold_up_other_deliveries(
 
     notifier.notify(make_report(F, S), [webhook(receiver.url), email])
 
-    assert wait_for(lambda: len(smtp_server[0].messages) == 1)
+    wait_until(
+        lambda: len(smtp_server[0].messages),
+        lambda count: count == 1,
+        what="one email at the SMTP server",
+        timeout=5.0,
+        interval=0.005,
+    )
     assert deliveries(registry, "webhook", "failed") == 0
     assert notifier.join(10)
     assert deliveries(registry, "webhook", "failed") == 1
@@ -166,7 +172,13 @@ def test_close_gives_up_retries_that_would_outlast_it(
     receiver.fail_first = 1_000
     notifier = make_notifier(backoff_seconds=30.0, backoff_max_seconds=30.0)
     notifier.notify(make_report(F, S), [webhook(receiver.url)])
-    assert wait_for(lambda: deliveries(registry, "webhook", "retrying") == 1)
+    wait_until(
+        lambda: deliveries(registry, "webhook", "retrying"),
+        lambda count: count == 1,
+        what="one webhook delivery retrying",
+        timeout=5.0,
+        interval=0.005,
+    )
 
     with caplog.at_level(logging.ERROR, logger="gnomon.notifications"):
         assert notifier.close(timeout=0.2) is False

@@ -16,12 +16,7 @@ from gnomon.settings import Settings
 from tests.notifications.receivers import HttpReceiver
 from tests.samples import definition, docker_task
 from tests.scheduler.harness import Harness
-
-
-def wait_for(predicate: Any, timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate() and time.monotonic() < deadline:
-        time.sleep(0.02)
+from tests.waiting import wait_until
 
 
 def notifying_harness(
@@ -53,7 +48,13 @@ def test_each_finished_run_is_described_to_the_webhook(
         harness.trigger("hooked")
         harness.finish("t") if outcome == "succeed" else harness.fail("t", "exit code 9")
         clock.advance(1)
-    wait_for(lambda: len(receiver.bodies()) == 2)
+    wait_until(
+        lambda: len(receiver.bodies()),
+        lambda count: count == 2,
+        what="two webhook bodies at the receiver",
+        timeout=10,
+        interval=0.02,
+    )
     observer.close()
     # Two workers deliver; arrival order is not run order.
     first, second = sorted(receiver.bodies(), key=lambda body: body["started_at"])

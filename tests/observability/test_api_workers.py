@@ -6,12 +6,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 
 from tests.client.conftest import free_port
+from tests.waiting import wait_for
 
 
 def scrape_count(client: httpx.Client) -> float:
@@ -38,13 +38,13 @@ def test_two_workers_report_every_request(tmp_path: Path) -> None:
     )
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline:
-                try:
-                    client.get("/_internal_/healthcheck")
-                    break
-                except httpx.HTTPError:
-                    time.sleep(0.1)
+            wait_for(
+                lambda: client.get("/_internal_/healthcheck").status_code,
+                what="gnomon api to answer its healthcheck",
+                timeout=30,
+                interval=0.1,
+                ignoring=(httpx.HTTPError,),
+            )
             before = scrape_count(client)
             for _ in range(40):  # new connections, so both workers get some
                 httpx.get(f"http://127.0.0.1:{port}/_internal_/healthcheck", timeout=10)

@@ -32,6 +32,7 @@ from gnomon.operator import operate
 from gnomon.settings import Settings
 from tests.conftest import skip_or_fail
 from tests.operator.kube import Kube, wait_for
+from tests.waiting import wait_until
 
 
 @pytest.fixture(autouse=True)
@@ -83,11 +84,17 @@ def apply_crds(api: client.ApiClient, path: Path) -> None:
             current = extensions.read_custom_resource_definition(name).to_dict()
             document["metadata"]["resourceVersion"] = current["metadata"]["resource_version"]
             extensions.replace_custom_resource_definition(name, document)
-        wait_for(partial(_established, extensions, name), what=f"CRD {name} Established")
+        wait_until(
+            partial(_crd_status, extensions, name), _established, what=f"CRD {name} Established"
+        )
 
 
-def _established(extensions: client.ApiextensionsV1Api, name: str) -> bool:
-    status = extensions.read_custom_resource_definition(name).to_dict()["status"] or {}
+def _crd_status(extensions: client.ApiextensionsV1Api, name: str) -> dict[str, Any]:
+    status: dict[str, Any] = extensions.read_custom_resource_definition(name).to_dict()["status"]
+    return status or {}
+
+
+def _established(status: dict[str, Any]) -> bool:
     conditions = status.get("conditions") or []
     return any(c["type"] == "Established" and c["status"] == "True" for c in conditions)
 

@@ -1,0 +1,128 @@
+"""The chart's workloads as rendered: what each component runs and how (unprivileged, probed,
+configured), the migration hook, the Secrets and the optional ServiceMonitor."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.kubernetes.conftest import NAMESPACE, Render
+from tests.kubernetes.manifests import VALUE_SETS, by_kind, env_of, named, pod_specs
+
+
+@pytest.mark.helm
+@pytest.mark.parametrize("values", list(VALUE_SETS))
+def test_pods_run_as_non_root(values: str, render: Render) -> None:
+    for where, pod in pod_specs(render(*VALUE_SETS[values])).items():
+        context = pod["securityContext"]
+        assert context["runAsNonRoot"] is True, where
+        assert context["runAsUser"] == 10001, where
+        assert context["seccompProfile"] == {"type": "RuntimeDefault"}, where
+        for container in pod["containers"]:
+            security = container["securityContext"]
+            assert security["runAsNonRoot"] is True, where
+            assert security["runAsUser"] == 10001, where
+            assert security["readOnlyRootFilesystem"] is True, where
+            assert security["allowPrivilegeEscalation"] is False, where
+            assert security["capabilities"] == {"drop": ["ALL"]}, where
+            assert container["resources"]["requests"] and container["resources"]["limits"]
+            assert {"name": "tmp", "mountPath": "/tmp"} in container["volumeMounts"], where
+
+
+@pytest.mark.helm
+def test_components_run_their_gnomon_command(render: Render) -> None:
+    manifests = render()
+    expected = {"api": 2, "scheduler": 1, "operator": 2}
+    for component, replicas in expected.items():
+        deployment = named(manifests, "Deployment", f"gnomon-{component}")
+        assert deployment["spec"]["replicas"] == replicas
+        template = deployment["spec"]["template"]
+        assert deployment["spec"]["selector"]["matchLabels"].items() <= (
+            template["metadata"]["labels"].items()
+        )
+        (container,) = template["spec"]["containers"]
+        assert [*container["command"], *container["args"]] == ["gnomon", component]
+        assert container["image"] == "gnomon:0.1.0"
+        assert container["envFrom"] == [{"secretRef": {"name": "gnomon"}}]
+        env = env_of(container)
+        assert env["GNOMON_PUBLIC_URL"] == f"http://gnomon-api.{NAMESPACE}.svc"
+
+    scheduler = named(manifests, "Deployment", "gnomon-scheduler")["spec"]["template"]["spec"]
+    env = env_of(scheduler["containers"][0])
+    assert (env["GNOMON_EXECUTOR"], env["GNOMON_KUBERNETES_NAMESPACE"]) == ("kubernetes", NAMESPACE)
+    assert scheduler["serviceAccountName"] == "gnomon"
+
+    operator = named(manifests, "Deployment", "gnomon-operator")["spec"]["template"]["spec"]
+    env = env_of(operator["containers"][0])
+    assert json.loads(env["GNOMON_OPERATOR_NAMESPACES"]) == []
+    assert env["GNOMON_OPERATOR_PEERING"] == "gnomon-gnomon"
+    assert env["POD_ID"] == {"fieldRef": {"fieldPath": "metadata.name"}}
+    assert operator["serviceAccountName"] == "gnomon"
+
+    api = named(manifests, "Deployment", "gnomon-api")["spec"]["template"]["spec"]
+    assert api["automountServiceAccountToken"] is False
+
+
+@pytest.mark.helm
+def test_api_is_served_on_port_80_and_probed_on_the_healthcheck(render: Render) -> None:
+    manifests = render()
+    pod = named(manifests, "Deployment", "gnomon-api")["spec"]["template"]
+    (container,) = pod["spec"]["containers"]
+    assert container["ports"] == [{"name": "http", "containerPort": 8080, "protocol": "TCP"}]
+    for probe in ("readinessProbe", "livenessProbe"):
+        assert container[probe]["httpGet"] == {"path": "/_internal_/healthcheck", "port": "http"}
+    service = named(manifests, "Service", "gnomon-api")
+    assert service["spec"]["ports"] == [
+        {"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"}
+    ]
+    assert service["spec"]["selector"].items() <= pod["metadata"]["labels"].items()
+
+
+@pytest.mark.helm
+def test_migrations_run_as_a_hook_before_install_and_upgrade(render: Render) -> None:
+    manifests = render()
+    job = named(manifests, "Job", "gnomon-migrate")
+    secret = named(manifests, "Secret", "gnomon-migrate")
+    for hook in (job, secret):
+        assert hook["metadata"]["annotations"]["helm.sh/hook"] == "pre-install,pre-upgrade"
+    weight = int(secret["metadata"]["annotations"]["helm.sh/hook-weight"])
+    assert weight < int(job["metadata"]["annotations"]["helm.sh/hook-weight"])
+    pod = job["spec"]["template"]["spec"]
+    assert pod["restartPolicy"] == "Never"
+    (container,) = pod["containers"]
+    assert [*container["command"], *container["args"]] == ["gnomon", "migrate"]
+    assert container["envFrom"] == [{"secretRef": {"name": "gnomon-migrate"}}]
+    assert set(secret["data"]) == {"GNOMON_DATABASE_URL"}
+
+
+@pytest.mark.helm
+def test_existing_secret_replaces_the_chart_secret(render: Render) -> None:
+    manifests = render(*VALUE_SETS["existing-secret"])
+    assert not by_kind(manifests, "Secret")
+    for where, pod in pod_specs(manifests).items():
+        assert pod["containers"][0]["envFrom"] == [{"secretRef": {"name": "gnomon-env"}}], where
+    (jobs_role,) = by_kind(manifests, "Role")
+    assert jobs_role["metadata"]["namespace"] == "batch"
+
+
+@pytest.mark.helm
+def test_secret_holds_the_database_url_and_a_generated_token(render: Render) -> None:
+    secret = named(render(), "Secret", "gnomon")
+    assert set(secret["data"]) == {"GNOMON_DATABASE_URL", "GNOMON_API_TOKEN"}
+    assert len(secret["data"]["GNOMON_API_TOKEN"]) > 40
+
+
+@pytest.mark.helm
+def test_service_monitor_is_optional(render: Render) -> None:
+    assert not by_kind(render(), "ServiceMonitor")
+    manifests = render(*VALUE_SETS["service-monitor"])
+    (monitor,) = by_kind(manifests, "ServiceMonitor")
+    assert monitor["apiVersion"] == "monitoring.coreos.com/v1"
+    service = named(manifests, "Service", "gnomon-api")
+    assert (
+        monitor["spec"]["selector"]["matchLabels"].items() <= service["metadata"]["labels"].items()
+    )
+    assert monitor["spec"]["namespaceSelector"] == {"matchNames": [NAMESPACE]}
+    (endpoint,) = monitor["spec"]["endpoints"]
+    assert (endpoint["port"], endpoint["path"]) == ("http", "/_internal_/metrics")

@@ -24,7 +24,7 @@ from gnomon.domain.clock import Clock
 from gnomon.domain.definitions import ProcessDefinition, ProcessDefinitionSpec
 from gnomon.domain.enums import ProcessStatus
 from gnomon.domain.validation import check_definition, shell_problems
-from gnomon.errors import ConflictError, NotFoundError
+from gnomon.errors import ConflictError, NotFoundError, StoreError
 from gnomon.operator.naming import definition_name, owner
 from gnomon.operator.status import RunState, build_run_status
 from gnomon.scheduler.wakeup import notify_store
@@ -102,6 +102,8 @@ def store_spec(
                 now=context.clock.now(),
                 owner=owner(namespace, name),
             )
+    except StoreError:
+        raise  # the store's trouble, a lost race included: retried, not a taken name
     except ConflictError as exc:
         return Rejection(REASON_CONFLICT, f"definition name {mapped!r} is taken: {exc}")
     notify_store(context.engine, WAKEUP_TOPIC)
@@ -119,6 +121,8 @@ def remove_definition(context: OperatorContext, *, namespace: str, name: str) ->
             delete_definition(
                 session=session, name=definition_name(namespace, name), owner=owner(namespace, name)
             )
+    except StoreError:
+        raise  # the store's trouble, a lost race included: retried
     except (NotFoundError, ConflictError):
         return False
     notify_store(context.engine, WAKEUP_TOPIC)

@@ -18,13 +18,13 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from gnomon.domain.definitions import TaskDefinition, TaskExecutable
 from gnomon.domain.enums import ProcessStatus, TaskStatus
 from gnomon.domain.stored import read_stored
 from gnomon.domain.times import as_utc
+from gnomon.errors import StoreError
 from gnomon.runner.base import ExecutorStatus, Job, JobState
 from gnomon.scheduler.batch import WriteBatch
 from gnomon.scheduler.definition_book import DefinitionBook
@@ -35,6 +35,7 @@ from gnomon.scheduler.rules.outcomes import resolve
 from gnomon.scheduler.rules.state import AttemptRecord, ProcessState
 from gnomon.scheduler.rules.steps import expire, plan
 from gnomon.storage import scheduling as store
+from gnomon.storage.failures import store_errors
 from gnomon.storage.tables import RetryRequestRow, TaskRow
 
 log = logging.getLogger(__name__)
@@ -255,8 +256,9 @@ class ProcessBook:
         before = self.states.get(process_id or "")
         running = [a.task_id for a in before.running_attempts()] if before else []
         try:
-            action(session, effects, now, *args)
-        except SQLAlchemyError:
+            with store_errors():
+                action(session, effects, now, *args)
+        except StoreError:
             raise  # the store's trouble, not this item's: the whole tick is retried
         except Exception as exc:
             self.batch.rollback_to(batch_mark)
@@ -291,8 +293,9 @@ class ProcessBook:
     ) -> None:
         """`fail_process`; should even that raise, end the run in the store and forget it."""
         try:
-            self.fail_process(session, process, stage, reason, effects, now, running)
-        except SQLAlchemyError:
+            with store_errors():
+                self.fail_process(session, process, stage, reason, effects, now, running)
+        except StoreError:
             raise
         except Exception:
             log.exception("could not fail run %s cleanly; ending it", process.process_id)

@@ -33,10 +33,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from gnomon.domain.clock import Clock
+from gnomon.errors import StoreError
 from gnomon.runner.base import Runner
 from gnomon.scheduler.apply_starts import start_due
 from gnomon.scheduler.batch import WriteBatch
@@ -161,7 +161,7 @@ class SchedulerService:
         except leases.LeaseLostError:
             self._lost_lease()
             return now + timedelta(seconds=self.config.lease_seconds / 3)
-        except SQLAlchemyError:
+        except StoreError:
             log.exception("scheduler transaction failed; reloading state from the store")
             return self._recover(now)
         except Exception:
@@ -240,7 +240,7 @@ class SchedulerService:
                     session=session, holder=self.holder, now=now, duration=duration
                 )
             taken = lease is None
-        except SQLAlchemyError:
+        except StoreError:
             log.exception("could not reach the store to hold the scheduler lease")
             lease = None
         if lease is None:
@@ -296,7 +296,7 @@ class SchedulerService:
         try:
             with transaction(self.engine) as session:
                 leases.release(session=session, holder=self.holder, now=self.clock.now())
-        except SQLAlchemyError:
+        except StoreError:
             log.warning("could not release the scheduler lease; it expires by itself")
         else:
             log.info("released the scheduler lease")

@@ -17,13 +17,13 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DataError, SQLAlchemyError
 from sqlmodel import Session
 
 from gnomon.domain.clock import Clock
 from gnomon.domain.enums import TaskStatus
 from gnomon.domain.logtext import clean_message, storable
 from gnomon.domain.runs import MetadataEntry
+from gnomon.errors import StoreDataError, StoreError
 from gnomon.runner.base import JobState, OutputLine
 from gnomon.scheduler.wakeup import Wakeup
 from gnomon.storage import callbacks
@@ -55,10 +55,10 @@ class StoreSink:
         rows = [_log_row(task_id, line.when, line.source, line.message) for line in lines]
         try:
             self._insert_logs(rows)
-        except DataError:
+        except StoreDataError:
             log.warning("a batch of output was refused; storing it line by line", exc_info=True)
             self._insert_one_by_one(task_id, rows)
-        except SQLAlchemyError:
+        except StoreError:
             log.exception("could not record what the executor reported")
 
     def _insert_logs(self, rows: list[dict[str, object]]) -> None:
@@ -72,8 +72,8 @@ class StoreSink:
         for row in rows:
             try:
                 self._insert_logs([row])
-            except SQLAlchemyError as exc:
-                refused.append(type(getattr(exc, "orig", None) or exc).__name__)
+            except StoreError as exc:
+                refused.append(exc.kind)
         if not refused:
             return
         log.error("%d output lines could not be stored", len(refused), extra={"task_id": task_id})
@@ -82,7 +82,7 @@ class StoreSink:
         )
         try:
             self._insert_logs([_log_row(task_id, self.clock.now(), GNOMON_SOURCE, note)])
-        except SQLAlchemyError:
+        except StoreError:
             log.exception("could not record the note of refused lines")
 
     def metadata(self, task_id: str, when: datetime, key: str, value: str) -> None:
@@ -107,7 +107,7 @@ class StoreSink:
         try:
             with transaction(self.engine) as session:
                 work(session)
-        except SQLAlchemyError:
+        except StoreError:
             log.exception("could not record what the executor reported")
 
 

@@ -16,6 +16,8 @@ import psycopg
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from gnomon.storage.failures import store_errors
+
 log = logging.getLogger(__name__)
 CHANNEL = "gnomon"
 
@@ -47,7 +49,7 @@ def notify_store(engine: Engine, topic: str) -> None:
     """Tell schedulers in other processes (PostgreSQL only; SQLite relies on the fallback)."""
     if engine.dialect.name != "postgresql":
         return
-    with engine.begin() as connection:
+    with store_errors(), engine.begin() as connection:
         connection.execute(
             sa.text("SELECT pg_notify(:channel, :topic)"), {"channel": CHANNEL, "topic": topic}
         )

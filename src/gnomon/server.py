@@ -34,11 +34,12 @@ from gnomon.scheduler.notifying import NotificationObserver
 from gnomon.scheduler.observer import CompositeObserver
 from gnomon.scheduler.service import SchedulerConfig, SchedulerService
 from gnomon.scheduler.sink import StoreSink
-from gnomon.scheduler.wakeup import PgListener, Wakeup, notify_store
+from gnomon.scheduler.wakeup import Wakeup
 from gnomon.settings import ExecutorName, Settings
 from gnomon.storage.engine import is_sqlite, make_engine, store_timeouts, transaction
 from gnomon.storage.identity import instance_id
 from gnomon.storage.migrate import upgrade
+from gnomon.storage.wakeups import PgListener, notify_store
 
 log = logging.getLogger(__name__)
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)

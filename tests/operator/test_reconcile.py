@@ -14,11 +14,12 @@ from gnomon.domain.clock import FakeClock
 from gnomon.domain.definitions import ProcessDefinition, ProcessDefinitionSpec
 from gnomon.domain.enums import ProcessStatus
 from gnomon.errors import NotFoundError
-from gnomon.scheduler.wakeup import PgListener, Wakeup
+from gnomon.scheduler.wakeup import Wakeup
 from gnomon.settings import Settings
 from gnomon.storage.definitions import get_definition, get_definition_row
 from gnomon.storage.engine import make_engine, transaction
 from gnomon.storage.runs import ProcessQuery, get_process, list_processes
+from gnomon.storage.wakeups import PgListener
 from gnomon.storage.writes import NewProcess, create_process, finish_process
 from tests.operator.conftest import StartOperator
 from tests.operator.kube import FINALIZER, Kube, wait_for

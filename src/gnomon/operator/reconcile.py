@@ -27,7 +27,6 @@ from gnomon.domain.validation import check_definition, shell_problems
 from gnomon.errors import ConflictError, NotFoundError, StoreError
 from gnomon.operator.naming import definition_name, owner
 from gnomon.operator.status import RunState, build_run_status
-from gnomon.scheduler.wakeup import notify_store
 from gnomon.storage.definitions import (
     delete_definition,
     get_definition,
@@ -36,6 +35,7 @@ from gnomon.storage.definitions import (
 )
 from gnomon.storage.engine import transaction
 from gnomon.storage.runs import ProcessQuery, list_processes
+from gnomon.storage.wakeups import notify_store
 
 REASON_INVALID: Final = "InvalidSpec"
 REASON_CONFLICT: Final = "NameConflict"

@@ -26,7 +26,6 @@ from gnomon.domain.stored import read_stored
 from gnomon.domain.times import as_utc
 from gnomon.errors import StoreError
 from gnomon.runner.base import ExecutorStatus, Job, JobState
-from gnomon.scheduler.batch import WriteBatch
 from gnomon.scheduler.definition_book import DefinitionBook
 from gnomon.scheduler.effects import Effects
 from gnomon.scheduler.isolation import describe, storable
@@ -37,6 +36,7 @@ from gnomon.scheduler.rules.steps import expire, plan
 from gnomon.storage import scheduling as store
 from gnomon.storage.failures import store_errors
 from gnomon.storage.tables import RetryRequestRow, TaskRow
+from gnomon.storage.write_batch import WriteBatch
 
 log = logging.getLogger(__name__)
 FAILED_RUN_REASON = "The scheduler could not handle this run"

@@ -39,7 +39,6 @@ from gnomon.domain.clock import Clock
 from gnomon.errors import StoreError
 from gnomon.runner.base import Runner
 from gnomon.scheduler.apply_starts import start_due
-from gnomon.scheduler.batch import WriteBatch
 from gnomon.scheduler.definition_book import DefinitionBook
 from gnomon.scheduler.effects import Effects
 from gnomon.scheduler.isolation import describe
@@ -51,6 +50,7 @@ from gnomon.scheduler.wakeup import Wakeup
 from gnomon.storage import lease as leases
 from gnomon.storage import scheduling as store
 from gnomon.storage.engine import transaction
+from gnomon.storage.write_batch import WriteBatch
 
 log = logging.getLogger(__name__)
 BULK_LOAD_THRESHOLD = 500

@@ -1,6 +1,6 @@
 """Write side of runs, one row at a time: create a process or an attempt, record an outcome.
 
-The scheduler writes the same rows in bulk (scheduler/batch.py); these single-row forms serve
+The scheduler writes the same rows in bulk (storage/write_batch.py); these single-row forms serve
 tests and tools that set up runs directly. Status changes are compare-and-set on the current
 status, as in the scheduler's batches.
 """

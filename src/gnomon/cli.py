@@ -180,7 +180,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return handler(args, settings)
     except StoreUnavailableError as exc:
-        from gnomon.storage.engine import display_url
+        from gnomon.storage import display_url
 
         url = display_url(settings.database_url)
         print(f"gnomon: cannot reach the store at {url}: {exc}", file=sys.stderr)

@@ -7,9 +7,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from gnomon.errors import StoreDataError, StoreError, StoreUnavailableError
+from gnomon.storage import StoreTimeouts, make_engine, ping, transaction, upgrade
 from gnomon.storage.definitions import list_definitions
-from gnomon.storage.engine import StoreTimeouts, make_engine, ping, transaction
-from gnomon.storage.migrate import upgrade
 
 NOWHERE = "postgresql+psycopg://nobody@127.0.0.1:1/gnomon"
 """A port nothing listens on: every connection is refused at once."""

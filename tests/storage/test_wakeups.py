@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from gnomon.scheduler.wakeup import Wakeup
-from gnomon.storage.wakeups import PgListener, notify_store
+from gnomon.storage import PgListener, notify_store
 
 
 @pytest.mark.postgres

@@ -12,13 +12,12 @@ SQLite they notice within `scheduler_max_sleep_seconds`).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
 from pydantic import ValidationError
-from sqlalchemy.engine import Engine
-from sqlmodel import Session
 
 from gnomon.domain.clock import Clock
 from gnomon.domain.definitions import ProcessDefinition, ProcessDefinitionSpec
@@ -27,16 +26,16 @@ from gnomon.domain.validation import check_definition, shell_problems
 from gnomon.errors import ConflictError, NotFoundError, StoreError
 from gnomon.operator.naming import definition_name, owner
 from gnomon.operator.status import RunState, build_run_status
+from gnomon.storage import Engine, Session, notify_store, transaction
 from gnomon.storage.definitions import (
     delete_definition,
     get_definition,
     get_definition_row,
     upsert_definition,
 )
-from gnomon.storage.engine import transaction
 from gnomon.storage.runs import ProcessQuery, list_processes
-from gnomon.storage.wakeups import notify_store
 
+log = logging.getLogger(__name__)
 REASON_INVALID: Final = "InvalidSpec"
 REASON_CONFLICT: Final = "NameConflict"
 WAKEUP_TOPIC: Final = "definitions"

@@ -12,8 +12,6 @@ import uuid
 from collections import defaultdict
 from datetime import datetime
 
-from sqlmodel import Session
-
 from gnomon.domain.definitions import TaskDefinition
 from gnomon.domain.times import as_utc
 from gnomon.errors import StoreError
@@ -22,8 +20,8 @@ from gnomon.scheduler.isolation import describe
 from gnomon.scheduler.process_book import ProcessBook, filtered_tasks
 from gnomon.scheduler.rules.starts import Decision, OpenTrigger, decide
 from gnomon.scheduler.rules.state import ProcessState
+from gnomon.storage import Session, store_errors
 from gnomon.storage import scheduling as store
-from gnomon.storage.failures import store_errors
 from gnomon.storage.tables import KillRequestRow
 
 log = logging.getLogger(__name__)

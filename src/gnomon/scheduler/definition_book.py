@@ -17,7 +17,6 @@ import logging
 from datetime import datetime
 
 from pydantic import ValidationError
-from sqlmodel import Session
 
 from gnomon.domain.cron import InvalidCronError
 from gnomon.domain.definitions import ProcessSchedule, TaskDefinition
@@ -27,6 +26,7 @@ from gnomon.domain.validation import parse_cron
 from gnomon.scheduler.isolation import describe, storable
 from gnomon.scheduler.observer import SchedulerObserver
 from gnomon.scheduler.rules.starts import DefinitionView, check_schedule
+from gnomon.storage import Session
 from gnomon.storage import scheduling as store
 from gnomon.storage.scheduling import DefinitionRecord
 

@@ -9,15 +9,12 @@ import threading
 import uuid
 from typing import cast
 
-from sqlalchemy.engine import Engine
-
 from gnomon.domain.enums import ProcessStatus
 from gnomon.errors import NotFoundError, StoreError
 from gnomon.notifications import Notifier, RunReport, TaskOutcome, TaskReport, statuses_needed
 from gnomon.scheduler.observer import FinishedRun, SchedulerObserver
-from gnomon.storage import definitions
+from gnomon.storage import Engine, definitions, transaction
 from gnomon.storage import scheduling as store
-from gnomon.storage.engine import transaction
 
 log = logging.getLogger(__name__)
 

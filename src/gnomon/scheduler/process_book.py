@@ -18,8 +18,6 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import cast
 
-from sqlmodel import Session
-
 from gnomon.domain.definitions import TaskDefinition, TaskExecutable
 from gnomon.domain.enums import ProcessStatus, TaskStatus
 from gnomon.domain.stored import read_stored
@@ -33,10 +31,9 @@ from gnomon.scheduler.observer import FinishedRun, SchedulerObserver, TaskSummar
 from gnomon.scheduler.rules.outcomes import resolve
 from gnomon.scheduler.rules.state import AttemptRecord, ProcessState
 from gnomon.scheduler.rules.steps import expire, plan
+from gnomon.storage import Session, WriteBatch, store_errors
 from gnomon.storage import scheduling as store
-from gnomon.storage.failures import store_errors
 from gnomon.storage.tables import RetryRequestRow, TaskRow
-from gnomon.storage.write_batch import WriteBatch
 
 log = logging.getLogger(__name__)
 FAILED_RUN_REASON = "The scheduler could not handle this run"

@@ -32,9 +32,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy.engine import Engine
-from sqlmodel import Session
-
 from gnomon.domain.clock import Clock
 from gnomon.errors import StoreError
 from gnomon.runner.base import Runner
@@ -47,10 +44,9 @@ from gnomon.scheduler.observer import SchedulerObserver
 from gnomon.scheduler.process_book import ProcessBook
 from gnomon.scheduler.sink import StoreSink
 from gnomon.scheduler.wakeup import Wakeup
+from gnomon.storage import Engine, Session, WriteBatch, transaction
 from gnomon.storage import lease as leases
 from gnomon.storage import scheduling as store
-from gnomon.storage.engine import transaction
-from gnomon.storage.write_batch import WriteBatch
 
 log = logging.getLogger(__name__)
 BULK_LOAD_THRESHOLD = 500

@@ -16,9 +16,6 @@ import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from sqlalchemy.engine import Engine
-from sqlmodel import Session
-
 from gnomon.domain.clock import Clock
 from gnomon.domain.enums import TaskStatus
 from gnomon.domain.logtext import clean_message, storable
@@ -26,8 +23,7 @@ from gnomon.domain.runs import MetadataEntry
 from gnomon.errors import StoreDataError, StoreError
 from gnomon.runner.base import JobState, OutputLine
 from gnomon.scheduler.wakeup import Wakeup
-from gnomon.storage import callbacks
-from gnomon.storage.engine import transaction
+from gnomon.storage import Engine, Session, callbacks, transaction
 from gnomon.storage.tables import TaskLogRow, TaskMetadataRow
 
 log = logging.getLogger(__name__)

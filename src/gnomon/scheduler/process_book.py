@@ -41,6 +41,16 @@ EventQueue = queue.SimpleQueue[tuple[JobState, datetime]]
 
 
 class ProcessBook:
+    """The running processes of this scheduler, in memory, and the writes that follow from them.
+
+    It owns the `ProcessState` of every running process, which attempt belongs to which, when
+    each process wants stepping next, and the current tick's `WriteBatch`; it reads the
+    definitions through the `DefinitionBook` it was given. Only the scheduler thread calls it,
+    inside the tick's transaction (the `session` its methods take); the executor's events reach
+    it through the sink's queue, never by a call from a runner thread. When a tick fails the
+    service drops the whole book and builds a new one from the store.
+    """
+
     def __init__(
         self, definitions: DefinitionBook, observer: SchedulerObserver, backend: str = "runner"
     ) -> None:

@@ -63,6 +63,16 @@ class SchedulerConfig:
 
 
 class SchedulerService:
+    """One scheduler: its loop, its lease, and everything it knows while it holds the lease.
+
+    It owns the `DefinitionBook` and `ProcessBook` (rebuilt from the store at every takeover and
+    after a failed wake-up), the runner made by `runner_factory`, and the `StoreSink` through
+    which that runner reports. Only the thread running `run()` (or a test calling `tick()`)
+    touches that state and writes process and task status. Other threads may call `stop()`,
+    `problem()` and the runner's `healthy()`, wake the loop early with `wakeup.notify`, and read
+    the gauges given to `metrics`.
+    """
+
     def __init__(
         self,
         engine: Engine,

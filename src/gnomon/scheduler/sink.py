@@ -34,7 +34,14 @@ _KEY_CHARS: int = TaskMetadataRow.__table__.c.key.type.length  # type: ignore[at
 
 
 class StoreSink:
-    """A thread-safe `JobSink` over the store, feeding the scheduler's event queue."""
+    """A thread-safe `JobSink` over the store, feeding the scheduler's event queue.
+
+    Runner threads call it (any number at once): output, metadata and a job's own verdict are
+    written at once, each in a transaction of its own, and a store failure is logged, never
+    raised into the runner. It owns `states`, the queue of state changes that only the scheduler
+    thread drains (`ProcessBook.apply_executor_events`), and it never writes task or process
+    status itself.
+    """
 
     def __init__(self, engine: Engine, clock: Clock, wakeup: Wakeup) -> None:
         self.engine = engine

@@ -4,6 +4,7 @@ verbs that talk to a running Gnomon over its REST API."""
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -11,12 +12,12 @@ from typing import Any
 from urllib.parse import quote
 
 from pydantic import ValidationError
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
 
+from gnomon.errors import StoreUnavailableError
 from gnomon.logs import configure_logging
 from gnomon.settings import Settings
 
+log = logging.getLogger(__name__)
 Command = Callable[[argparse.Namespace, Settings], int]
 
 
@@ -178,10 +179,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler: Command = args.handler
     try:
         return handler(args, settings)
-    except OperationalError as exc:
-        url = make_url(settings.database_url).render_as_string(hide_password=True)
-        detail = str(exc.orig or exc).strip().splitlines()[0]
-        print(f"gnomon: cannot reach the store at {url}: {detail}", file=sys.stderr)
+    except StoreUnavailableError as exc:
+        from gnomon.storage import display_url
+
+        url = display_url(settings.database_url)
+        print(f"gnomon: cannot reach the store at {url}: {exc}", file=sys.stderr)
         return 1
 
 

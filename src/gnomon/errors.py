@@ -1,10 +1,16 @@
 """The one exception tree of Gnomon.
 
 Every layer raises these; only the API and the operator translate them into HTTP status codes or
-Kubernetes conditions, so the core never knows who called it.
+Kubernetes conditions, so the core never knows who called it. The store's own failures become the
+`StoreError`s below in one place, `gnomon.storage.failures`: no other layer sees the database
+library's exceptions.
 """
 
 from __future__ import annotations
+
+import logging
+
+log = logging.getLogger(__name__)
 
 
 class GnomonError(Exception):
@@ -37,5 +43,25 @@ class InvalidInputError(GnomonError):
         self.problems = problems or [(field, message)]
 
 
-class StoreUnavailableError(GnomonError):
-    """The database cannot be reached."""
+class StoreError(GnomonError):
+    """The store failed a request; the subclasses below say how, when that matters to a caller.
+
+    The message is the database's own first line. `kind` names the database's error (e.g.
+    `DataError`), for reports that must say why without repeating the data."""
+
+    def __init__(self, message: str, kind: str | None = None) -> None:
+        super().__init__(message)
+        self.kind = kind or type(self).__name__
+
+
+class StoreUnavailableError(StoreError):
+    """The store cannot be reached, its connection was lost, or it did not answer in time: the
+    same request may succeed later."""
+
+
+class StoreDataError(StoreError):
+    """The store refused a value (e.g. a character its text type cannot hold)."""
+
+
+class ConcurrentWriteError(ConflictError, StoreError):
+    """Two writers raced on the same key and this one lost; its transaction was rolled back."""

@@ -20,7 +20,6 @@ import uvicorn
 from docker.errors import DockerException
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
-from sqlalchemy.engine import Engine
 
 from gnomon.api.app import create_app
 from gnomon.api.routes.internal import MULTIPROCESS_DIRECTORY
@@ -34,11 +33,19 @@ from gnomon.scheduler.notifying import NotificationObserver
 from gnomon.scheduler.observer import CompositeObserver
 from gnomon.scheduler.service import SchedulerConfig, SchedulerService
 from gnomon.scheduler.sink import StoreSink
-from gnomon.scheduler.wakeup import PgListener, Wakeup, notify_store
+from gnomon.scheduler.wakeup import Wakeup
 from gnomon.settings import ExecutorName, Settings
-from gnomon.storage.engine import is_sqlite, make_engine, store_timeouts, transaction
+from gnomon.storage import (
+    Engine,
+    PgListener,
+    is_sqlite,
+    make_engine,
+    notify_store,
+    store_timeouts,
+    transaction,
+    upgrade,
+)
 from gnomon.storage.identity import instance_id
-from gnomon.storage.migrate import upgrade
 
 log = logging.getLogger(__name__)
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)

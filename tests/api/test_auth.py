@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import NamedTuple
 
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
 
 from gnomon.api.app import create_app
 from gnomon.domain.clock import FakeClock
 from gnomon.domain.definitions import TaskDefinition
 from gnomon.settings import Settings
+from gnomon.storage import WriteBatch, transaction
 from gnomon.storage.tokens import hash_token
-from gnomon.storage.writes import NewProcess, NewTask, create_process, create_task
 from tests.samples import definition, docker_task
 
 API_TOKEN = "operator-secret"
@@ -32,23 +32,34 @@ def bearer(token: str) -> dict[str, str]:
     return {"authorization": f"Bearer {token}"}
 
 
-def two_tasks(engine: Engine, clock: FakeClock) -> list[str]:
-    """Two running attempts whose tokens are `token-0` and `token-1`."""
+class Seeded(NamedTuple):
+    """A running attempt and the callback token it was given."""
+
+    task_id: str
+    token: str
+
+
+def two_tasks(engine: Engine, clock: FakeClock) -> list[Seeded]:
+    """Two running attempts of one process, written as the scheduler writes them."""
     task = TaskDefinition.model_validate(docker_task("t"))
-    with Session(engine) as session:
-        process_id = create_process(
-            session=session, new=NewProcess("d", [task], origin="trigger"), now=clock.now()
+    batch = WriteBatch()
+    process_id = batch.add_process(
+        name="d",
+        tasks=[task],
+        origin="trigger",
+        scheduled_for=None,
+        task_filter=None,
+        now=clock.now(),
+    )
+    seeded = [
+        Seeded(
+            *batch.add_task(process_id=process_id, name="d", task=task, attempts=i, now=clock.now())
         )
-        ids = [
-            create_task(
-                session=session,
-                new=NewTask(process_id, "d", task, i, token_hash=hash_token(f"token-{i}")),
-                now=clock.now(),
-            )
-            for i in range(2)
-        ]
-        session.commit()
-    return ids
+        for i in range(2)
+    ]
+    with transaction(engine) as session:
+        batch.flush(session)
+    return seeded
 
 
 @pytest.mark.parametrize(
@@ -84,24 +95,28 @@ def test_callbacks_take_the_tasks_own_token_only(
     secured: TestClient, sqlite_engine: Engine, clock: FakeClock
 ) -> None:
     first, second = two_tasks(sqlite_engine, clock)
-    assert secured.post(f"/api/tasks/{first}/succeed", headers=bearer("token-0")).status_code == 204
-    other = secured.post(f"/api/tasks/{second}/succeed", headers=bearer("token-0"))
+    own = secured.post(f"/api/tasks/{first.task_id}/succeed", headers=bearer(first.token))
+    assert own.status_code == 204
+    other = secured.post(f"/api/tasks/{second.task_id}/succeed", headers=bearer(first.token))
     assert other.status_code == 403
-    assert secured.post(f"/api/tasks/{second}/fail").status_code == 401
-    assert secured.post(f"/api/tasks/{second}/fail", headers=bearer(API_TOKEN)).status_code == 204
+    assert secured.post(f"/api/tasks/{second.task_id}/fail").status_code == 401
+    with_api_token = secured.post(f"/api/tasks/{second.task_id}/fail", headers=bearer(API_TOKEN))
+    assert with_api_token.status_code == 204
 
 
 def test_tokens_never_appear_in_output(
     secured: TestClient, sqlite_engine: Engine, clock: FakeClock
 ) -> None:
-    two_tasks(sqlite_engine, clock)
+    tasks = two_tasks(sqlite_engine, clock)
     listing = secured.get("/api/processes/").text
-    assert "token-0" not in listing and hash_token("token-0") not in listing
+    for task in tasks:
+        assert task.token not in listing and hash_token(task.token) not in listing
 
 
 def test_without_an_api_token_a_foreign_task_token_is_still_refused(
     client: TestClient, sqlite_engine: Engine, clock: FakeClock
 ) -> None:
     first, second = two_tasks(sqlite_engine, clock)
-    assert client.post(f"/api/tasks/{second}/succeed", headers=bearer("token-0")).status_code == 403
-    assert client.post(f"/api/tasks/{first}/succeed").status_code == 204
+    foreign = client.post(f"/api/tasks/{second.task_id}/succeed", headers=bearer(first.token))
+    assert foreign.status_code == 403
+    assert client.post(f"/api/tasks/{first.task_id}/succeed").status_code == 204

@@ -92,7 +92,7 @@ def bearer(token: str | bytes) -> dict[bytes, bytes]:
 def test_a_non_ascii_bearer_token_is_refused_not_a_500(
     api: httpx.Client, engine: Engine, clock: FakeClock, token: bytes
 ) -> None:
-    task_id, _ = two_tasks(engine, clock)
+    (task_id, _), _ = two_tasks(engine, clock)
     put = api.put("/api/process_definitions/d", json=definition("d"), headers=bearer(token))
     assert put.status_code == 403, put.text
     callback = api.post(f"/api/tasks/{task_id}/succeed", headers=bearer(token))

@@ -65,8 +65,8 @@ def test_probes_and_callbacks_stay_open_when_reads_are_closed(
     with app_client(sqlite_engine, clock, closed_reads=True) as client:
         assert client.get("/_internal_/healthcheck").status_code == 200
         assert client.get("/_internal_/metrics").status_code == 200
-        first, _ = two_tasks(sqlite_engine, clock)
-        logged = client.post(f"/api/tasks/{first}/log_entries", json=[], headers=bearer("token-0"))
+        (task_id, token), _ = two_tasks(sqlite_engine, clock)
+        logged = client.post(f"/api/tasks/{task_id}/log_entries", json=[], headers=bearer(token))
         assert logged.status_code == 204
 
 

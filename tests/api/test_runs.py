@@ -14,19 +14,12 @@ from sqlmodel import Session, select
 from gnomon.domain.clock import FakeClock
 from gnomon.domain.definitions import TaskDefinition
 from gnomon.domain.enums import ProcessStatus, TaskStatus
+from gnomon.storage import WriteBatch, transaction
 from gnomon.storage.tables import (
     KillRequestRow,
     ReportedTaskStatusRow,
     RetryRequestRow,
     TriggerRequestRow,
-)
-from gnomon.storage.writes import (
-    NewProcess,
-    NewTask,
-    create_process,
-    create_task,
-    finish_process,
-    finish_task,
 )
 from tests.samples import definition, docker_task
 
@@ -43,27 +36,27 @@ def seed_run(
 ) -> tuple[str, list[str]]:
     """A process with `tasks` attempts, as the scheduler would have written it."""
     task_defs = [TaskDefinition.model_validate(docker_task(f"t{i}")) for i in range(tasks)]
-    with Session(engine) as session:
-        now = clock.now()
-        process_id = create_process(
-            session=session, new=NewProcess(name, task_defs, origin="trigger"), now=now
-        )
-        task_ids = [
-            create_task(
-                session=session,
-                new=NewTask(process_id, name, task, previous_attempts=0),
-                now=now + timedelta(milliseconds=i),
-            )
-            for i, task in enumerate(task_defs)
-        ]
-        if status != ProcessStatus.RUNNING:
-            task_status = TaskStatus(status.value)
-            for task_id in task_ids:
-                finish_task(
-                    session=session, task_id=task_id, status=task_status, reason=None, now=now
-                )
-            finish_process(session=session, process_id=process_id, status=status, now=now)
-        session.commit()
+    now = clock.now()
+    batch = WriteBatch()
+    process_id = batch.add_process(
+        name=name, tasks=task_defs, origin="trigger", scheduled_for=None, task_filter=None, now=now
+    )
+    task_ids = [
+        batch.add_task(
+            process_id=process_id,
+            name=name,
+            task=task,
+            attempts=0,
+            now=now + timedelta(milliseconds=i),
+        )[0]
+        for i, task in enumerate(task_defs)
+    ]
+    if status != ProcessStatus.RUNNING:
+        for task_id in task_ids:
+            batch.end_task(task_id, TaskStatus(status.value), None, now)
+        batch.end_process(process_id, status, now)
+    with transaction(engine) as session:
+        batch.flush(session)
     return process_id, task_ids
 
 

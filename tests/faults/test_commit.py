@@ -14,19 +14,15 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlmodel import Session
 
 from gnomon.api.app import create_app
 from gnomon.domain.clock import FakeClock
 from gnomon.domain.definitions import TaskDefinition
 from gnomon.domain.enums import ProcessStatus
 from gnomon.settings import Settings
-from gnomon.storage.tokens import hash_token
-from gnomon.storage.writes import NewProcess, NewTask, create_process, create_task, finish_process
+from gnomon.storage import WriteBatch, transaction
 from tests.faults.conftest import FaultyStore
 from tests.samples import definition, docker_task
-
-TOKEN = "task-token"
 
 
 @dataclass(frozen=True)
@@ -34,6 +30,7 @@ class World:
     process_id: str
     failed_process_id: str
     task_id: str
+    token: str
 
 
 def entries(kind: str) -> list[dict[str, Any]]:
@@ -69,23 +66,18 @@ def build_world(client: TestClient, store: FaultyStore, clock: FakeClock) -> Wor
     paused = definition("paused", paused=True)
     assert client.put("/api/process_definitions/paused", json=paused).status_code == 200
     task = TaskDefinition.model_validate(docker_task("only"))
-    with Session(store.direct) as session:
-        ids = [
-            create_process(
-                session=session, new=NewProcess("d", [task], origin="trigger"), now=clock.now()
-            )
-            for _ in range(2)
-        ]
-        task_id = create_task(
-            session=session,
-            new=NewTask(ids[0], "d", task, 0, token_hash=hash_token(TOKEN)),
-            now=clock.now(),
+    batch, now = WriteBatch(), clock.now()
+    ids = [
+        batch.add_process(
+            name="d", tasks=[task], origin="trigger", scheduled_for=None, task_filter=None, now=now
         )
-        finish_process(
-            session=session, process_id=ids[1], status=ProcessStatus.FAILED, now=clock.now()
-        )
-        session.commit()
-    return World(ids[0], ids[1], task_id)
+        for _ in range(2)
+    ]
+    task_id, token = batch.add_task(process_id=ids[0], name="d", task=task, attempts=0, now=now)
+    batch.end_process(ids[1], ProcessStatus.FAILED, now)
+    with transaction(store.direct) as session:
+        batch.flush(session)
+    return World(ids[0], ids[1], task_id, token)
 
 
 @pytest.mark.parametrize("write", list(WRITES))
@@ -95,7 +87,7 @@ def test_a_write_whose_commit_fails_answers_503_and_stores_nothing(
     world = build_world(api, faulty_store, clock)
     method, template, body = WRITES[write]
     path = template.format(**vars(world))
-    headers = {"authorization": f"Bearer {TOKEN}"}
+    headers = {"authorization": f"Bearer {world.token}"}
     before = faulty_store.contents()
 
     faulty_store.die_at_commit()

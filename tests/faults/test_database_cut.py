@@ -15,14 +15,14 @@ from dataclasses import dataclass, field
 
 import httpx
 import sqlalchemy as sa
-from sqlmodel import Session, col
+from sqlmodel import col
 
 from gnomon.api.app import create_app
 from gnomon.domain.clock import FakeClock
 from gnomon.domain.definitions import TaskDefinition
 from gnomon.settings import Settings
+from gnomon.storage import WriteBatch, transaction
 from gnomon.storage.tables import TaskLogRow
-from gnomon.storage.writes import NewProcess, NewTask, create_process, create_task
 from tests.faults.conftest import ONLY_POSTGRES, FaultyStore, served
 from tests.samples import docker_task
 
@@ -49,15 +49,16 @@ class Outcomes:
 
 def tasks(store: FaultyStore, clock: FakeClock, count: int) -> list[str]:
     task = TaskDefinition.model_validate(docker_task("only"))
-    with Session(store.direct) as session:
-        process_id = create_process(
-            session=session, new=NewProcess("d", [task], origin="trigger"), now=clock.now()
-        )
-        ids = [
-            create_task(session=session, new=NewTask(process_id, "d", task, n), now=clock.now())
-            for n in range(count)
-        ]
-        session.commit()
+    batch, now = WriteBatch(), clock.now()
+    process_id = batch.add_process(
+        name="d", tasks=[task], origin="trigger", scheduled_for=None, task_filter=None, now=now
+    )
+    ids = [
+        batch.add_task(process_id=process_id, name="d", task=task, attempts=n, now=now)[0]
+        for n in range(count)
+    ]
+    with transaction(store.direct) as session:
+        batch.flush(session)
     return ids
 
 

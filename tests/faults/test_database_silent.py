@@ -17,14 +17,14 @@ from datetime import datetime
 import httpx
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col
+from sqlmodel import col
 
 from gnomon.api.app import create_app
 from gnomon.domain.clock import FakeClock
 from gnomon.domain.definitions import TaskDefinition
 from gnomon.settings import Settings
+from gnomon.storage import WriteBatch, transaction
 from gnomon.storage.tables import TaskLogRow
-from gnomon.storage.writes import NewProcess, NewTask, create_process, create_task
 from tests.faults.conftest import ONLY_POSTGRES, TEST_TIMEOUTS, FaultyStore, served
 from tests.samples import definition, docker_task
 from tests.scheduler.harness import Harness
@@ -39,12 +39,13 @@ HUNG_REQUESTS = 60
 
 def a_task(store: FaultyStore, now: datetime) -> str:
     task = TaskDefinition.model_validate(docker_task("only"))
-    with Session(store.direct) as session:
-        process_id = create_process(
-            session=session, new=NewProcess("d", [task], origin="trigger"), now=now
-        )
-        task_id = create_task(session=session, new=NewTask(process_id, "d", task, 0), now=now)
-        session.commit()
+    batch = WriteBatch()
+    process_id = batch.add_process(
+        name="d", tasks=[task], origin="trigger", scheduled_for=None, task_filter=None, now=now
+    )
+    task_id, _ = batch.add_task(process_id=process_id, name="d", task=task, attempts=0, now=now)
+    with transaction(store.direct) as session:
+        batch.flush(session)
     return task_id
 
 

@@ -14,12 +14,11 @@ from gnomon.domain.clock import FakeClock
 from gnomon.domain.definitions import ProcessDefinition, ProcessDefinitionSpec
 from gnomon.domain.enums import ProcessStatus
 from gnomon.errors import NotFoundError
-from gnomon.scheduler.wakeup import PgListener, Wakeup
+from gnomon.scheduler.wakeup import Wakeup
 from gnomon.settings import Settings
+from gnomon.storage import PgListener, WriteBatch, make_engine, transaction
 from gnomon.storage.definitions import get_definition, get_definition_row
-from gnomon.storage.engine import make_engine, transaction
 from gnomon.storage.runs import ProcessQuery, get_process, list_processes
-from gnomon.storage.writes import NewProcess, create_process, finish_process
 from tests.operator.conftest import StartOperator
 from tests.operator.kube import FINALIZER, Kube, wait_for
 from tests.samples import DAILY_22H, docker_task
@@ -191,10 +190,10 @@ def test_status_follows_the_runs_in_the_store(
     assert running["nextRun"] == "2026-03-02T12:20:00.000Z"
 
     clock.advance(60)
+    batch = WriteBatch()
+    batch.end_process(process_id, ProcessStatus.FAILED, clock.now())
     with transaction(engine) as session:
-        finish_process(
-            session=session, process_id=process_id, status=ProcessStatus.FAILED, now=clock.now()
-        )
+        batch.flush(session)
     finished = wait_for(
         lambda: (status := kube.status("drain")).get("lastStatus") == "failed" and status,
         what="the failed run in status",
@@ -206,18 +205,19 @@ def run_process(
     engine: Engine, definition: ProcessDefinition, clock: FakeClock, status: ProcessStatus | None
 ) -> str:
     """A process of `definition` started now, finished with `status` unless that is None."""
+    batch = WriteBatch()
+    process_id = batch.add_process(
+        name=definition.process_definition_name,
+        tasks=definition.task_definitions,
+        origin="trigger",
+        scheduled_for=None,
+        task_filter=None,
+        now=clock.now(),
+    )
+    if status is not None:
+        batch.end_process(process_id, status, clock.now())
     with transaction(engine) as session:
-        process_id = create_process(
-            session=session,
-            new=NewProcess(
-                definition_name=definition.process_definition_name,
-                tasks=definition.task_definitions,
-                origin="trigger",
-            ),
-            now=clock.now(),
-        )
-        if status is not None:
-            finish_process(session=session, process_id=process_id, status=status, now=clock.now())
+        batch.flush(session)
     return process_id
 
 

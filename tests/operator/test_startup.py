@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 
 import pytest
-from sqlalchemy.exc import OperationalError
 
+from gnomon.errors import StoreUnavailableError
 from gnomon.operator import make_kopf_settings, run_operator
 from gnomon.operator.startup import QuietTimerFilter
 from gnomon.settings import Settings
@@ -38,5 +38,5 @@ def test_timer_successes_are_dropped_from_the_log() -> None:
 def test_an_unreachable_store_stops_the_operator_before_it_starts() -> None:
     settings = Settings(database_url="postgresql+psycopg://gnomon@127.0.0.1:1/gnomon")
 
-    with pytest.raises(OperationalError):
+    with pytest.raises(StoreUnavailableError):
         run_operator(settings)

@@ -1,14 +1,11 @@
-"""Wake-ups: in-process events, and PostgreSQL NOTIFY between processes."""
+"""Wake-ups in one process (between processes: tests/storage/test_wakeups.py)."""
 
 from __future__ import annotations
 
 import threading
 import time
 
-import pytest
-from sqlalchemy.engine import Engine
-
-from gnomon.scheduler.wakeup import PgListener, Wakeup, notify_store
+from gnomon.scheduler.wakeup import Wakeup
 
 
 def test_wait_returns_at_once_when_notified() -> None:
@@ -30,24 +27,3 @@ def test_topics_gathered_while_busy_are_returned_together() -> None:
 
 def test_timeout_without_events() -> None:
     assert Wakeup().wait(0.01) == set()
-
-
-@pytest.mark.postgres
-@pytest.mark.parametrize("engine", ["postgres"], indirect=True)
-def test_notify_through_postgres_reaches_another_listener(engine: Engine) -> None:
-    wakeup = Wakeup()
-    listener = PgListener(engine, wakeup)
-    listener.start()
-    try:
-        deadline = time.monotonic() + 10
-        topics: set[str] = set()
-        while "triggers" not in topics and time.monotonic() < deadline:
-            notify_store(engine, "triggers")  # repeated until the LISTEN is in place
-            topics |= wakeup.wait(0.2)
-        assert "triggers" in topics
-    finally:
-        listener.stop()
-
-
-def test_sqlite_notify_is_a_no_op(sqlite_engine: Engine) -> None:
-    notify_store(sqlite_engine, "triggers")  # nothing to send; the fallback poll covers SQLite

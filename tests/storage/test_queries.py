@@ -15,9 +15,9 @@ from sqlmodel import Session
 from gnomon.domain.definitions import ProcessDefinition, TaskDefinition
 from gnomon.domain.enums import ProcessStatus
 from gnomon.domain.runs import LogEntry, MetadataEntry
-from gnomon.storage import callbacks, definitions
+from gnomon.errors import ConcurrentWriteError
+from gnomon.storage import WriteBatch, callbacks, definitions, transaction
 from gnomon.storage.runs import ProcessQuery, list_processes
-from gnomon.storage.writes import NewProcess, NewTask, create_process, create_task
 from tests.samples import definition, docker_task, sample_process
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
@@ -43,24 +43,33 @@ def seed(
     task_defs = [
         TaskDefinition.model_validate(docker_task(f"t{i}")) for i in range(tasks_per_process)
     ]
-    with Session(engine) as session:
-        for p in range(processes):
-            now = NOW + timedelta(seconds=p)
-            process_id = create_process(
-                session=session, new=NewProcess("seed", task_defs, origin="trigger"), now=now
+    batch = WriteBatch()
+    attempts: list[tuple[str, datetime]] = []
+    for p in range(processes):
+        now = NOW + timedelta(seconds=p)
+        process_id = batch.add_process(
+            name="seed",
+            tasks=task_defs,
+            origin="trigger",
+            scheduled_for=None,
+            task_filter=None,
+            now=now,
+        )
+        for task in task_defs:
+            task_id, _ = batch.add_task(
+                process_id=process_id, name="seed", task=task, attempts=0, now=now
             )
-            for task in task_defs:
-                task_id = create_task(
-                    session=session, new=NewTask(process_id, "seed", task, 0), now=now
-                )
-                logs = [
-                    LogEntry(log_entry_id=uuid.uuid4(), when=now, source="s", message=str(i))
-                    for i in range(logs_per_task)
-                ]
-                callbacks.add_log_entries(session=session, task_id=task_id, entries=logs)
-                meta = [MetadataEntry(metadata_entry_id=uuid.uuid4(), when=now, key="k", value="v")]
-                callbacks.add_metadata(session=session, task_id=task_id, entries=meta)
-        session.commit()
+            attempts.append((task_id, now))
+    with transaction(engine) as session:
+        batch.flush(session)
+        for task_id, now in attempts:
+            logs = [
+                LogEntry(log_entry_id=uuid.uuid4(), when=now, source="s", message=str(i))
+                for i in range(logs_per_task)
+            ]
+            callbacks.add_log_entries(session=session, task_id=task_id, entries=logs)
+            meta = [MetadataEntry(metadata_entry_id=uuid.uuid4(), when=now, key="k", value="v")]
+            callbacks.add_metadata(session=session, task_id=task_id, entries=meta)
 
 
 @pytest.mark.parametrize("processes", [1, 40])
@@ -83,19 +92,25 @@ def test_listing_respects_limit_and_order(engine: Engine) -> None:
     ]
 
 
+def start(engine: Engine, tasks: list[TaskDefinition], due: datetime | None, now: datetime) -> None:
+    """Write a run of definition `due`, scheduled for `due` (None: triggered)."""
+    batch = WriteBatch()
+    origin = "trigger" if due is None else "schedule"
+    batch.add_process(
+        name="due", tasks=tasks, origin=origin, scheduled_for=due, task_filter=None, now=now
+    )
+    with transaction(engine) as session:
+        batch.flush(session)
+
+
 def test_due_time_produces_one_process(engine: Engine) -> None:
     task_defs = [TaskDefinition.model_validate(docker_task("t"))]
-    new = NewProcess("due", task_defs, origin="schedule", scheduled_for=NOW)
-    with Session(engine) as session:
-        create_process(session=session, new=new, now=NOW)
-        session.commit()
-    with Session(engine) as session, pytest.raises(sa.exc.IntegrityError):
-        create_process(session=session, new=new, now=NOW + timedelta(seconds=1))
+    start(engine, task_defs, NOW, NOW)
+    with pytest.raises(ConcurrentWriteError):
+        start(engine, task_defs, NOW, NOW + timedelta(seconds=1))
     # Triggered runs have no due time and never collide.
-    with Session(engine) as session:
-        for _ in range(2):
-            create_process(session=session, new=NewProcess("due", task_defs, "trigger"), now=NOW)
-        session.commit()
+    for _ in range(2):
+        start(engine, task_defs, None, NOW)
 
 
 def test_duplicate_entries_are_stored_once(engine: Engine) -> None:

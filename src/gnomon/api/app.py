@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
-from sqlalchemy.engine import Engine
 
 from gnomon import __version__
 from gnomon.api.body_limit import BodyLimitMiddleware
@@ -19,7 +19,9 @@ from gnomon.api.routes import internal, process_definitions, processes, tasks
 from gnomon.api.store_health import StoreProbe
 from gnomon.domain.clock import Clock, SystemClock
 from gnomon.settings import Settings
+from gnomon.storage import Engine
 
+log = logging.getLogger(__name__)
 DESCRIPTION = (
     "Schedules and runs Docker-based jobs. Wire-compatible with Sundial's REST API: "
     "unions are wrapper objects, times are ISO 8601 UTC with milliseconds, optional fields are "

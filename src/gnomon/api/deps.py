@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -10,15 +11,15 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy.engine import Engine
-from sqlmodel import Session
 
 from gnomon.api.task_tokens import refuse_if_ended
 from gnomon.domain.clock import Clock
 from gnomon.settings import Settings
-from gnomon.storage.engine import transaction
+from gnomon.storage import Engine, Session, transaction
 from gnomon.storage.tables import TaskRow
 from gnomon.storage.tokens import hash_token
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -46,7 +47,11 @@ ContextDep = Annotated[AppContext, Depends(get_context)]
 
 
 def get_session(context: ContextDep) -> Iterator[Session]:
-    """A transaction that commits when the route returns, before the response is sent."""
+    """A transaction that commits when the route returns, before the response is sent.
+
+    The store's failures, in the route or at COMMIT, come out as `StoreError`s (`transaction`),
+    which `errors` turns into 503, 409 or 500.
+    """
     with transaction(context.engine) as session:
         yield session
 

@@ -14,11 +14,16 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from gnomon.errors import ConflictError, InvalidInputError, NotFoundError, StoreUnavailableError
+from gnomon.errors import (
+    ConcurrentWriteError,
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    StoreError,
+    StoreUnavailableError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -94,32 +99,21 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _conflict(_: Request, exc: ConflictError) -> JSONResponse:
         return JSONResponse(error_body(str(exc)), 409)
 
-    @app.exception_handler(StoreUnavailableError)
-    async def _store_down(_: Request, exc: StoreUnavailableError) -> JSONResponse:
-        return JSONResponse(error_body(f"the store is unavailable: {exc}"), 503)
+    @app.exception_handler(ConcurrentWriteError)
+    async def _concurrent_write(_: Request, exc: ConcurrentWriteError) -> JSONResponse:
+        # Two writers raced on the same key (e.g. concurrent PUTs of a new definition).
+        log.info("conflicting write: %s", exc)
+        return JSONResponse(error_body("a concurrent request changed the same data; retry"), 409)
 
-    @app.exception_handler(OperationalError)
-    @app.exception_handler(InterfaceError)
-    @app.exception_handler(PoolTimeoutError)
-    async def _store_unreachable(_: Request, exc: Exception) -> JSONResponse:
-        log.warning("store unavailable: %s", str(exc).splitlines()[0])
+    @app.exception_handler(StoreUnavailableError)
+    async def _store_unavailable(_: Request, exc: StoreUnavailableError) -> JSONResponse:
+        log.warning("store unavailable: %s", exc)
         return JSONResponse(error_body("the store is unavailable; try again later"), 503)
 
-    @app.exception_handler(DBAPIError)
-    async def _store_error(_: Request, exc: DBAPIError) -> JSONResponse:
-        # A connection that died mid-request surfaces as whatever the driver raised on the dead
-        # handle (sqlite3 says ProgrammingError); SQLAlchemy marks those as invalidated.
-        if exc.connection_invalidated:
-            log.warning("store connection lost: %s", str(exc).splitlines()[0])
-            return JSONResponse(error_body("the store is unavailable; try again later"), 503)
+    @app.exception_handler(StoreError)
+    async def _store_error(_: Request, exc: StoreError) -> JSONResponse:
         log.error("store error", exc_info=exc)
         return JSONResponse(error_body("internal error in the store"), 500)
-
-    @app.exception_handler(IntegrityError)
-    async def _integrity(_: Request, exc: IntegrityError) -> JSONResponse:
-        # Two writers raced on the same key (e.g. concurrent PUTs of a new definition).
-        log.info("conflicting write: %s", str(exc).splitlines()[0])
-        return JSONResponse(error_body("a concurrent request changed the same data; retry"), 409)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:

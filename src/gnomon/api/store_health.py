@@ -11,13 +11,13 @@ The check never needs a worker of the request thread pool, which hung requests m
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from concurrent.futures import Future
 
-from sqlalchemy.engine import Engine
+from gnomon.storage import Engine, ping
 
-from gnomon.storage.engine import ping
-
+log = logging.getLogger(__name__)
 PING_DEADLINE_SECONDS = 1.0
 
 
@@ -38,7 +38,7 @@ class StoreProbe:
         except TimeoutError:
             pending.add_done_callback(_retrieve)  # its outcome comes later; nobody waits for it
             return f"no answer within {self._deadline:g} s"
-        except Exception as exc:  # whatever the driver raised: the store cannot work
+        except Exception as exc:  # a StoreError, or worse: either way the store cannot work
             return f"unreachable: {(str(exc).splitlines() or [type(exc).__name__])[0]}"
         return None
 

@@ -17,14 +17,14 @@ cannot be reached is a `kopf.TemporaryError`, retried after `STORE_RETRY_SECONDS
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Final
 
 import kopf
-from sqlalchemy.exc import DBAPIError
 
-from gnomon.errors import StoreUnavailableError
+from gnomon.errors import StoreError
 from gnomon.operator.naming import definition_name
 from gnomon.operator.reconcile import (
     OperatorContext,
@@ -34,6 +34,7 @@ from gnomon.operator.reconcile import (
 )
 from gnomon.operator.status import REASON_STORED, build_ready_status, changed_fields
 
+log = logging.getLogger(__name__)
 GROUP: Final = "gnomon.dev"
 VERSION: Final = "v1alpha1"
 PLURAL: Final = "processdefinitions"
@@ -148,7 +149,7 @@ def _store_errors() -> Iterator[None]:
     """Turn a store error (unreachable, or a write that lost a race) into a retry soon."""
     try:
         yield
-    except (DBAPIError, StoreUnavailableError) as exc:
+    except StoreError as exc:
         raise kopf.TemporaryError(
             f"store error, retrying: {exc}", delay=STORE_RETRY_SECONDS
         ) from exc

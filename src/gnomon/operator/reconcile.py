@@ -12,31 +12,30 @@ SQLite they notice within `scheduler_max_sleep_seconds`).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
 from pydantic import ValidationError
-from sqlalchemy.engine import Engine
-from sqlmodel import Session
 
 from gnomon.domain.clock import Clock
 from gnomon.domain.definitions import ProcessDefinition, ProcessDefinitionSpec
 from gnomon.domain.enums import ProcessStatus
 from gnomon.domain.validation import check_definition, shell_problems
-from gnomon.errors import ConflictError, NotFoundError
+from gnomon.errors import ConflictError, NotFoundError, StoreError
 from gnomon.operator.naming import definition_name, owner
 from gnomon.operator.status import RunState, build_run_status
-from gnomon.scheduler.wakeup import notify_store
+from gnomon.storage import Engine, Session, notify_store, transaction
 from gnomon.storage.definitions import (
     delete_definition,
     get_definition,
     get_definition_row,
     upsert_definition,
 )
-from gnomon.storage.engine import transaction
 from gnomon.storage.runs import ProcessQuery, list_processes
 
+log = logging.getLogger(__name__)
 REASON_INVALID: Final = "InvalidSpec"
 REASON_CONFLICT: Final = "NameConflict"
 WAKEUP_TOPIC: Final = "definitions"
@@ -102,6 +101,8 @@ def store_spec(
                 now=context.clock.now(),
                 owner=owner(namespace, name),
             )
+    except StoreError:
+        raise  # the store's trouble, a lost race included: retried, not a taken name
     except ConflictError as exc:
         return Rejection(REASON_CONFLICT, f"definition name {mapped!r} is taken: {exc}")
     notify_store(context.engine, WAKEUP_TOPIC)
@@ -119,6 +120,8 @@ def remove_definition(context: OperatorContext, *, namespace: str, name: str) ->
             delete_definition(
                 session=session, name=definition_name(namespace, name), owner=owner(namespace, name)
             )
+    except StoreError:
+        raise  # the store's trouble, a lost race included: retried
     except (NotFoundError, ConflictError):
         return False
     notify_store(context.engine, WAKEUP_TOPIC)

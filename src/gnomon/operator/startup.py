@@ -27,14 +27,14 @@ import threading
 from typing import Final, TypeAlias
 
 import kopf
-from sqlalchemy.engine import Engine
 
 from gnomon.domain.clock import Clock, SystemClock
 from gnomon.operator.handlers import GROUP, make_registry
 from gnomon.operator.reconcile import OperatorContext
 from gnomon.settings import Settings
-from gnomon.storage.engine import make_engine, ping, store_timeouts
+from gnomon.storage import Engine, make_engine, ping, store_timeouts
 
+log = logging.getLogger(__name__)
 FINALIZER: Final = f"{GROUP}/operator"
 PEERING_LIFETIME_SECONDS: Final = 30
 TIMER_EXIT_SECONDS: Final = 2.0

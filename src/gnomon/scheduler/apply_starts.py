@@ -12,16 +12,15 @@ import uuid
 from collections import defaultdict
 from datetime import datetime
 
-from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import Session
-
 from gnomon.domain.definitions import TaskDefinition
 from gnomon.domain.times import as_utc
+from gnomon.errors import StoreError
 from gnomon.scheduler.effects import Effects
 from gnomon.scheduler.isolation import describe
 from gnomon.scheduler.process_book import ProcessBook, filtered_tasks
 from gnomon.scheduler.rules.starts import Decision, OpenTrigger, decide
 from gnomon.scheduler.rules.state import ProcessState
+from gnomon.storage import Session, store_errors
 from gnomon.storage import scheduling as store
 from gnomon.storage.tables import KillRequestRow
 
@@ -83,8 +82,9 @@ def _launch(
             _terminate(session, book, decision.terminate_process_id, effects, now)
         mark = batch.mark()
         try:
-            state = _new_process(book, name, decision, templates.get(name, []), now)
-        except SQLAlchemyError:
+            with store_errors():
+                state = _new_process(book, name, decision, templates.get(name, []), now)
+        except StoreError:
             raise
         except Exception as exc:  # this definition only; the others still start
             batch.rollback_to(mark)

@@ -17,7 +17,6 @@ import logging
 from datetime import datetime
 
 from pydantic import ValidationError
-from sqlmodel import Session
 
 from gnomon.domain.cron import InvalidCronError
 from gnomon.domain.definitions import ProcessSchedule, TaskDefinition
@@ -27,6 +26,7 @@ from gnomon.domain.validation import parse_cron
 from gnomon.scheduler.isolation import describe, storable
 from gnomon.scheduler.observer import SchedulerObserver
 from gnomon.scheduler.rules.starts import DefinitionView, check_schedule
+from gnomon.storage import Session
 from gnomon.storage import scheduling as store
 from gnomon.storage.scheduling import DefinitionRecord
 
@@ -37,6 +37,15 @@ commit, so the first jobs start without waiting for the last of a thousand."""
 
 
 class DefinitionBook:
+    """What the scheduler knows of every definition: views, due times, parsed templates, marks.
+
+    It owns a `DefinitionView` per schedulable definition, the heap of next due times, the task
+    templates parsed once per revision, and the set-aside definitions with the scheduling errors
+    still to write (`take_marks`). It reads the store only through the session it is given
+    (`templates`) and writes nothing itself. Only the scheduler thread uses it; the service
+    builds a new one from the store at each takeover and after a failed wake-up.
+    """
+
     def __init__(self, observer: SchedulerObserver | None = None) -> None:
         self.observer = observer or SchedulerObserver()
         self.views: dict[str, DefinitionView] = {}

@@ -10,6 +10,14 @@ from gnomon.scheduler.observer import FinishedRun
 
 @dataclass
 class Effects:
+    """What one tick decided to do outside the store: attempts to kill and to start, and the
+    runs that finished (for the observers).
+
+    It owns nothing but these lists. The scheduler thread fills it during the tick, drops what a
+    failed item added (`mark`, `rollback_to`), and carries it out only after the tick's
+    transaction committed (`SchedulerService._apply`); a tick that fails discards it whole.
+    """
+
     kills: list[tuple[str, str]] = field(default_factory=list)
     """(task id, reason) of attempts the runner must stop."""
     starts: list[Job] = field(default_factory=list)

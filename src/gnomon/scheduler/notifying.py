@@ -9,15 +9,11 @@ import threading
 import uuid
 from typing import cast
 
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import Session
-
 from gnomon.domain.enums import ProcessStatus
-from gnomon.errors import NotFoundError
+from gnomon.errors import NotFoundError, StoreError
 from gnomon.notifications import Notifier, RunReport, TaskOutcome, TaskReport, statuses_needed
 from gnomon.scheduler.observer import FinishedRun, SchedulerObserver
-from gnomon.storage import definitions
+from gnomon.storage import Engine, definitions, transaction
 from gnomon.storage import scheduling as store
 
 log = logging.getLogger(__name__)
@@ -44,7 +40,7 @@ class NotificationObserver(SchedulerObserver):
         while (run := self._queue.get()) is not None:
             try:
                 self._notify(run)
-            except (SQLAlchemyError, ValueError):
+            except (StoreError, ValueError):
                 log.exception(
                     "could not prepare notifications",
                     extra={
@@ -54,7 +50,7 @@ class NotificationObserver(SchedulerObserver):
                 )
 
     def _notify(self, run: FinishedRun) -> None:
-        with Session(self.engine) as session:
+        with transaction(self.engine) as session:
             try:
                 definition = definitions.get_definition(session=session, name=run.definition_name)
             except NotFoundError:

@@ -18,15 +18,12 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import Session
-
 from gnomon.domain.definitions import TaskDefinition, TaskExecutable
 from gnomon.domain.enums import ProcessStatus, TaskStatus
 from gnomon.domain.stored import read_stored
 from gnomon.domain.times import as_utc
+from gnomon.errors import StoreError
 from gnomon.runner.base import ExecutorStatus, Job, JobState
-from gnomon.scheduler.batch import WriteBatch
 from gnomon.scheduler.definition_book import DefinitionBook
 from gnomon.scheduler.effects import Effects
 from gnomon.scheduler.isolation import describe, storable
@@ -34,6 +31,7 @@ from gnomon.scheduler.observer import FinishedRun, SchedulerObserver, TaskSummar
 from gnomon.scheduler.rules.outcomes import resolve
 from gnomon.scheduler.rules.state import AttemptRecord, ProcessState
 from gnomon.scheduler.rules.steps import expire, plan
+from gnomon.storage import Session, WriteBatch, store_errors
 from gnomon.storage import scheduling as store
 from gnomon.storage.tables import RetryRequestRow, TaskRow
 
@@ -43,6 +41,16 @@ EventQueue = queue.SimpleQueue[tuple[JobState, datetime]]
 
 
 class ProcessBook:
+    """The running processes of this scheduler, in memory, and the writes that follow from them.
+
+    It owns the `ProcessState` of every running process, which attempt belongs to which, when
+    each process wants stepping next, and the current tick's `WriteBatch`; it reads the
+    definitions through the `DefinitionBook` it was given. Only the scheduler thread calls it,
+    inside the tick's transaction (the `session` its methods take); the executor's events reach
+    it through the sink's queue, never by a call from a runner thread. When a tick fails the
+    service drops the whole book and builds a new one from the store.
+    """
+
     def __init__(
         self, definitions: DefinitionBook, observer: SchedulerObserver, backend: str = "runner"
     ) -> None:
@@ -255,8 +263,9 @@ class ProcessBook:
         before = self.states.get(process_id or "")
         running = [a.task_id for a in before.running_attempts()] if before else []
         try:
-            action(session, effects, now, *args)
-        except SQLAlchemyError:
+            with store_errors():
+                action(session, effects, now, *args)
+        except StoreError:
             raise  # the store's trouble, not this item's: the whole tick is retried
         except Exception as exc:
             self.batch.rollback_to(batch_mark)
@@ -291,8 +300,9 @@ class ProcessBook:
     ) -> None:
         """`fail_process`; should even that raise, end the run in the store and forget it."""
         try:
-            self.fail_process(session, process, stage, reason, effects, now, running)
-        except SQLAlchemyError:
+            with store_errors():
+                self.fail_process(session, process, stage, reason, effects, now, running)
+        except StoreError:
             raise
         except Exception:
             log.exception("could not fail run %s cleanly; ending it", process.process_id)

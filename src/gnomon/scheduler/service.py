@@ -32,14 +32,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import Session
-
 from gnomon.domain.clock import Clock
+from gnomon.errors import StoreError
 from gnomon.runner.base import Runner
 from gnomon.scheduler.apply_starts import start_due
-from gnomon.scheduler.batch import WriteBatch
 from gnomon.scheduler.definition_book import DefinitionBook
 from gnomon.scheduler.effects import Effects
 from gnomon.scheduler.isolation import describe
@@ -48,9 +44,9 @@ from gnomon.scheduler.observer import SchedulerObserver
 from gnomon.scheduler.process_book import ProcessBook
 from gnomon.scheduler.sink import StoreSink
 from gnomon.scheduler.wakeup import Wakeup
+from gnomon.storage import Engine, Session, WriteBatch, transaction
 from gnomon.storage import lease as leases
 from gnomon.storage import scheduling as store
-from gnomon.storage.engine import transaction
 
 log = logging.getLogger(__name__)
 BULK_LOAD_THRESHOLD = 500
@@ -67,6 +63,16 @@ class SchedulerConfig:
 
 
 class SchedulerService:
+    """One scheduler: its loop, its lease, and everything it knows while it holds the lease.
+
+    It owns the `DefinitionBook` and `ProcessBook` (rebuilt from the store at every takeover and
+    after a failed wake-up), the runner made by `runner_factory`, and the `StoreSink` through
+    which that runner reports. Only the thread running `run()` (or a test calling `tick()`)
+    touches that state and writes process and task status. Other threads may call `stop()`,
+    `problem()` and the runner's `healthy()`, wake the loop early with `wakeup.notify`, and read
+    the gauges given to `metrics`.
+    """
+
     def __init__(
         self,
         engine: Engine,
@@ -161,7 +167,7 @@ class SchedulerService:
         except leases.LeaseLostError:
             self._lost_lease()
             return now + timedelta(seconds=self.config.lease_seconds / 3)
-        except SQLAlchemyError:
+        except StoreError:
             log.exception("scheduler transaction failed; reloading state from the store")
             return self._recover(now)
         except Exception:
@@ -240,7 +246,7 @@ class SchedulerService:
                     session=session, holder=self.holder, now=now, duration=duration
                 )
             taken = lease is None
-        except SQLAlchemyError:
+        except StoreError:
             log.exception("could not reach the store to hold the scheduler lease")
             lease = None
         if lease is None:
@@ -296,7 +302,7 @@ class SchedulerService:
         try:
             with transaction(self.engine) as session:
                 leases.release(session=session, holder=self.holder, now=self.clock.now())
-        except SQLAlchemyError:
+        except StoreError:
             log.warning("could not release the scheduler lease; it expires by itself")
         else:
             log.info("released the scheduler lease")

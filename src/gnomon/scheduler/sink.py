@@ -16,18 +16,14 @@ import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DataError, SQLAlchemyError
-from sqlmodel import Session
-
 from gnomon.domain.clock import Clock
 from gnomon.domain.enums import TaskStatus
 from gnomon.domain.logtext import clean_message, storable
 from gnomon.domain.runs import MetadataEntry
+from gnomon.errors import StoreDataError, StoreError
 from gnomon.runner.base import JobState, OutputLine
 from gnomon.scheduler.wakeup import Wakeup
-from gnomon.storage import callbacks
-from gnomon.storage.engine import transaction
+from gnomon.storage import Engine, Session, callbacks, transaction
 from gnomon.storage.tables import TaskLogRow, TaskMetadataRow
 
 log = logging.getLogger(__name__)
@@ -38,7 +34,14 @@ _KEY_CHARS: int = TaskMetadataRow.__table__.c.key.type.length  # type: ignore[at
 
 
 class StoreSink:
-    """A thread-safe `JobSink` over the store, feeding the scheduler's event queue."""
+    """A thread-safe `JobSink` over the store, feeding the scheduler's event queue.
+
+    Runner threads call it (any number at once): output, metadata and a job's own verdict are
+    written at once, each in a transaction of its own, and a store failure is logged, never
+    raised into the runner. It owns `states`, the queue of state changes that only the scheduler
+    thread drains (`ProcessBook.apply_executor_events`), and it never writes task or process
+    status itself.
+    """
 
     def __init__(self, engine: Engine, clock: Clock, wakeup: Wakeup) -> None:
         self.engine = engine
@@ -55,10 +58,10 @@ class StoreSink:
         rows = [_log_row(task_id, line.when, line.source, line.message) for line in lines]
         try:
             self._insert_logs(rows)
-        except DataError:
+        except StoreDataError:
             log.warning("a batch of output was refused; storing it line by line", exc_info=True)
             self._insert_one_by_one(task_id, rows)
-        except SQLAlchemyError:
+        except StoreError:
             log.exception("could not record what the executor reported")
 
     def _insert_logs(self, rows: list[dict[str, object]]) -> None:
@@ -72,8 +75,8 @@ class StoreSink:
         for row in rows:
             try:
                 self._insert_logs([row])
-            except SQLAlchemyError as exc:
-                refused.append(type(getattr(exc, "orig", None) or exc).__name__)
+            except StoreError as exc:
+                refused.append(exc.kind)
         if not refused:
             return
         log.error("%d output lines could not be stored", len(refused), extra={"task_id": task_id})
@@ -82,7 +85,7 @@ class StoreSink:
         )
         try:
             self._insert_logs([_log_row(task_id, self.clock.now(), GNOMON_SOURCE, note)])
-        except SQLAlchemyError:
+        except StoreError:
             log.exception("could not record the note of refused lines")
 
     def metadata(self, task_id: str, when: datetime, key: str, value: str) -> None:
@@ -107,7 +110,7 @@ class StoreSink:
         try:
             with transaction(self.engine) as session:
                 work(session)
-        except SQLAlchemyError:
+        except StoreError:
             log.exception("could not record what the executor reported")
 
 

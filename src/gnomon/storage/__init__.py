@@ -1,1 +1,68 @@
+"""The store: SQLite or PostgreSQL, behind SQLAlchemy, which no other layer imports.
 
+Other layers import from here: the handles (`Engine`, `Session`, opaque to them), the ways into
+the store, which raise only Gnomon's errors (`gnomon.errors.StoreError` and its kinds), the
+scheduler's `WriteBatch` and the wake-ups between processes. The store's reads and writes are
+grouped by subject in the modules listed at the end of `__all__`, imported as modules
+(`from gnomon.storage import definitions`) or by name from them.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from gnomon.storage import (
+    callbacks,
+    definitions,
+    identity,
+    lease,
+    run_requests,
+    runs,
+    scheduling,
+    tables,
+    tokens,
+)
+from gnomon.storage.engine import (
+    StoreTimeouts,
+    display_url,
+    is_sqlite,
+    make_engine,
+    ping,
+    store_timeouts,
+    transaction,
+)
+from gnomon.storage.failures import store_errors
+from gnomon.storage.migrate import upgrade
+from gnomon.storage.wakeups import PgListener, notify_store
+from gnomon.storage.write_batch import WriteBatch
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "Engine",
+    "PgListener",
+    "Session",
+    "StoreTimeouts",
+    "WriteBatch",
+    "callbacks",
+    "definitions",
+    "display_url",
+    "identity",
+    "is_sqlite",
+    "lease",
+    "make_engine",
+    "notify_store",
+    "ping",
+    "run_requests",
+    "runs",
+    "scheduling",
+    "store_errors",
+    "store_timeouts",
+    "tables",
+    "tokens",
+    "transaction",
+    "upgrade",
+]

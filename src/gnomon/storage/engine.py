@@ -6,10 +6,15 @@ that drops packets) must turn into an error within the bound, never into a threa
 PostgreSQL cancels a statement after `statement_timeout`, and because a silent network never
 delivers that answer, the client gives up on its own shortly after (`_BoundedConnection`), with
 TCP keepalives and `tcp_user_timeout` to notice a dead peer on idle connections as well.
+
+`Engine` and `Session` are SQLAlchemy's; other layers hold them as opaque handles, passed back to
+the functions of `gnomon.storage`. Every session opened here raises Gnomon's own errors
+(`failures.store_errors`), never the library's.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Iterator
@@ -23,8 +28,12 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session
 
+from gnomon.storage.failures import store_errors
+
 if TYPE_CHECKING:
     from gnomon.settings import Settings
+
+log = logging.getLogger(__name__)
 
 ANSWER_MARGIN_SECONDS = 1.0
 """How much longer than the server's statement timeout the client waits for its answer."""
@@ -73,7 +82,15 @@ def make_engine(url: str, timeouts: StoreTimeouts = DEFAULT_TIMEOUTS, **kwargs: 
     SQLite gets WAL, foreign keys and a busy timeout on every connection; an in-memory SQLite URL
     gets one shared connection so every session sees the same data. `kwargs` go to
     `sqlalchemy.create_engine` (`connect_args` are merged over the ones made here).
+
+    Raises:
+        StoreError: `url` names no database SQLAlchemy can open.
     """
+    with store_errors():
+        return _engine(url, timeouts, **kwargs)
+
+
+def _engine(url: str, timeouts: StoreTimeouts, **kwargs: Any) -> Engine:
     parsed = sa.engine.make_url(url)
     connect_args = dict(kwargs.pop("connect_args", {}))
     if parsed.get_backend_name() != "sqlite":
@@ -175,10 +192,19 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
+def display_url(url: str) -> str:
+    """`url` as it may be shown or logged: its password hidden."""
+    return sa.engine.make_url(url).render_as_string(hide_password=True)
+
+
 @contextmanager
 def transaction(engine: Engine) -> Iterator[Session]:
-    """A session whose work is committed on success and rolled back on any error."""
-    with Session(engine, expire_on_commit=False) as session:
+    """A session whose work is committed on success and rolled back on any error.
+
+    Raises:
+        StoreError: the store failed, in the block or at COMMIT (see `failures`).
+    """
+    with store_errors(), Session(engine, expire_on_commit=False) as session:
         try:
             yield session
             session.commit()
@@ -188,6 +214,6 @@ def transaction(engine: Engine) -> Iterator[Session]:
 
 
 def ping(engine: Engine) -> None:
-    """Raise if the store cannot answer a trivial query."""
-    with engine.connect() as connection:
+    """Raise `StoreError` if the store cannot answer a trivial query."""
+    with store_errors(), engine.connect() as connection:
         connection.execute(sa.text("SELECT 1"))

@@ -1,11 +1,14 @@
-"""Rows the scheduler inserts in one wake-up, written with one multi-row INSERT per table.
+"""The scheduler's writes, collected during one wake-up and sent with one statement per table.
 
 A thousand definitions due in the same second become a handful of statements instead of
-thousands of ORM flushes; that is what keeps schedule skew low at scale.
+thousands of ORM flushes; that is what keeps schedule skew low at scale. This is the only way runs
+(processes, their task snapshots, attempts and their scheduler log lines) are created and ended:
+the scheduler is their single writer.
 """
 
 from __future__ import annotations
 
+import logging
 import secrets
 import uuid
 from dataclasses import dataclass, field
@@ -20,9 +23,21 @@ from gnomon.domain.enums import ProcessStatus, TaskStatus
 from gnomon.storage.tables import ProcessRow, TaskLogRow, TaskRow, TaskSnapshotRow
 from gnomon.storage.tokens import hash_token
 
+log = logging.getLogger(__name__)
+
 
 @dataclass
 class WriteBatch:
+    """New runs and attempts, state changes and log lines queued for one `flush`.
+
+    It owns only the rows queued since the last `flush`, as plain dicts; nothing reaches the store
+    before `flush(session)`, which the caller runs inside its own transaction (a failed
+    transaction loses nothing else). Not thread-safe: the scheduler thread alone fills and
+    flushes the batch of the tick it is running (`ProcessBook.batch`); `mark` and `rollback_to`
+    drop what one item queued when that item fails. Each state change is a compare-and-set: an
+    attempt is marked running once, and only a running attempt or process is ended.
+    """
+
     processes: list[dict[str, Any]] = field(default_factory=list)
     snapshots: list[dict[str, Any]] = field(default_factory=list)
     tasks: list[dict[str, Any]] = field(default_factory=list)

@@ -8,7 +8,7 @@ from sqlalchemy.engine import Engine
 
 from gnomon.errors import StoreDataError, StoreError, StoreUnavailableError
 from gnomon.storage import StoreTimeouts, make_engine, ping, transaction, upgrade
-from gnomon.storage.definitions import list_definitions
+from gnomon.storage.definitions import definition_bodies
 
 NOWHERE = "postgresql+psycopg://nobody@127.0.0.1:1/gnomon"
 """A port nothing listens on: every connection is refused at once."""
@@ -23,7 +23,7 @@ def nowhere() -> Engine:
 def test_an_unreachable_store_is_unavailable_to_a_transaction(nowhere: Engine) -> None:
     with pytest.raises(StoreUnavailableError) as raised:
         with transaction(nowhere) as session:
-            list_definitions(session=session)
+            definition_bodies(session=session)
     assert "127.0.0.1" in str(raised.value) and "\n" not in str(raised.value)
     assert raised.value.kind == "OperationalError"
     assert isinstance(raised.value.__cause__, sa.exc.OperationalError)

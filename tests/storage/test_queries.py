@@ -15,6 +15,7 @@ from sqlmodel import Session
 from gnomon.domain.definitions import ProcessDefinition, TaskDefinition
 from gnomon.domain.enums import ProcessStatus
 from gnomon.domain.runs import LogEntry, MetadataEntry
+from gnomon.domain.times import as_utc
 from gnomon.errors import ConcurrentWriteError
 from gnomon.storage import WriteBatch, callbacks, definitions, transaction
 from gnomon.storage.runs import ProcessQuery, list_processes
@@ -155,8 +156,10 @@ def test_definition_round_trip_and_replace(engine: Engine) -> None:
         definitions.upsert_definition(session=session, definition=replaced, now=NOW)
         session.commit()
         row = definitions.get_definition_row(session=session, name=body.process_definition_name)
-        assert definitions.definition_created_at(row) == NOW
-        assert definitions.list_definitions(session=session) == [replaced]
+        assert as_utc(row.created_at) == NOW
+        assert definitions.definition_bodies(session=session) == [
+            replaced.model_dump(mode="json", exclude_none=True)
+        ]
 
 
 def test_statuses_filter(engine: Engine) -> None:

@@ -15,7 +15,6 @@ from gnomon.domain.definitions import (
     TaskDefinition,
 )
 from gnomon.domain.stored import read_stored
-from gnomon.domain.times import as_utc
 from gnomon.errors import ConflictError, NotFoundError
 from gnomon.storage.tables import ProcessDefinitionRow, TaskTemplateRow, TriggerRequestRow
 
@@ -76,13 +75,6 @@ def get_definition_row(*, session: Session, name: str) -> ProcessDefinitionRow:
     if row is None:
         raise NotFoundError("process definition", name)
     return row
-
-
-def list_definitions(*, session: Session) -> list[ProcessDefinition]:
-    """Every definition, by name, in two statements whatever their number."""
-    rows = session.exec(select(ProcessDefinitionRow).order_by(col(ProcessDefinitionRow.name))).all()
-    templates = _templates(session, None)
-    return [_to_definition(row, templates.get(row.name, [])) for row in rows]
 
 
 def delete_definition(*, session: Session, name: str, owner: str | None = None) -> None:
@@ -213,7 +205,3 @@ def _to_definition(row: ProcessDefinitionRow, tasks: list[TaskDefinition]) -> Pr
         notifications=[read_stored(Notification, n) for n in row.notifications] or None,
         scheduling_error=row.scheduling_error,
     )
-
-
-def definition_created_at(row: ProcessDefinitionRow) -> datetime:
-    return as_utc(row.created_at)

@@ -19,9 +19,9 @@ from gnomon.runner.base import ExecutorStatus, Job
 from gnomon.runner.registry import CompositeRunner
 from gnomon.runner.shell import ShellRunner
 from tests.runner.conftest import MakeDockerRunner
+from tests.runner.docker.test_containers import wait_until_gone
 from tests.runner.jobs import container_job, shell_job
 from tests.runner.recorder import Recorder
-from tests.runner.test_docker import wait_until_gone
 
 
 def unchecked(name: str, value: str) -> EnvironmentVariable:

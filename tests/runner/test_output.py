@@ -9,7 +9,7 @@ import pytest
 
 from gnomon.domain.limits import MAX_LOG_MESSAGE_CHARS
 from gnomon.domain.logtext import CUT_MARK
-from gnomon.runner._output import FLUSH_DELAY_SECONDS, LineSplitter, OutputPump
+from gnomon.runner.output import FLUSH_DELAY_SECONDS, LineSplitter, OutputPump
 from tests.runner.recorder import Recorder
 
 

@@ -23,7 +23,7 @@ from gnomon.domain.clock import FakeClock
 from gnomon.domain.limits import MAX_LOG_MESSAGE_CHARS
 from gnomon.domain.logtext import CUT_MARK
 from gnomon.runner.base import ExecutorStatus, OutputLine
-from gnomon.runner.docker import DockerRunner
+from gnomon.runner.docker.runner import DockerRunner
 from gnomon.runner.shell import ShellRunner
 from gnomon.scheduler.sink import StoreSink
 from gnomon.scheduler.wakeup import Wakeup

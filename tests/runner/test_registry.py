@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from gnomon.runner.base import ExecutorStatus
-from gnomon.runner.docker import DockerRunner
+from gnomon.runner.docker.runner import DockerRunner
 from gnomon.runner.fake import FakeRunner
 from gnomon.runner.registry import BACKENDS, SHELL_DISABLED, CompositeRunner, make_runner
 from gnomon.runner.shell import LOST

@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 
 from gnomon.domain.clock import FakeClock
 from gnomon.runner.base import ExecutorStatus, Job
-from gnomon.runner.docker import DockerRunner
+from gnomon.runner.docker.runner import DockerRunner
 from gnomon.runner.shell import ShellRunner
 from tests.runner.conftest import runner_settings
 from tests.runner.jobs import container_job, shell_job

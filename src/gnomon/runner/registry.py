@@ -21,7 +21,7 @@ from typing import Final, cast
 
 from gnomon.domain.enums import TaskStatus
 from gnomon.runner.base import ExecutorStatus, Job, JobSink, JobState, OutputLine, Runner
-from gnomon.runner.docker import DockerRunner
+from gnomon.runner.docker.runner import DockerRunner
 from gnomon.runner.fake import FakeRunner
 from gnomon.runner.shell import ShellRunner
 from gnomon.settings import Settings

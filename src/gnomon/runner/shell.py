@@ -34,9 +34,9 @@ from gnomon.domain.definitions import ShellScriptCommand
 from gnomon.domain.enums import TaskStatus
 from gnomon.domain.logtext import decode_output
 from gnomon.errors import GnomonError
-from gnomon.runner._environment import resolve_on_host
-from gnomon.runner._output import READ_CHUNK_BYTES, LineSplitter, OutputPump, TaskOutput, now_utc
 from gnomon.runner.base import ExecutorStatus, Job, JobSink, JobState, job_environment
+from gnomon.runner.environment import resolve_on_host
+from gnomon.runner.output import READ_CHUNK_BYTES, LineSplitter, OutputPump, TaskOutput, now_utc
 from gnomon.settings import Settings
 
 STATUS_PREFIX: Final = "**status="

@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 
 from gnomon.runner.base import ExecutorStatus, Job
-from gnomon.runner.docker import LOST, RESUMED_NOTE, DockerRunner
+from gnomon.runner.docker.runner import LOST, RESUMED_NOTE, DockerRunner
 from tests.runner.conftest import MakeDockerRunner
+from tests.runner.docker.test_containers import container_gone, wait_until_gone
 from tests.runner.jobs import container_job
 from tests.runner.recorder import Recorder
-from tests.runner.test_docker import container_gone, wait_until_gone
 
 pytestmark = pytest.mark.docker
 

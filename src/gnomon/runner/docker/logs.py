@@ -30,8 +30,8 @@ from typing import IO, Any
 import requests
 from docker.errors import NotFound, create_api_error_from_http_exception
 
-from gnomon.runner._docker_engine import map_docker_errors
-from gnomon.runner._output import (
+from gnomon.runner.docker.engine import map_docker_errors
+from gnomon.runner.output import (
     GNOMON_SOURCE,
     READ_CHUNK_BYTES,
     LineSplitter,

@@ -12,13 +12,13 @@ from typing import Any
 import pytest
 from docker.errors import APIError, NotFound
 
-from gnomon.runner._docker_spec import label_filters
 from gnomon.runner.base import ExecutorStatus
-from gnomon.runner.docker import DockerRunner
+from gnomon.runner.docker.runner import DockerRunner
+from gnomon.runner.docker.spec import label_filters
 from tests.runner.conftest import MakeDockerRunner, runner_settings
+from tests.runner.docker.test_adopt import WAIT_FOR_GO, container_of, go, start_all
 from tests.runner.jobs import container_job
 from tests.runner.recorder import Recorder
-from tests.runner.test_docker_adopt import WAIT_FOR_GO, container_of, go, start_all
 
 pytestmark = pytest.mark.docker
 

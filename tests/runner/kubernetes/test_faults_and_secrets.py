@@ -13,11 +13,11 @@ import pytest
 from gnomon.domain.definitions import TaskExecutable
 from gnomon.domain.limits import MAX_LOG_MESSAGE_CHARS
 from gnomon.domain.logtext import CUT_MARK
-from gnomon.runner import _k8s_attempts, _k8s_status
-from gnomon.runner._k8s_manifests import job_name
 from gnomon.runner.base import ExecutorStatus, Job
-from tests.runner_kubernetes.conftest import MakeRunner
-from tests.runner_kubernetes.kube import Cluster, FakeKubelet, RecordingSink, make_job
+from gnomon.runner.kubernetes import attempts, status
+from gnomon.runner.kubernetes.manifests import job_name
+from tests.runner.kubernetes.conftest import MakeRunner
+from tests.runner.kubernetes.kube import Cluster, FakeKubelet, RecordingSink, make_job
 
 pytestmark = pytest.mark.kubernetes
 
@@ -42,7 +42,7 @@ def test_a_fault_while_starting_fails_the_attempt(
     def broken(*_args: Any, **_kwargs: Any) -> Any:
         raise RuntimeError("injected")
 
-    monkeypatch.setattr("gnomon.runner.kubernetes.build_job_manifest", broken)
+    monkeypatch.setattr("gnomon.runner.kubernetes.runner.build_job_manifest", broken)
     job = make_job()
     make_runner().start(job)
     state = sink.wait_finished(job.task_id)
@@ -52,14 +52,14 @@ def test_a_fault_while_starting_fails_the_attempt(
 def test_an_object_that_cannot_be_judged_fails_only_its_own_attempt(
     make_runner: MakeRunner, cluster: Cluster, sink: RecordingSink, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_assess = _k8s_status.assess
+    real_assess = status.assess
 
     def assess(k8s_job: Any, pods: Any, *, image: str, now: Any) -> Any:
         if image.startswith("broken"):
             raise ValueError("injected")
         return real_assess(k8s_job, pods, image=image, now=now)
 
-    monkeypatch.setattr(_k8s_attempts, "assess", assess)
+    monkeypatch.setattr(attempts, "assess", assess)
     runner = make_runner()
     bad, good = make_job(image="broken", task="bad"), make_job(task="good")
     runner.start(bad)

@@ -8,8 +8,8 @@ from typing import Any
 
 from kubernetes import client
 
-from gnomon.runner._k8s_status import assess
 from gnomon.runner.base import ExecutorStatus
+from gnomon.runner.kubernetes.status import assess
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 IMAGE = "busybox:1.36"

@@ -9,16 +9,16 @@ from typing import Any
 import pytest
 
 from gnomon.domain.definitions import BatchImageCommand, TaskExecutable
-from gnomon.runner._k8s_manifests import (
+from gnomon.runner.base import Job
+from gnomon.runner.kubernetes.manifests import (
     build_job_manifest,
     build_token_secret_manifest,
     image_reference,
     job_name,
     label_value,
 )
-from gnomon.runner.base import Job
 from gnomon.settings import PullPolicy, Settings
-from tests.runner_kubernetes.kube import make_job, make_shell_job
+from tests.runner.kubernetes.kube import make_job, make_shell_job
 
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")

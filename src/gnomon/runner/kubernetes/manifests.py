@@ -23,8 +23,8 @@ import re
 from typing import Any, Final
 
 from gnomon.domain.definitions import BatchImageCommand, DockerImageCommand, EnvironmentVariable
-from gnomon.runner._environment import SecretUnavailableError, describe
 from gnomon.runner.base import Job, job_environment
+from gnomon.runner.environment import SecretUnavailableError, describe
 from gnomon.settings import PullPolicy, Settings
 
 MAX_NAME: Final = 63
@@ -152,7 +152,7 @@ def secret_references(variables: list[EnvironmentVariable]) -> dict[str, dict[st
 
     Raises:
         SecretUnavailableError: a variable names a file or an environment variable of Gnomon's
-            host, which a pod cannot see (see `_environment`).
+            host, which a pod cannot see (see `gnomon.runner.environment`).
     """
     references: dict[str, dict[str, str]] = {}
     for variable in variables:

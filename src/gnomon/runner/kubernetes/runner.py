@@ -12,7 +12,7 @@ Why it is built this way:
 - Whatever goes wrong while starting or following an attempt ends it FAILED with a reason
   (`executor error: ...` for the unexpected), never a task left `running`.
 - A user's `value_from.secret_key_ref` becomes the pod's `secretKeyRef`; a secret file or host
-  variable cannot reach a pod and fails the attempt with a reason (see `_environment`).
+  variable cannot reach a pod and fails the attempt with a reason (see `gnomon.runner.environment`).
 - The callback token is kept in a per-Job Secret owned by the Job and reaches the pod through a
   `secretKeyRef`; it never appears in the Job, so `kubectl get job -o yaml` does not leak it.
 """
@@ -31,7 +31,8 @@ from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
 from gnomon.errors import GnomonError
-from gnomon.runner._k8s_attempts import (
+from gnomon.runner.base import ExecutorStatus, Job, JobSink, JobState
+from gnomon.runner.kubernetes.attempts import (
     Action,
     Attempt,
     AttemptTable,
@@ -39,8 +40,8 @@ from gnomon.runner._k8s_attempts import (
     make_state,
     object_key,
 )
-from gnomon.runner._k8s_logs import collect_logs, describe_error
-from gnomon.runner._k8s_manifests import (
+from gnomon.runner.kubernetes.logs import collect_logs, describe_error
+from gnomon.runner.kubernetes.manifests import (
     CONTAINER_KINDS,
     build_job_manifest,
     build_token_secret_manifest,
@@ -50,12 +51,11 @@ from gnomon.runner._k8s_manifests import (
     job_name,
     task_selector,
 )
-from gnomon.runner._k8s_status import STUCK_PULL, STUCK_UNSCHEDULABLE, container_started
-from gnomon.runner._k8s_watch import ResourceWatcher
-from gnomon.runner.base import ExecutorStatus, Job, JobSink, JobState
+from gnomon.runner.kubernetes.status import STUCK_PULL, STUCK_UNSCHEDULABLE, container_started
+from gnomon.runner.kubernetes.watch import ResourceWatcher
 from gnomon.settings import Settings
 
-LOG = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 EXECUTOR_ERROR: Final = "executor error"
 HEALTH_CACHE_SECONDS: Final = 5.0
@@ -126,7 +126,7 @@ class KubernetesRunner:
             self._report(JobState(job.task_id, ExecutorStatus.FAILED, str(exc)))
             return
         except Exception as exc:
-            LOG.exception("cannot build the Kubernetes Job of task %s", job.task_id)
+            log.exception("cannot build the Kubernetes Job of task %s", job.task_id)
             self._report(JobState(job.task_id, ExecutorStatus.FAILED, f"{EXECUTOR_ERROR}: {exc}"))
             return
         attempt = Attempt(job, manifest["metadata"]["name"], _image(job))
@@ -135,7 +135,7 @@ class KubernetesRunner:
             self._ensure_watching()
             failure = self._create(attempt, manifest)
         except Exception as exc:
-            LOG.exception("cannot start task %s", job.task_id)
+            log.exception("cannot start task %s", job.task_id)
             failure = f"{EXECUTOR_ERROR}: {exc}"
         if failure is not None:
             self._table.discard(attempt)
@@ -163,14 +163,14 @@ class KubernetesRunner:
             pods = self._list(self._core.list_namespaced_pod)
             secrets = self._list(self._core.list_namespaced_secret)
         except Exception as exc:  # the Job watch decides once the API answers again
-            LOG.warning("cannot list Kubernetes Jobs to adopt: %s", describe_error(exc))
+            log.warning("cannot list Kubernetes Jobs to adopt: %s", describe_error(exc))
             self._ensure_watching()
             return
         self._table.pods_listed(pods, judge=False)
         self._apply(self._table.jobs_listed(k8s_jobs))
         for kind, items in (("job", k8s_jobs), ("secret", secrets)):
             for orphan in (item for item in items if object_key(item) not in known):
-                LOG.info("deleting Kubernetes %s %s: no such task", kind, orphan.metadata.name)
+                log.info("deleting Kubernetes %s %s: no such task", kind, orphan.metadata.name)
                 self._delete(kind, orphan.metadata.name)
         self._ensure_watching()
 
@@ -219,7 +219,7 @@ class KubernetesRunner:
         except ApiException as exc:
             if exc.status != 409:
                 return f"cannot create Kubernetes Job {attempt.name}: {describe_error(exc)}"
-            LOG.info("Kubernetes Job %s exists already; watching it", attempt.name)
+            log.info("Kubernetes Job %s exists already; watching it", attempt.name)
             uid = None
         except Exception as exc:
             return f"cannot create Kubernetes Job {attempt.name}: {describe_error(exc)}"
@@ -250,7 +250,7 @@ class KubernetesRunner:
                 self._core.delete_namespaced_secret(name, self._namespace)
         except Exception as exc:
             if not (isinstance(exc, ApiException) and exc.status == 404):
-                LOG.warning("cannot delete Kubernetes %s %s: %s", kind, name, describe_error(exc))
+                log.warning("cannot delete Kubernetes %s %s: %s", kind, name, describe_error(exc))
 
     def _list(self, list_fn: Any, selector: str | None = None) -> list[Any]:
         listing = list_fn(
@@ -309,7 +309,7 @@ class KubernetesRunner:
                 try:
                     self._workers.submit(self._finish, action)
                 except RuntimeError:  # closing: the next adopt collects it
-                    LOG.info("not collecting task %s: closing", action.attempt.job.task_id)
+                    log.info("not collecting task %s: closing", action.attempt.job.task_id)
             elif action is not None:
                 self._progress(action)
 
@@ -332,7 +332,7 @@ class KubernetesRunner:
                 self._delete("job", attempt.name)
             self._delete("secret", attempt.name)
         except Exception:
-            LOG.exception("collecting task %s failed", attempt.job.task_id)
+            log.exception("collecting task %s failed", attempt.job.task_id)
         finally:
             self._table.discard(attempt)
             self._report(self._state(attempt, status, reason))
@@ -344,7 +344,7 @@ class KubernetesRunner:
                 self._core.list_namespaced_pod, task_selector(self._instance, attempt.job.task_id)
             )
         except Exception as exc:
-            LOG.warning("cannot list the pods of %s: %s", attempt.name, describe_error(exc))
+            log.warning("cannot list the pods of %s: %s", attempt.name, describe_error(exc))
             pods = self._table.pods_of(attempt)
         pods.sort(key=lambda pod: pod.metadata.creation_timestamp or _EPOCH)
         return pods

@@ -8,12 +8,12 @@ import json
 import pytest
 from kubernetes import client
 
-from gnomon.runner._k8s_manifests import job_name
 from gnomon.runner.base import ExecutorStatus
-from gnomon.runner.kubernetes import KubernetesRunner
+from gnomon.runner.kubernetes.manifests import job_name
+from gnomon.runner.kubernetes.runner import KubernetesRunner
 from gnomon.settings import Settings
-from tests.runner_kubernetes.conftest import INSTANCE, PUBLIC_URL, MakeRunner
-from tests.runner_kubernetes.kube import (
+from tests.runner.kubernetes.conftest import INSTANCE, PUBLIC_URL, MakeRunner
+from tests.runner.kubernetes.kube import (
     Cluster,
     RecordingSink,
     make_job,

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from gnomon.runner._k8s_manifests import job_name
 from gnomon.runner.base import ExecutorStatus
-from tests.runner_kubernetes.conftest import MakeRunner
-from tests.runner_kubernetes.kube import Cluster, RecordingSink, make_job, wait_for
+from gnomon.runner.kubernetes.manifests import job_name
+from tests.runner.kubernetes.conftest import MakeRunner
+from tests.runner.kubernetes.kube import Cluster, RecordingSink, make_job, wait_for
 
 pytestmark = pytest.mark.kubernetes
 

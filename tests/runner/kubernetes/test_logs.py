@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from gnomon.runner._k8s_logs import parse_line
-from gnomon.runner._k8s_manifests import job_name
 from gnomon.runner.base import ExecutorStatus
-from tests.runner_kubernetes.conftest import MakeRunner
-from tests.runner_kubernetes.kube import Cluster, FakeKubelet, RecordingSink, make_job
+from gnomon.runner.kubernetes.logs import parse_line
+from gnomon.runner.kubernetes.manifests import job_name
+from tests.runner.kubernetes.conftest import MakeRunner
+from tests.runner.kubernetes.kube import Cluster, FakeKubelet, RecordingSink, make_job
 
 DEFAULT = datetime(2000, 1, 1, tzinfo=UTC)
 

@@ -21,11 +21,11 @@ from typing import Any, Final
 from kubernetes.client.exceptions import ApiException
 
 from gnomon.domain.logtext import clean_message, decode_output
-from gnomon.runner._k8s_manifests import CONTAINER_NAME
-from gnomon.runner._output import READ_CHUNK_BYTES, split_lines
 from gnomon.runner.base import OutputLine
+from gnomon.runner.kubernetes.manifests import CONTAINER_NAME
+from gnomon.runner.output import READ_CHUNK_BYTES, split_lines
 
-LOG = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 LOG_SOURCE: Final = "stdout"
 """Kubernetes interleaves stdout and stderr in one stream."""
@@ -105,7 +105,7 @@ def collect_logs(
         try:
             total += _read_pod(core, namespace, pod, kept)
         except Exception as exc:  # a log is worth a line, never the outcome
-            LOG.warning("cannot read the log of pod %s: %s", pod, describe_error(exc))
+            log.warning("cannot read the log of pod %s: %s", pod, describe_error(exc))
             message = f"logs of pod {pod} are unavailable: {describe_error(exc)}"
             problems.append(OutputLine(datetime.now(UTC), GNOMON_SOURCE, message))
     lines = list(kept)

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from gnomon.runner._k8s_manifests import CONTAINER_NAME
 from gnomon.runner.base import ExecutorStatus
+from gnomon.runner.kubernetes.manifests import CONTAINER_NAME
 
 DEADLINE_REASON: Final = "exceeded max_runtime_seconds"
 OUT_OF_MEMORY: Final = "out of memory"

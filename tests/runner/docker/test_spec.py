@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gnomon.runner._docker_spec import (
+from gnomon.runner.docker.spec import (
     LABEL_INSTANCE,
     LABEL_MANAGED,
     LABEL_TASK_ID,

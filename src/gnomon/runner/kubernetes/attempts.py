@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from gnomon.runner._k8s_manifests import TASK_ID_KEY, label_value
-from gnomon.runner._k8s_status import assess
 from gnomon.runner.base import ExecutorStatus, Job, JobState
+from gnomon.runner.kubernetes.manifests import TASK_ID_KEY, label_value
+from gnomon.runner.kubernetes.status import assess
 
-LOG = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 LOST: Final = "lost"
 EXECUTOR_ERROR: Final = "executor error"
@@ -222,7 +222,7 @@ class AttemptTable:
                 attempt.k8s_job, attempt.pods.values(), image=attempt.image, now=datetime.now(UTC)
             )
         except Exception as exc:
-            LOG.exception("cannot judge task %s", attempt.job.task_id)
+            log.exception("cannot judge task %s", attempt.job.task_id)
             attempt.finishing = True
             return Finish(attempt, ExecutorStatus.FAILED, f"{EXECUTOR_ERROR}: {exc}", delete=True)
         if verdict.finished and verdict.status is not None:
@@ -247,7 +247,7 @@ class AttemptTable:
         """With the lock held: the attempt's Job is gone before it finished."""
         attempt.finishing = True
         if attempt.k8s_job is None:
-            LOG.warning("no Kubernetes Job %s for task %s", attempt.name, attempt.job.task_id)
+            log.warning("no Kubernetes Job %s for task %s", attempt.name, attempt.job.task_id)
             return Finish(attempt, ExecutorStatus.FAILED, LOST, delete=False)
         reason = f"{LOST}: Kubernetes Job {attempt.name} was deleted"
         return Finish(attempt, ExecutorStatus.FAILED, reason, delete=False)

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from gnomon.domain.definitions import BatchImageCommand, DockerImageCommand
-from gnomon.runner._environment import resolve_on_host
 from gnomon.runner.base import Job, job_environment
+from gnomon.runner.environment import resolve_on_host
 from gnomon.settings import Settings
 
 LABEL_MANAGED: Final = "dev.gnomon.managed"

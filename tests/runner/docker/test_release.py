@@ -9,10 +9,10 @@ import pytest
 
 from gnomon.runner.base import ExecutorStatus
 from tests.runner.conftest import MakeDockerRunner
+from tests.runner.docker.test_adopt import WAIT_FOR_GO, container_of, go, start_all
+from tests.runner.docker.test_containers import wait_until_gone
 from tests.runner.jobs import container_job
 from tests.runner.recorder import Recorder
-from tests.runner.test_docker import wait_until_gone
-from tests.runner.test_docker_adopt import WAIT_FOR_GO, container_of, go, start_all
 
 pytestmark = pytest.mark.docker
 

@@ -21,12 +21,12 @@ import kubernetes
 import pytest
 from kubernetes import client
 
-from gnomon.runner.kubernetes import KubernetesRunner
+from gnomon.runner.kubernetes.runner import KubernetesRunner
 from gnomon.settings import Settings
 from tests.conftest import skip_or_fail
-from tests.runner_kubernetes.kube import Cluster, FakeKubelet, RecordingSink
+from tests.runner.kubernetes.kube import Cluster, FakeKubelet, RecordingSink
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 TOOL = ROOT.parent / "shared" / "tools" / "kube-apiserver"
 INSTANCE = "test-instance"
 PUBLIC_URL = "http://gnomon-api.gnomon.svc:8080"

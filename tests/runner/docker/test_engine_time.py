@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from gnomon.runner._docker_logs import engine_time, parse_stamp
+from gnomon.runner.docker.logs import engine_time, parse_stamp
 
 
 def test_engine_time_keeps_every_microsecond() -> None:

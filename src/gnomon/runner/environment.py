@@ -8,10 +8,11 @@ Where a secret may come from depends on where the job runs:
 - Docker and shell: a file (`file`) or an environment variable (`host_env`) of Gnomon's own host,
   read by the process that starts the attempt. `host_env` cannot name Gnomon's own settings
   (`GNOMON_*`): they hold Gnomon's secrets (API token, database URL), which jobs never get.
-- Kubernetes: a `secret_key_ref`, passed to the pod as a `secretKeyRef` (see `_k8s_manifests`),
-  so the value never leaves the cluster. A file or host variable of the scheduler's pod is
-  refused there: the scheduler's host is not where the job runs, and copying its secrets into a
-  Job's spec would publish them to everyone who can read Jobs.
+- Kubernetes: a `secret_key_ref`, passed to the pod as a `secretKeyRef` (see
+  `gnomon.runner.kubernetes.manifests`), so the value never leaves the cluster. A file or host
+  variable of the scheduler's pod is refused there: the scheduler's host is not where the job
+  runs, and copying its secrets into a Job's spec would publish them to everyone who can read
+  Jobs.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ Threads, and why: the docker SDK is blocking, and every `Runner` method must ret
   (`workers`, 16 by default). It bounds how many create/start calls hit the engine at once, and a
   slow pull holds one worker, not the runner.
 - Each running container has one watcher thread, blocked on the container's follow-mode log
-  stream (stdout and stderr demultiplexed from one connection, see `_docker_logs`). The stream
+  stream (stdout and stderr demultiplexed from one connection, see `logs`). The stream
   ends when the container stops, so the watcher learns of the exit at once, without polling and
   without an events subscription to fan out. The live logs need that blocked reader anyway, so a
   shared events thread would only add a second path to keep consistent.
@@ -39,9 +39,10 @@ from datetime import datetime, timedelta
 from typing import Any, Final
 
 from gnomon.errors import GnomonError
-from gnomon.runner._docker_engine import ClientSource, Engine, map_docker_errors
-from gnomon.runner._docker_logs import abort, copy_log_paths, open_stream, pump
-from gnomon.runner._docker_spec import (
+from gnomon.runner.base import ExecutorStatus, Job, JobSink, JobState
+from gnomon.runner.docker.engine import ClientSource, Engine, map_docker_errors
+from gnomon.runner.docker.logs import abort, copy_log_paths, open_stream, pump
+from gnomon.runner.docker.spec import (
     LABEL_INSTANCE,
     LABEL_TASK_ID,
     ContainerSpec,
@@ -49,8 +50,7 @@ from gnomon.runner._docker_spec import (
     host_config_arguments,
     label_filters,
 )
-from gnomon.runner._output import GNOMON_SOURCE, OutputPump, TaskOutput
-from gnomon.runner.base import ExecutorStatus, Job, JobSink, JobState
+from gnomon.runner.output import GNOMON_SOURCE, OutputPump, TaskOutput
 from gnomon.settings import Settings
 
 RESUMED_NOTE: Final = (

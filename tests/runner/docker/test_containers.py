@@ -12,9 +12,9 @@ from typing import Any
 import docker
 import pytest
 
-from gnomon.runner._docker_spec import LABEL_INSTANCE, LABEL_MANAGED, LABEL_TASK_ID
 from gnomon.runner.base import ExecutorStatus
-from gnomon.runner.docker import DockerRunner
+from gnomon.runner.docker.runner import DockerRunner
+from gnomon.runner.docker.spec import LABEL_INSTANCE, LABEL_MANAGED, LABEL_TASK_ID
 from tests.images import BUSYBOX_IMAGE
 from tests.runner.conftest import MakeDockerRunner, runner_settings
 from tests.runner.jobs import container_job, make_job

@@ -16,7 +16,7 @@ from typing import Any, Final
 from kubernetes import watch
 from kubernetes.client.exceptions import ApiException
 
-LOG = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 WATCH_SECONDS: Final = 60
 """Server-side timeout of one watch request; the loop then resumes it."""
@@ -81,7 +81,7 @@ class ResourceWatcher:
                 self._list_and_watch()
             except ApiException as exc:
                 if exc.status == 410:
-                    LOG.debug("watch of %s expired; listing again", self.kind)
+                    log.debug("watch of %s expired; listing again", self.kind)
                     continue
                 self._failed(f"{exc.status} {exc.reason}")
             except Exception as exc:  # any failure (connection, decoding): list again later
@@ -89,7 +89,7 @@ class ResourceWatcher:
 
     def _failed(self, why: str) -> None:
         if not self._stop.is_set():
-            LOG.warning("watching Kubernetes %s failed (%s); retrying", self.kind, why)
+            log.warning("watching Kubernetes %s failed (%s); retrying", self.kind, why)
             self._stop.wait(self._retry_seconds)
 
     def _list_and_watch(self) -> None:

@@ -1,0 +1,5 @@
+"""The Docker backend (the default): each attempt is one container on the local engine."""
+
+from gnomon.runner.docker.runner import DockerRunner
+
+__all__ = ["DockerRunner"]

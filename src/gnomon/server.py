@@ -27,8 +27,8 @@ from gnomon.api.routes.internal import MULTIPROCESS_DIRECTORY
 from gnomon.domain.clock import SystemClock
 from gnomon.logs import configure_logging
 from gnomon.notifications import Notifier
-from gnomon.runner.base import Runner
-from gnomon.runner.registry import CONTAINER_KINDS, make_runner
+from gnomon.runner.base import CONTAINER_KINDS, Runner
+from gnomon.runner.registry import make_runner
 from gnomon.scheduler.metrics import SchedulerMetrics
 from gnomon.scheduler.notifying import NotificationObserver
 from gnomon.scheduler.observer import CompositeObserver

@@ -1,4 +1,4 @@
-"""A thread-safe `JobSink` that records everything a runner reports, for assertions."""
+"""A thread-safe `AttemptSink` that records everything a runner reports, for assertions."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import TypeVar
 
 from gnomon.domain.enums import TaskStatus
-from gnomon.runner.base import JobState, OutputLine
+from gnomon.runner.base import AttemptState, OutputLine
 
 T = TypeVar("T")
 
@@ -19,14 +19,14 @@ T = TypeVar("T")
 class Recorder:
     """Records states, output, metadata and verdicts; `wait_for` blocks until one shows up."""
 
-    states: list[JobState] = field(default_factory=list)
+    states: list[AttemptState] = field(default_factory=list)
     lines: list[tuple[str, OutputLine]] = field(default_factory=list)
     batches: list[tuple[str, int]] = field(default_factory=list)
     metadata_entries: list[tuple[str, str, str]] = field(default_factory=list)
     verdicts: list[tuple[str, TaskStatus, str | None]] = field(default_factory=list)
     _changed: threading.Condition = field(default_factory=threading.Condition)
 
-    def state_changed(self, state: JobState) -> None:
+    def state_changed(self, state: AttemptState) -> None:
         with self._changed:
             self.states.append(state)
             self._changed.notify_all()
@@ -60,11 +60,11 @@ class Recorder:
                     raise AssertionError(f"timed out after {timeout}s; states: {self.states}")
                 self._changed.wait(left)
 
-    def final(self, task_id: str, timeout: float = 30.0) -> JobState:
+    def final(self, task_id: str, timeout: float = 30.0) -> AttemptState:
         """The terminal state of `task_id`, once reported."""
         return self.wait_for(lambda: self.finished(task_id), timeout)
 
-    def finished(self, task_id: str) -> JobState | None:
+    def finished(self, task_id: str) -> AttemptState | None:
         with self._changed:
             done = [s for s in self.states if s.task_id == task_id and s.status.finished]
         return done[0] if done else None

@@ -1,15 +1,22 @@
 """Executors: how attempts run (Docker engine, Kubernetes Jobs, local shell, or a fake)."""
 
-from gnomon.runner.base import ExecutorStatus, Job, JobSink, JobState, OutputLine, Runner
+from gnomon.runner.base import (
+    Attempt,
+    AttemptSink,
+    AttemptState,
+    ExecutorStatus,
+    OutputLine,
+    Runner,
+)
 from gnomon.runner.registry import BACKENDS, CompositeRunner, make_runner
 
 __all__ = [
     "BACKENDS",
     "CompositeRunner",
     "ExecutorStatus",
-    "Job",
-    "JobSink",
-    "JobState",
+    "Attempt",
+    "AttemptSink",
+    "AttemptState",
     "OutputLine",
     "Runner",
     "make_runner",

@@ -1,5 +1,5 @@
 """Bounded, batched delivery of a job's output lines to the sink (shared by the Docker and shell
-runners).
+backends).
 
 Two goals pull against each other: lines should reach the sink while the job runs (people watch
 long jobs), and a task keeps at most `max_log_lines_per_task` lines, the newest ones, because the
@@ -35,7 +35,7 @@ from typing import Final
 
 from gnomon.domain.limits import MAX_LOG_MESSAGE_CHARS
 from gnomon.domain.logtext import clean_message, decode_output
-from gnomon.runner.base import JobSink, OutputLine
+from gnomon.runner.base import GNOMON_SOURCE, AttemptSink, OutputLine
 
 FLUSH_DELAY_SECONDS: Final = 0.25
 """How long a line may wait for others before it is delivered."""
@@ -44,8 +44,6 @@ MAX_LINE_BYTES: Final = 4 * MAX_LOG_MESSAGE_CHARS
 """Bytes of one line a reader holds: enough for the longest storable line in any UTF-8."""
 READ_CHUNK_BYTES: Final = 64 * 1024
 """How much readers ask for at a time."""
-
-GNOMON_SOURCE: Final = "gnomon"
 
 log = logging.getLogger(__name__)
 
@@ -190,7 +188,7 @@ class TaskOutput:
 class OutputPump:
     """Owns the one thread that delivers every task's batches when their delay is up."""
 
-    def __init__(self, sink: JobSink, limit: int) -> None:
+    def __init__(self, sink: AttemptSink, limit: int) -> None:
         self.sink = sink
         self._limit = limit
         self._heap: list[tuple[float, int, TaskOutput]] = []

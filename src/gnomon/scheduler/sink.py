@@ -24,7 +24,7 @@ from gnomon.domain.clock import Clock
 from gnomon.domain.enums import TaskStatus
 from gnomon.domain.logtext import clean_message, storable
 from gnomon.domain.runs import MetadataEntry
-from gnomon.runner.base import JobState, OutputLine
+from gnomon.runner.base import AttemptState, OutputLine
 from gnomon.scheduler.wakeup import Wakeup
 from gnomon.storage import callbacks
 from gnomon.storage.engine import transaction
@@ -38,15 +38,15 @@ _KEY_CHARS: int = TaskMetadataRow.__table__.c.key.type.length  # type: ignore[at
 
 
 class StoreSink:
-    """A thread-safe `JobSink` over the store, feeding the scheduler's event queue."""
+    """A thread-safe `AttemptSink` over the store, feeding the scheduler's event queue."""
 
     def __init__(self, engine: Engine, clock: Clock, wakeup: Wakeup) -> None:
         self.engine = engine
         self.clock = clock
         self.wakeup = wakeup
-        self.states: queue.SimpleQueue[tuple[JobState, datetime]] = queue.SimpleQueue()
+        self.states: queue.SimpleQueue[tuple[AttemptState, datetime]] = queue.SimpleQueue()
 
-    def state_changed(self, state: JobState) -> None:
+    def state_changed(self, state: AttemptState) -> None:
         # Recorded by the scheduler thread in its next transaction, many at a time.
         self.states.put((state, self.clock.now()))
         self.wakeup.notify("executor")

@@ -16,8 +16,8 @@ from gnomon.runner.base import ExecutorStatus
 from gnomon.runner.docker.runner import DockerRunner
 from gnomon.runner.docker.spec import LABEL_INSTANCE, LABEL_MANAGED, LABEL_TASK_ID
 from tests.images import BUSYBOX_IMAGE
+from tests.runner.attempts import container_attempt, make_attempt
 from tests.runner.conftest import MakeDockerRunner, runner_settings
-from tests.runner.jobs import container_job, make_job
 from tests.runner.recorder import Recorder
 
 pytestmark = pytest.mark.docker
@@ -41,47 +41,47 @@ def wait_until_gone(client: Any, task_id: str, timeout: float = 10.0) -> None:
 def test_exit_zero_succeeds_and_the_container_is_removed(
     docker_runner: DockerRunner, recorder: Recorder, busybox_image: str, docker_client: Any
 ) -> None:
-    job = container_job(busybox_image, "echo hello")
-    docker_runner.start(job)
-    state = recorder.final(job.task_id)
+    attempt = container_attempt(busybox_image, "echo hello")
+    docker_runner.start(attempt)
+    state = recorder.final(attempt.task_id)
     assert state.status is ExecutorStatus.SUCCEEDED
     assert state.handle
     assert recorder.states[0].status is ExecutorStatus.RUNNING
-    assert recorder.messages(job.task_id, "stdout") == ["hello"]
-    wait_until_gone(docker_client, job.task_id)
+    assert recorder.messages(attempt.task_id, "stdout") == ["hello"]
+    wait_until_gone(docker_client, attempt.task_id)
 
 
 def test_nonzero_exit_fails_with_the_exit_code(
     docker_runner: DockerRunner, recorder: Recorder, busybox_image: str
 ) -> None:
-    job = container_job(busybox_image, "echo oops >&2", "exit 3")
-    docker_runner.start(job)
-    state = recorder.final(job.task_id)
+    attempt = container_attempt(busybox_image, "echo oops >&2", "exit 3")
+    docker_runner.start(attempt)
+    state = recorder.final(attempt.task_id)
     assert (state.status, state.reason) == (ExecutorStatus.FAILED, "exit code 3")
-    assert recorder.messages(job.task_id, "stderr") == ["oops"]
+    assert recorder.messages(attempt.task_id, "stderr") == ["oops"]
 
 
 def test_kill_stops_the_container_and_reports_the_reason(
     docker_runner: DockerRunner, recorder: Recorder, busybox_image: str, docker_client: Any
 ) -> None:
-    job = container_job(busybox_image, command=["sleep", "300"])
-    docker_runner.start(job)
-    recorder.wait_for(lambda: any(s.task_id == job.task_id for s in recorder.states))
+    attempt = container_attempt(busybox_image, command=["sleep", "300"])
+    docker_runner.start(attempt)
+    recorder.wait_for(lambda: any(s.task_id == attempt.task_id for s in recorder.states))
     began = time.monotonic()
-    docker_runner.kill(job.task_id, "max runtime exceeded")
-    state = recorder.final(job.task_id, timeout=15)
+    docker_runner.kill(attempt.task_id, "max runtime exceeded")
+    state = recorder.final(attempt.task_id, timeout=15)
     assert (state.status, state.reason) == (ExecutorStatus.FAILED, "max runtime exceeded")
     assert time.monotonic() - began < 10
-    wait_until_gone(docker_client, job.task_id)
-    assert recorder.terminal_count(job.task_id) == 1
+    wait_until_gone(docker_client, attempt.task_id)
+    assert recorder.terminal_count(attempt.task_id) == 1
 
 
 def test_a_job_over_its_memory_limit_fails_out_of_memory(
     docker_runner: DockerRunner, recorder: Recorder, busybox_image: str
 ) -> None:
-    job = container_job(busybox_image, "head -c 200m /dev/zero | tail", memory=32)
-    docker_runner.start(job)
-    state = recorder.final(job.task_id, timeout=60)
+    attempt = container_attempt(busybox_image, "head -c 200m /dev/zero | tail", memory=32)
+    docker_runner.start(attempt)
+    state = recorder.final(attempt.task_id, timeout=60)
     assert (state.status, state.reason) == (ExecutorStatus.FAILED, "out of memory (limit 32 MB)")
 
 
@@ -93,37 +93,37 @@ def test_limits_and_labels_are_set_on_the_container(
     instance: str,
 ) -> None:
     runner = make_docker_runner(keep_containers=True)
-    job = container_job(busybox_image, "true", memory=64, cpu=512)
-    runner.start(job)
-    assert recorder.final(job.task_id).status is ExecutorStatus.SUCCEEDED
+    attempt = container_attempt(busybox_image, "true", memory=64, cpu=512)
+    runner.start(attempt)
+    assert recorder.final(attempt.task_id).status is ExecutorStatus.SUCCEEDED
     (container,) = docker_client.containers.list(
-        all=True, filters={"label": f"{LABEL_TASK_ID}={job.task_id}"}
+        all=True, filters={"label": f"{LABEL_TASK_ID}={attempt.task_id}"}
     )
     host = container.attrs["HostConfig"]
     assert host["Memory"] == 64 * 1024 * 1024
     assert host["NanoCpus"] == 500_000_000
     assert container.labels[LABEL_MANAGED] == "true"
     assert container.labels[LABEL_INSTANCE] == instance
-    assert container.labels["dev.gnomon.definition"] == job.process_definition_name
-    assert container.labels["dev.gnomon.task-definition"] == job.task_definition_name
-    assert container.labels["dev.gnomon.process-id"] == job.process_id
+    assert container.labels["dev.gnomon.definition"] == attempt.process_definition_name
+    assert container.labels["dev.gnomon.task-definition"] == attempt.task_definition_name
+    assert container.labels["dev.gnomon.process-id"] == attempt.process_id
 
 
 def test_batch_vcpus_above_the_engine_are_lowered_to_its_cpus(
     docker_runner: DockerRunner, recorder: Recorder, busybox_image: str
 ) -> None:
     name, _, tag = busybox_image.partition(":")
-    job = make_job(
+    attempt = make_attempt(
         "batch_image_command", image=name, tag=tag, command=["true"], memory=64, vCpus=1024
     )
-    docker_runner.start(job)
-    assert recorder.final(job.task_id).status is ExecutorStatus.SUCCEEDED
+    docker_runner.start(attempt)
+    assert recorder.final(attempt.task_id).status is ExecutorStatus.SUCCEEDED
 
 
 def test_the_job_environment_wins_over_user_variables(
     docker_runner: DockerRunner, recorder: Recorder, busybox_image: str
 ) -> None:
-    job = container_job(
+    attempt = container_attempt(
         busybox_image,
         'echo "MINE=$MINE"',
         'echo "TASK=$GNOMON_TASK_ID"',
@@ -135,12 +135,12 @@ def test_the_job_environment_wins_over_user_variables(
             {"variable_name": "GNOMON_TASK_ID", "value": "forged"},
         ],
     )
-    docker_runner.start(job)
-    assert recorder.final(job.task_id).status is ExecutorStatus.SUCCEEDED
-    assert recorder.messages(job.task_id, "stdout") == [
+    docker_runner.start(attempt)
+    assert recorder.final(attempt.task_id).status is ExecutorStatus.SUCCEEDED
+    assert recorder.messages(attempt.task_id, "stdout") == [
         "MINE=mine",
-        f"TASK={job.task_id}",
-        f"TOKEN={job.token}",
+        f"TASK={attempt.task_id}",
+        f"TOKEN={attempt.token}",
         "sundial.url=http://host.docker.internal:8080/",
     ]
 
@@ -181,28 +181,28 @@ def test_the_callback_url_reaches_the_host(
     public_url = None if network is None else f"http://127.0.0.1:{port}"
     runner = make_docker_runner(port=port, docker_network=network, public_url=public_url)
     # The static busybox cannot resolve names (no NSS), so the shell looks the host up itself.
-    job = container_job(
+    attempt = container_attempt(
         busybox_image,
         'hostport="${GNOMON_URL#http://}"; host="${hostport%:*}"; port="${hostport##*:}"',
         'ip="$(grep -w "$host" /etc/hosts | cut -f1 | head -n1)"',
         r'printf "GET /from/$GNOMON_TASK_ID HTTP/1.0\r\n\r\n" | nc "${ip:-$host}" "$port"',
     )
-    runner.start(job)
-    state = recorder.final(job.task_id)
-    assert state.status is ExecutorStatus.SUCCEEDED, recorder.messages(job.task_id)
-    assert paths == [f"/from/{job.task_id}"]
+    runner.start(attempt)
+    state = recorder.final(attempt.task_id)
+    assert state.status is ExecutorStatus.SUCCEEDED, recorder.messages(attempt.task_id)
+    assert paths == [f"/from/{attempt.task_id}"]
 
 
 def test_output_arrives_while_the_container_runs(
     docker_runner: DockerRunner, recorder: Recorder, busybox_image: str
 ) -> None:
-    job = container_job(busybox_image, "echo first", "sleep 2", "echo second")
-    docker_runner.start(job)
-    recorder.wait_for(lambda: "first" in recorder.messages(job.task_id), timeout=10)
-    assert recorder.finished(job.task_id) is None
-    assert recorder.final(job.task_id).status is ExecutorStatus.SUCCEEDED
-    assert recorder.messages(job.task_id) == ["first", "second"]
-    first, second = recorder.output_of(job.task_id)
+    attempt = container_attempt(busybox_image, "echo first", "sleep 2", "echo second")
+    docker_runner.start(attempt)
+    recorder.wait_for(lambda: "first" in recorder.messages(attempt.task_id), timeout=10)
+    assert recorder.finished(attempt.task_id) is None
+    assert recorder.final(attempt.task_id).status is ExecutorStatus.SUCCEEDED
+    assert recorder.messages(attempt.task_id) == ["first", "second"]
+    first, second = recorder.output_of(attempt.task_id)
     assert (second.when - first.when).total_seconds() >= 1.5
 
 
@@ -210,20 +210,20 @@ def test_output_beyond_the_bound_keeps_the_newest_lines(
     make_docker_runner: MakeDockerRunner, recorder: Recorder, busybox_image: str
 ) -> None:
     runner = make_docker_runner(max_log_lines_per_task=10)
-    job = container_job(
+    attempt = container_attempt(
         busybox_image, "i=1; while [ $i -le 50 ]; do echo line $i; i=$((i+1)); done"
     )
-    runner.start(job)
-    assert recorder.final(job.task_id).status is ExecutorStatus.SUCCEEDED
-    assert recorder.messages(job.task_id, "stdout") == [f"line {i}" for i in range(41, 51)]
-    (note,) = recorder.messages(job.task_id, "gnomon")
+    runner.start(attempt)
+    assert recorder.final(attempt.task_id).status is ExecutorStatus.SUCCEEDED
+    assert recorder.messages(attempt.task_id, "stdout") == [f"line {i}" for i in range(41, 51)]
+    (note,) = recorder.messages(attempt.task_id, "gnomon")
     assert note.startswith("40 lines of output were dropped")
 
 
 def test_log_paths_are_copied_out_when_the_container_ends(
     docker_runner: DockerRunner, recorder: Recorder, busybox_image: str
 ) -> None:
-    job = container_job(
+    attempt = container_attempt(
         busybox_image,
         "mkdir -p /out/more",
         "echo alpha > /out/app.log",
@@ -231,11 +231,11 @@ def test_log_paths_are_copied_out_when_the_container_ends(
         "echo gamma > /out/more/a.log",
         log_paths=["/out/app.log", "/out/missing.log", "/out/more"],
     )
-    docker_runner.start(job)
-    assert recorder.final(job.task_id).status is ExecutorStatus.SUCCEEDED
-    assert recorder.messages(job.task_id, "file:/out/app.log") == ["alpha", "beta"]
-    assert recorder.messages(job.task_id, "file:/out/more/a.log") == ["gamma"]
-    (note,) = recorder.messages(job.task_id, "gnomon")
+    docker_runner.start(attempt)
+    assert recorder.final(attempt.task_id).status is ExecutorStatus.SUCCEEDED
+    assert recorder.messages(attempt.task_id, "file:/out/app.log") == ["alpha", "beta"]
+    assert recorder.messages(attempt.task_id, "file:/out/more/a.log") == ["gamma"]
+    (note,) = recorder.messages(attempt.task_id, "gnomon")
     assert "/out/missing.log" in note
 
 
@@ -243,10 +243,10 @@ def test_a_missing_image_fails_promptly_when_pulls_are_off(
     make_docker_runner: MakeDockerRunner, recorder: Recorder
 ) -> None:
     runner = make_docker_runner(pull_policy="never")
-    job = container_job("gnomon-test/absent:nope", "true")
+    attempt = container_attempt("gnomon-test/absent:nope", "true")
     began = time.monotonic()
-    runner.start(job)
-    state = recorder.final(job.task_id, timeout=10)
+    runner.start(attempt)
+    state = recorder.final(attempt.task_id, timeout=10)
     assert time.monotonic() - began < 5
     assert state.status is ExecutorStatus.FAILED
     assert "gnomon-test/absent:nope" in (state.reason or "")
@@ -259,9 +259,9 @@ def test_an_image_that_cannot_be_pulled_fails_with_the_pull_error(
 ) -> None:
     runner = make_docker_runner(pull_policy=policy)
     # Nothing listens on port 1, so the engine's pull fails at once, with or without a network.
-    job = container_job("127.0.0.1:1/gnomon-test/absent:nope", "true")
-    runner.start(job)
-    state = recorder.final(job.task_id, timeout=20)
+    attempt = container_attempt("127.0.0.1:1/gnomon-test/absent:nope", "true")
+    runner.start(attempt)
+    state = recorder.final(attempt.task_id, timeout=20)
     assert state.status is ExecutorStatus.FAILED
     assert (state.reason or "").startswith("cannot pull image 127.0.0.1:1/gnomon-test/absent:nope")
     assert "connection refused" in (state.reason or "")
@@ -270,13 +270,13 @@ def test_an_image_that_cannot_be_pulled_fails_with_the_pull_error(
 def test_an_invalid_command_fails_with_the_engines_message(
     docker_runner: DockerRunner, recorder: Recorder, busybox_image: str, docker_client: Any
 ) -> None:
-    job = container_job(busybox_image, command=["no-such-executable"])
-    docker_runner.start(job)
-    state = recorder.final(job.task_id)
+    attempt = container_attempt(busybox_image, command=["no-such-executable"])
+    docker_runner.start(attempt)
+    state = recorder.final(attempt.task_id)
     assert state.status is ExecutorStatus.FAILED
     assert "no-such-executable" in (state.reason or "")
     assert "executable file not found" in (state.reason or "")
-    wait_until_gone(docker_client, job.task_id)
+    wait_until_gone(docker_client, attempt.task_id)
 
 
 # The SDK's unix-socket connection does not close its socket when connect() fails; the
@@ -294,10 +294,10 @@ def test_an_unreachable_engine_fails_jobs_promptly(recorder: Recorder, how: str)
         client=client if how == "client" else broken,
     )
     try:
-        job = container_job(BUSYBOX_IMAGE, "true")
+        attempt = container_attempt(BUSYBOX_IMAGE, "true")
         began = time.monotonic()
-        runner.start(job)
-        state = recorder.final(job.task_id, timeout=10)
+        runner.start(attempt)
+        state = recorder.final(attempt.task_id, timeout=10)
         assert time.monotonic() - began < 5
         assert state.status is ExecutorStatus.FAILED
         assert (state.reason or "").startswith("Docker engine unreachable: ")

@@ -15,8 +15,8 @@ import docker
 import pytest
 
 from gnomon.runner.base import ExecutorStatus
+from tests.runner.attempts import container_attempt
 from tests.runner.conftest import MakeDockerRunner
-from tests.runner.jobs import container_job
 from tests.runner.recorder import Recorder
 
 pytestmark = pytest.mark.docker
@@ -95,19 +95,19 @@ def test_engine_lost_mid_run_fails_the_attempt_promptly(
 ) -> None:
     client = docker.DockerClient(base_url=f"unix://{proxy.path}", timeout=5)
     runner = make_docker_runner(client=client)
-    job = container_job(busybox_image, "echo started", "sleep 60")
-    runner.start(job)
-    recorder.wait_for(lambda: "started" in recorder.messages(job.task_id) or None, timeout=30)
+    attempt = container_attempt(busybox_image, "echo started", "sleep 60")
+    runner.start(attempt)
+    recorder.wait_for(lambda: "started" in recorder.messages(attempt.task_id) or None, timeout=30)
     proxy.cut()
-    state = recorder.final(job.task_id, timeout=20)
+    state = recorder.final(attempt.task_id, timeout=20)
     assert state.status is ExecutorStatus.FAILED
     assert (state.reason or "").startswith("Docker engine unreachable"), state.reason
-    assert recorder.terminal_count(job.task_id) == 1
+    assert recorder.terminal_count(attempt.task_id) == 1
     assert (runner.healthy() or "").startswith("Docker engine unreachable")
     runner.close()
     client.close()
     gc.collect()
     for container in docker_client.containers.list(
-        filters={"label": f"dev.gnomon.task-id={job.task_id}"}
+        filters={"label": f"dev.gnomon.task-id={attempt.task_id}"}
     ):
         container.remove(force=True)

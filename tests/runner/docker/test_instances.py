@@ -15,9 +15,9 @@ from docker.errors import APIError, NotFound
 from gnomon.runner.base import ExecutorStatus
 from gnomon.runner.docker.runner import DockerRunner
 from gnomon.runner.docker.spec import label_filters
+from tests.runner.attempts import container_attempt
 from tests.runner.conftest import MakeDockerRunner, runner_settings
 from tests.runner.docker.test_adopt import WAIT_FOR_GO, container_of, go, start_all
-from tests.runner.jobs import container_job
 from tests.runner.recorder import Recorder
 
 pytestmark = pytest.mark.docker
@@ -46,14 +46,14 @@ def test_adoption_leaves_another_instances_running_container_alone(
         runner_settings(), theirs, client=docker_client, instance=other_instance
     )
     try:
-        job = container_job(busybox_image, WAIT_FOR_GO, "echo mine")
-        start_all(neighbour, theirs, [job])
+        attempt = container_attempt(busybox_image, WAIT_FOR_GO, "echo mine")
+        start_all(neighbour, theirs, [attempt])
         # This Gnomon starts up and adopts what its own store says is running: nothing.
         make_docker_runner(sink=Recorder()).adopt([])
-        go(docker_client, job)
-        done = theirs.final(job.task_id, timeout=15)
+        go(docker_client, attempt)
+        done = theirs.final(attempt.task_id, timeout=15)
         assert (done.status, done.reason) == (ExecutorStatus.SUCCEEDED, None)
-        assert theirs.messages(job.task_id) == ["mine"]
+        assert theirs.messages(attempt.task_id) == ["mine"]
     finally:
         neighbour.close()
 
@@ -66,14 +66,14 @@ def test_a_container_of_its_own_task_is_adopted_whatever_its_instance_label(
 ) -> None:
     before = Recorder()
     earlier = DockerRunner(runner_settings(), before, client=docker_client, instance=other_instance)
-    job = container_job(busybox_image, WAIT_FOR_GO, "echo adopted")
-    start_all(earlier, before, [job])
-    earlier.close()  # as an older Gnomon, with another label, stopped with the job running
+    attempt = container_attempt(busybox_image, WAIT_FOR_GO, "echo adopted")
+    start_all(earlier, before, [attempt])
+    earlier.close()  # as an older Gnomon, with another label, stopped with the attempt running
 
     after = Recorder()
-    make_docker_runner(sink=after).adopt([job])
-    container_of(docker_client, job)  # still there: adopted, not removed
-    go(docker_client, job)
-    done = after.final(job.task_id, timeout=15)
+    make_docker_runner(sink=after).adopt([attempt])
+    container_of(docker_client, attempt)  # still there: adopted, not removed
+    go(docker_client, attempt)
+    done = after.final(attempt.task_id, timeout=15)
     assert (done.status, done.reason) == (ExecutorStatus.SUCCEEDED, None)
-    assert "adopted" in after.messages(job.task_id)
+    assert "adopted" in after.messages(attempt.task_id)

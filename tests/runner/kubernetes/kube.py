@@ -1,5 +1,5 @@
-"""Helpers for the Kubernetes runner tests: jobs to run, a sink that records what it is told, and
-the parts of a cluster the test API server lacks.
+"""Helpers for the Kubernetes runner tests: attempts to run, a sink that records what it is told,
+and the parts of a cluster the test API server lacks.
 
 There is no Job controller and no kubelet: `Cluster` creates the pod a Job would get and writes
 Job and Pod status through the status subresource, and `FakeKubelet` is a small HTTPS server that
@@ -27,11 +27,11 @@ from gnomon.domain.definitions import (
     TaskExecutable,
 )
 from gnomon.domain.enums import TaskStatus
-from gnomon.runner.base import ExecutorStatus, Job, JobState, OutputLine
+from gnomon.runner.base import Attempt, AttemptState, ExecutorStatus, OutputLine
 from tests.waiting import wait_for as wait_for  # re-exported for the tests here
 
 
-def make_job(
+def make_attempt(
     *,
     task: str = "extract",
     definition: str = "Nightly_ETL",
@@ -43,7 +43,7 @@ def make_job(
     memory: int | None = None,
     cpu: int | None = None,
     previous_attempts: int = 0,
-) -> Job:
+) -> Attempt:
     variables = [
         EnvironmentVariable(variable_name=name, value=value)
         for name, value in (environment or {}).items()
@@ -58,7 +58,7 @@ def make_job(
             environment_variables=variables,
         )
     )
-    return Job(
+    return Attempt(
         task_id=str(uuid.uuid4()),
         process_id=str(uuid.uuid4()),
         process_definition_name=definition,
@@ -70,19 +70,19 @@ def make_job(
     )
 
 
-def make_shell_job() -> Job:
+def make_shell_attempt() -> Attempt:
     executable = TaskExecutable(shell_script_command=ShellScriptCommand(script="echo hi"))
-    return Job(str(uuid.uuid4()), str(uuid.uuid4()), "p", "t", 0, executable, "token")
+    return Attempt(str(uuid.uuid4()), str(uuid.uuid4()), "p", "t", 0, executable, "token")
 
 
 class RecordingSink:
-    """A `JobSink` that keeps every call, in order, and lets tests wait for one."""
+    """An `AttemptSink` that keeps every call, in order, and lets tests wait for one."""
 
     def __init__(self) -> None:
         self.events: list[tuple[str, str, Any]] = []
         self._lock = threading.Lock()
 
-    def state_changed(self, state: JobState) -> None:
+    def state_changed(self, state: AttemptState) -> None:
         with self._lock:
             self.events.append(("state", state.task_id, state))
 
@@ -102,20 +102,22 @@ class RecordingSink:
         with self._lock:
             return [(kind, value) for kind, task, value in self.events if task == task_id]
 
-    def states(self, task_id: str) -> list[JobState]:
+    def states(self, task_id: str) -> list[AttemptState]:
         return [value for kind, value in self.of(task_id) if kind == "state"]
 
     def lines(self, task_id: str) -> list[OutputLine]:
         return [line for kind, value in self.of(task_id) if kind == "output" for line in value]
 
-    def wait_for_state(self, task_id: str, status: ExecutorStatus, timeout: float = 15) -> JobState:
-        def found() -> JobState | None:
+    def wait_for_state(
+        self, task_id: str, status: ExecutorStatus, timeout: float = 15
+    ) -> AttemptState:
+        def found() -> AttemptState | None:
             return next((s for s in self.states(task_id) if s.status is status), None)
 
         return wait_for(found, what=f"{status} for task {task_id}", timeout=timeout)
 
-    def wait_finished(self, task_id: str, timeout: float = 15) -> JobState:
-        def found() -> JobState | None:
+    def wait_finished(self, task_id: str, timeout: float = 15) -> AttemptState:
+        def found() -> AttemptState | None:
             return next((s for s in self.states(task_id) if s.status.finished), None)
 
         return wait_for(found, what=f"an outcome for task {task_id}", timeout=timeout)

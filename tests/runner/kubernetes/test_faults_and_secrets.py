@@ -13,16 +13,16 @@ import pytest
 from gnomon.domain.definitions import TaskExecutable
 from gnomon.domain.limits import MAX_LOG_MESSAGE_CHARS
 from gnomon.domain.logtext import CUT_MARK
-from gnomon.runner.base import ExecutorStatus, Job
+from gnomon.runner.base import Attempt, ExecutorStatus
 from gnomon.runner.kubernetes import attempts, status
 from gnomon.runner.kubernetes.manifests import job_name
 from tests.runner.kubernetes.conftest import MakeRunner
-from tests.runner.kubernetes.kube import Cluster, FakeKubelet, RecordingSink, make_job
+from tests.runner.kubernetes.kube import Cluster, FakeKubelet, RecordingSink, make_attempt
 
 pytestmark = pytest.mark.kubernetes
 
 
-def job_with_variables(*variables: dict[str, Any]) -> Job:
+def attempt_with_variables(*variables: dict[str, Any]) -> Attempt:
     executable = TaskExecutable.model_validate(
         {
             "docker_image_command": {
@@ -33,7 +33,7 @@ def job_with_variables(*variables: dict[str, Any]) -> Job:
             }
         }
     )
-    return Job(str(uuid.uuid4()), str(uuid.uuid4()), "p", "t", 0, executable, "token")
+    return Attempt(str(uuid.uuid4()), str(uuid.uuid4()), "p", "t", 0, executable, "token")
 
 
 def test_a_fault_while_starting_fails_the_attempt(
@@ -43,9 +43,9 @@ def test_a_fault_while_starting_fails_the_attempt(
         raise RuntimeError("injected")
 
     monkeypatch.setattr("gnomon.runner.kubernetes.runner.build_job_manifest", broken)
-    job = make_job()
-    make_runner().start(job)
-    state = sink.wait_finished(job.task_id)
+    attempt = make_attempt()
+    make_runner().start(attempt)
+    state = sink.wait_finished(attempt.task_id)
     assert (state.status, state.reason) == (ExecutorStatus.FAILED, "executor error: injected")
 
 
@@ -61,7 +61,7 @@ def test_an_object_that_cannot_be_judged_fails_only_its_own_attempt(
 
     monkeypatch.setattr(attempts, "assess", assess)
     runner = make_runner()
-    bad, good = make_job(image="broken", task="bad"), make_job(task="good")
+    bad, good = make_attempt(image="broken", task="bad"), make_attempt(task="good")
     runner.start(bad)
     runner.start(good)
 
@@ -76,20 +76,20 @@ def test_a_secret_key_ref_reaches_the_pod_as_a_reference(
     make_runner: MakeRunner, cluster: Cluster, sink: RecordingSink
 ) -> None:
     reference = {"name": "db-credentials", "key": "password"}
-    job = job_with_variables(
+    attempt = attempt_with_variables(
         {"variable_name": "PLAIN", "value": "visible"},
         {"variable_name": "DB_PASSWORD", "value_from": {"secret_key_ref": reference}},
         {"variable_name": "GNOMON_TASK_ID", "value_from": {"secret_key_ref": reference}},
     )
-    make_runner().start(job)
-    sink.wait_for_state(job.task_id, ExecutorStatus.INITIALIZING)
-    created = cluster.job(job_name(job))
+    make_runner().start(attempt)
+    sink.wait_for_state(attempt.task_id, ExecutorStatus.INITIALIZING)
+    created = cluster.job(job_name(attempt))
     env = {entry.name: entry for entry in created.spec.template.spec.containers[0].env}
     assert env["PLAIN"].value == "visible"
     assert env["DB_PASSWORD"].value is None
     secret = env["DB_PASSWORD"].value_from.secret_key_ref
     assert (secret.name, secret.key) == ("db-credentials", "password")
-    assert env["GNOMON_TASK_ID"].value == job.task_id  # Gnomon's own variables still win
+    assert env["GNOMON_TASK_ID"].value == attempt.task_id  # Gnomon's own variables still win
 
 
 @pytest.mark.parametrize(
@@ -98,21 +98,21 @@ def test_a_secret_key_ref_reaches_the_pod_as_a_reference(
 def test_a_secret_of_gnomons_host_fails_on_kubernetes_with_a_reason(
     make_runner: MakeRunner, cluster: Cluster, sink: RecordingSink, source: dict[str, str]
 ) -> None:
-    job = job_with_variables({"variable_name": "DB_PASSWORD", "value_from": source})
-    make_runner().start(job)
-    state = sink.wait_finished(job.task_id)
+    attempt = attempt_with_variables({"variable_name": "DB_PASSWORD", "value_from": source})
+    make_runner().start(attempt)
+    state = sink.wait_finished(attempt.task_id)
     assert state.status is ExecutorStatus.FAILED
     assert state.reason is not None
     assert "DB_PASSWORD" in state.reason and "use secret_key_ref" in state.reason
-    assert cluster.job(job_name(job)) is None
+    assert cluster.job(job_name(attempt)) is None
 
 
 def test_a_long_or_invalid_pod_log_line_is_cut_and_cleaned(
     make_runner: MakeRunner, cluster: Cluster, sink: RecordingSink, kubelet: FakeKubelet
 ) -> None:
-    job = make_job()
-    make_runner().start(job)
-    pod = cluster.add_pod(job_name(job), node=kubelet.node)
+    attempt = make_attempt()
+    make_runner().start(attempt)
+    pod = cluster.add_pod(job_name(attempt), node=kubelet.node)
     kubelet.logs[(cluster.namespace, pod)] = [
         "2026-03-02T12:00:00Z before",
         "2026-03-02T12:00:01Z " + "x" * 3_000_000,
@@ -120,8 +120,8 @@ def test_a_long_or_invalid_pod_log_line_is_cut_and_cleaned(
         "2026-03-02T12:00:03Z after",
     ]
     cluster.set_terminated(pod, 0, reason="Completed")
-    assert sink.wait_finished(job.task_id).status is ExecutorStatus.SUCCEEDED
-    before, long, nul, after = (line.message for line in sink.lines(job.task_id))
+    assert sink.wait_finished(attempt.task_id).status is ExecutorStatus.SUCCEEDED
+    before, long, nul, after = (line.message for line in sink.lines(attempt.task_id))
     assert (before, after) == ("before", "after")
     assert long.endswith(CUT_MARK) and len(long) <= MAX_LOG_MESSAGE_CHARS
     assert long.startswith("x" * 1000)

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from gnomon.domain.definitions import BatchImageCommand, TaskExecutable
-from gnomon.runner.base import Job
+from gnomon.runner.base import Attempt
 from gnomon.runner.kubernetes.manifests import (
     build_job_manifest,
     build_token_secret_manifest,
@@ -18,7 +18,7 @@ from gnomon.runner.kubernetes.manifests import (
     label_value,
 )
 from gnomon.settings import PullPolicy, Settings
-from tests.runner.kubernetes.kube import make_job, make_shell_job
+from tests.runner.kubernetes.kube import make_attempt, make_shell_attempt
 
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
@@ -35,9 +35,9 @@ def env_of(manifest: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def test_job_name_is_a_deterministic_dns_label_naming_the_task() -> None:
-    job = make_job(definition="Nightly_ETL", task="Extract.Orders")
-    name = job_name(job)
-    assert name == job_name(job)
+    attempt = make_attempt(definition="Nightly_ETL", task="Extract.Orders")
+    name = job_name(attempt)
+    assert name == job_name(attempt)
     assert DNS_LABEL.match(name) and len(name) <= 63
     assert name.startswith("gn-nightly-etl-extract-orders-")
 
@@ -47,13 +47,13 @@ def test_job_name_is_a_deterministic_dns_label_naming_the_task() -> None:
     [("D" * 200, "t" * 200), ("___", "..."), ("Ünïcode-Ñame", "x"), ("a", "-b-")],
 )
 def test_job_names_fit_63_characters_whatever_the_names(definition: str, task: str) -> None:
-    name = job_name(make_job(definition=definition, task=task))
+    name = job_name(make_attempt(definition=definition, task=task))
     assert DNS_LABEL.match(name) and len(name) <= 63
 
 
 def test_each_attempt_of_a_task_gets_its_own_name() -> None:
-    first = make_job(previous_attempts=0)
-    retry = Job(**{**first.__dict__, "previous_attempts": 1, "task_id": "other"})
+    first = make_attempt(previous_attempts=0)
+    retry = Attempt(**{**first.__dict__, "previous_attempts": 1, "task_id": "other"})
     assert job_name(first) != job_name(retry)
 
 
@@ -67,12 +67,12 @@ def test_long_or_odd_label_values_are_shortened_with_a_hash() -> None:
 
 
 def test_job_manifest_runs_one_pod_once_with_deadline_and_ttl() -> None:
-    job = make_job(max_runtime_seconds=90)
+    attempt = make_attempt(max_runtime_seconds=90)
     manifest = build_job_manifest(
-        job, settings(kubernetes_job_ttl_seconds=600, kill_grace_seconds=2.5), instance="prod"
+        attempt, settings(kubernetes_job_ttl_seconds=600, kill_grace_seconds=2.5), instance="prod"
     )
     spec = manifest["spec"]
-    assert manifest["metadata"]["name"] == job_name(job)
+    assert manifest["metadata"]["name"] == job_name(attempt)
     assert spec["backoffLimit"] == 0
     assert spec["activeDeadlineSeconds"] == 90
     assert spec["ttlSecondsAfterFinished"] == 600
@@ -80,16 +80,16 @@ def test_job_manifest_runs_one_pod_once_with_deadline_and_ttl() -> None:
     assert pod["restartPolicy"] == "Never"
     assert pod["terminationGracePeriodSeconds"] == 3
     assert "serviceAccountName" not in pod
-    unbounded = build_job_manifest(make_job(), settings(), instance="x")
+    unbounded = build_job_manifest(make_attempt(), settings(), instance="x")
     assert "activeDeadlineSeconds" not in unbounded["spec"]
 
 
 def test_labels_link_job_and_pods_to_the_task_and_annotations_keep_exact_values() -> None:
-    job = make_job(definition="D" * 80)
-    manifest = build_job_manifest(job, settings(), instance="prod")
+    attempt = make_attempt(definition="D" * 80)
+    manifest = build_job_manifest(attempt, settings(), instance="prod")
     labels = manifest["metadata"]["labels"]
-    assert labels["gnomon.dev/task-id"] == job.task_id
-    assert labels["gnomon.dev/process-id"] == job.process_id
+    assert labels["gnomon.dev/task-id"] == attempt.task_id
+    assert labels["gnomon.dev/process-id"] == attempt.process_id
     assert labels["gnomon.dev/instance"] == "prod"
     assert labels["app.kubernetes.io/managed-by"] == "gnomon"
     assert len(labels["gnomon.dev/definition"]) <= 63
@@ -98,18 +98,18 @@ def test_labels_link_job_and_pods_to_the_task_and_annotations_keep_exact_values(
 
 
 def test_resources_come_from_memory_and_ecs_cpu_units() -> None:
-    manifest = build_job_manifest(make_job(memory=512, cpu=256), settings(), instance="x")
+    manifest = build_job_manifest(make_attempt(memory=512, cpu=256), settings(), instance="x")
     resources = manifest["spec"]["template"]["spec"]["containers"][0]["resources"]
     assert resources["limits"] == {"memory": "512Mi", "cpu": "250m"}
     assert resources["requests"] == resources["limits"]
-    plain = build_job_manifest(make_job(), settings(), instance="x")
+    plain = build_job_manifest(make_attempt(), settings(), instance="x")
     assert "resources" not in plain["spec"]["template"]["spec"]["containers"][0]
 
 
 def test_batch_commands_use_whole_vcpus() -> None:
     batch = BatchImageCommand(image="repo/app", tag="2", command=["run"], memory=1000, v_cpus=2)
-    job = Job("t", "p", "d", "task", 0, TaskExecutable(batch_image_command=batch), "token")
-    container = build_job_manifest(job, settings(), instance="x")["spec"]["template"]["spec"][
+    attempt = Attempt("t", "p", "d", "task", 0, TaskExecutable(batch_image_command=batch), "token")
+    container = build_job_manifest(attempt, settings(), instance="x")["spec"]["template"]["spec"][
         "containers"
     ][0]
     assert container["resources"]["limits"] == {"memory": "1000Mi", "cpu": "2"}
@@ -118,26 +118,28 @@ def test_batch_commands_use_whole_vcpus() -> None:
 
 
 def test_token_comes_from_the_secret_and_never_appears_in_the_job() -> None:
-    job = make_job()
-    manifest = build_job_manifest(job, settings(), instance="x")
+    attempt = make_attempt()
+    manifest = build_job_manifest(attempt, settings(), instance="x")
     env = env_of(manifest)
     assert env["GNOMON_TASK_TOKEN"] == {
         "name": "GNOMON_TASK_TOKEN",
-        "valueFrom": {"secretKeyRef": {"name": job_name(job), "key": "token"}},
+        "valueFrom": {"secretKeyRef": {"name": job_name(attempt), "key": "token"}},
     }
-    assert job.token not in json.dumps(manifest)
-    secret = build_token_secret_manifest(job, settings(), instance="x", job_uid="uid-1")
-    assert secret["stringData"] == {"token": job.token}
-    assert secret["metadata"]["name"] == job_name(job)
+    assert attempt.token not in json.dumps(manifest)
+    secret = build_token_secret_manifest(attempt, settings(), instance="x", job_uid="uid-1")
+    assert secret["stringData"] == {"token": attempt.token}
+    assert secret["metadata"]["name"] == job_name(attempt)
     owner = secret["metadata"]["ownerReferences"][0]
-    assert (owner["kind"], owner["name"], owner["uid"]) == ("Job", job_name(job), "uid-1")
+    assert (owner["kind"], owner["name"], owner["uid"]) == ("Job", job_name(attempt), "uid-1")
 
 
 def test_environment_has_gnomon_variables_that_user_variables_cannot_override() -> None:
-    job = make_job(environment={"GNOMON_TASK_ID": "forged", "FOO": "bar", "SUNDIAL_URL": "x"})
-    env = env_of(build_job_manifest(job, settings(), instance="x"))
+    attempt = make_attempt(
+        environment={"GNOMON_TASK_ID": "forged", "FOO": "bar", "SUNDIAL_URL": "x"}
+    )
+    env = env_of(build_job_manifest(attempt, settings(), instance="x"))
     assert env["FOO"]["value"] == "bar"
-    assert env["GNOMON_TASK_ID"]["value"] == job.task_id
+    assert env["GNOMON_TASK_ID"]["value"] == attempt.task_id
     assert env["GNOMON_URL"]["value"] == "http://api:8080"
     assert env["SUNDIAL_URL"]["value"] == "http://api:8080/"
     assert env["SUNDIAL_TASK_PREVIOUS_ATTEMPTS"]["value"] == "0"
@@ -152,13 +154,13 @@ def test_environment_has_gnomon_variables_that_user_variables_cannot_override() 
     ],
 )
 def test_pull_policy_is_mapped(policy: PullPolicy, expected: str) -> None:
-    manifest = build_job_manifest(make_job(), settings(pull_policy=policy), instance="x")
+    manifest = build_job_manifest(make_attempt(), settings(pull_policy=policy), instance="x")
     assert manifest["spec"]["template"]["spec"]["containers"][0]["imagePullPolicy"] == expected
 
 
 def test_namespace_and_service_account_come_from_settings() -> None:
     config = settings(kubernetes_namespace="batch", kubernetes_service_account="runner")
-    manifest = build_job_manifest(make_job(), config, instance="x")
+    manifest = build_job_manifest(make_attempt(), config, instance="x")
     assert manifest["metadata"]["namespace"] == "batch"
     assert manifest["spec"]["template"]["spec"]["serviceAccountName"] == "runner"
 
@@ -172,4 +174,4 @@ def test_image_reference_keeps_explicit_tags_and_digests() -> None:
 
 def test_shell_scripts_are_not_for_this_backend() -> None:
     with pytest.raises(ValueError, match="cannot run shell_script_command"):
-        build_job_manifest(make_shell_job(), settings(), instance="x")
+        build_job_manifest(make_shell_attempt(), settings(), instance="x")

@@ -8,7 +8,7 @@ import pytest
 from gnomon.runner.base import ExecutorStatus
 from gnomon.runner.kubernetes.manifests import job_name
 from tests.runner.kubernetes.conftest import MakeRunner
-from tests.runner.kubernetes.kube import Cluster, RecordingSink, make_job
+from tests.runner.kubernetes.kube import Cluster, RecordingSink, make_attempt
 
 pytestmark = pytest.mark.kubernetes
 
@@ -16,12 +16,12 @@ pytestmark = pytest.mark.kubernetes
 def test_a_released_runner_leaves_its_jobs_to_the_new_holder(
     make_runner: MakeRunner, cluster: Cluster
 ) -> None:
-    job = make_job()
+    attempt = make_attempt()
     old_sink, new_sink = RecordingSink(), RecordingSink()
     old = make_runner(target=old_sink)
-    old.start(job)
-    make_runner(target=new_sink).adopt([job])
+    old.start(attempt)
+    make_runner(target=new_sink).adopt([attempt])
     old.release()
-    cluster.set_condition(job_name(job), "Failed")
-    assert new_sink.wait_finished(job.task_id).status is ExecutorStatus.FAILED
-    assert [s for s in old_sink.states(job.task_id) if s.status.finished] == []
+    cluster.set_condition(job_name(attempt), "Failed")
+    assert new_sink.wait_finished(attempt.task_id).status is ExecutorStatus.FAILED
+    assert [s for s in old_sink.states(attempt.task_id) if s.status.finished] == []

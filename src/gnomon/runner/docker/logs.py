@@ -30,17 +30,12 @@ from typing import IO, Any
 import requests
 from docker.errors import NotFound, create_api_error_from_http_exception
 
+from gnomon.runner.base import GNOMON_SOURCE, STDERR, STDOUT, file_source
 from gnomon.runner.docker.engine import map_docker_errors
-from gnomon.runner.output import (
-    GNOMON_SOURCE,
-    READ_CHUNK_BYTES,
-    LineSplitter,
-    TaskOutput,
-    split_lines,
-)
+from gnomon.runner.output import READ_CHUNK_BYTES, LineSplitter, TaskOutput, split_lines
 
 FRAME_HEADER = struct.Struct(">BxxxL")
-SOURCES = {1: "stdout", 2: "stderr"}
+SOURCES = {1: STDOUT, 2: STDERR}
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -88,7 +83,7 @@ def pump(response: Any, output: TaskOutput) -> None:
     frame_when: datetime | None = None
     with map_docker_errors():
         for kind, chunk, first in _frames(response.raw):
-            name = SOURCES.get(kind, "stdout")
+            name = SOURCES.get(kind, STDOUT)
             source = sources.setdefault(name, _Source())
             if first:
                 when, chunk = parse_stamp(chunk)
@@ -162,7 +157,7 @@ def copy_log_paths(api: Any, container_id: str, path: str, output: TaskOutput) -
                 for member in archive:
                     if not member.isfile():
                         continue
-                    source = "file:" + _member_path(path, member.name)
+                    source = file_source(_member_path(path, member.name))
                     content = archive.extractfile(member)
                     if content is not None:
                         for line, cut in split_lines(_chunks(content)):

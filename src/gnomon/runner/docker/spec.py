@@ -1,5 +1,5 @@
-"""What a job's container looks like: pure functions from a `Job` and the settings to the engine's
-create arguments, and the labels that tie a container to its task.
+"""What an attempt's container looks like: pure functions from an `Attempt` and the settings to the
+engine's create arguments, and the labels that tie a container to its task.
 
 Labels are how Gnomon finds its containers again after a restart (`adopt`), so every container
 carries `dev.gnomon.managed=true` and the runner's instance name: two Gnomons sharing one engine
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from gnomon.domain.definitions import BatchImageCommand, DockerImageCommand
-from gnomon.runner.base import Job, job_environment
+from gnomon.runner.base import Attempt, attempt_environment
 from gnomon.runner.environment import resolve_on_host
 from gnomon.settings import Settings
 
@@ -24,7 +24,6 @@ LABEL_PROCESS_ID: Final = "dev.gnomon.process-id"
 LABEL_DEFINITION: Final = "dev.gnomon.definition"
 LABEL_TASK_DEFINITION: Final = "dev.gnomon.task-definition"
 
-CONTAINER_KINDS: Final = ("docker_image_command", "batch_image_command")
 NANO_CPUS_PER_CPU: Final = 1_000_000_000
 ECS_UNITS_PER_CPU: Final = 1024
 HOST_GATEWAY: Final = {"host.docker.internal": "host-gateway"}
@@ -33,7 +32,7 @@ HOST_GATEWAY: Final = {"host.docker.internal": "host-gateway"}
 
 @dataclass(frozen=True)
 class ContainerSpec:
-    """A job's container, before it is created."""
+    """An attempt's container, before it is created."""
 
     image: str
     tag: str
@@ -59,9 +58,9 @@ def container_name(task_id: str) -> str:
 
 
 def container_spec(
-    job: Job, settings: Settings, instance: str, *, secrets: bool = True
+    attempt: Attempt, settings: Settings, instance: str, *, secrets: bool = True
 ) -> ContainerSpec:
-    """The container of `job`.
+    """The container of `attempt`.
 
     Args:
         secrets: read the `value_from` secrets of its environment now (when it starts); an
@@ -72,9 +71,9 @@ def container_spec(
         ValueError: the executable is not a container.
         SecretUnavailableError: a secret cannot be read.
     """
-    command = job.executable.member
+    command = attempt.executable.member
     if not isinstance(command, DockerImageCommand | BatchImageCommand):
-        raise ValueError(f"{job.executable.kind} does not run in a container")
+        raise ValueError(f"{attempt.executable.kind} does not run in a container")
     variables = command.environment_variables
     if not secrets:
         variables = [v for v in variables if v.value_from is None]
@@ -91,15 +90,17 @@ def container_spec(
         image=command.image,
         tag=command.tag,
         command=list(command.command),
-        name=container_name(job.task_id),
-        environment=job_environment(job, settings.callback_url(for_container=True), user_env),
+        name=container_name(attempt.task_id),
+        environment=attempt_environment(
+            attempt, settings.callback_url(for_container=True), user_env
+        ),
         labels={
             LABEL_MANAGED: "true",
             LABEL_INSTANCE: instance,
-            LABEL_TASK_ID: job.task_id,
-            LABEL_PROCESS_ID: job.process_id,
-            LABEL_DEFINITION: job.process_definition_name,
-            LABEL_TASK_DEFINITION: job.task_definition_name,
+            LABEL_TASK_ID: attempt.task_id,
+            LABEL_PROCESS_ID: attempt.process_id,
+            LABEL_DEFINITION: attempt.process_definition_name,
+            LABEL_TASK_DEFINITION: attempt.task_definition_name,
         },
         memory_mb=command.memory,
         nano_cpus=nano_cpus,

@@ -14,23 +14,20 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Any
 
-from gnomon.runner.base import ExecutorStatus, Job, JobState
+from gnomon.runner.base import EXECUTOR_ERROR, LOST, Attempt, AttemptState, ExecutorStatus
 from gnomon.runner.kubernetes.manifests import TASK_ID_KEY, label_value
 from gnomon.runner.kubernetes.status import assess
 
 log = logging.getLogger(__name__)
 
-LOST: Final = "lost"
-EXECUTOR_ERROR: Final = "executor error"
-
 
 @dataclass(eq=False)
-class Attempt:
-    """What the runner knows of one attempt."""
+class TrackedJob:
+    """An attempt and what the runner knows of its Kubernetes Job and pods."""
 
-    job: Job
+    attempt: Attempt
     name: str
     """The Kubernetes Job's (and token Secret's) name."""
     image: str
@@ -45,14 +42,14 @@ class Attempt:
 
     @property
     def key(self) -> str:
-        return label_value(self.job.task_id)
+        return label_value(self.attempt.task_id)
 
 
 @dataclass(frozen=True)
 class Finish:
     """Collect the attempt's output, delete its Job when `delete`, then report the outcome."""
 
-    attempt: Attempt
+    tracked: TrackedJob
     status: ExecutorStatus
     reason: str | None
     delete: bool
@@ -61,7 +58,7 @@ class Finish:
     with the pods it lists when collecting, since the Job and Pod watches are not in step."""
 
 
-Action = Finish | JobState | None
+Action = Finish | AttemptState | None
 
 
 def object_key(obj: Any) -> str | None:
@@ -71,17 +68,17 @@ def object_key(obj: Any) -> str | None:
 
 
 def make_state(
-    attempt: Attempt,
+    tracked: TrackedJob,
     status: ExecutorStatus,
     reason: str | None = None,
     *,
     namespace: str,
     pod: str | None = None,
-) -> JobState:
-    details = {"namespace": namespace, "job": attempt.name}
+) -> AttemptState:
+    details = {"namespace": namespace, "job": tracked.name}
     if pod is not None:
         details["pod"] = pod
-    return JobState(attempt.job.task_id, status, reason, attempt.name, details)
+    return AttemptState(tracked.attempt.task_id, status, reason, tracked.name, details)
 
 
 class AttemptTable:
@@ -95,18 +92,18 @@ class AttemptTable:
     def __init__(self, namespace: str, monotonic: Callable[[], float]) -> None:
         self._namespace = namespace
         self._monotonic = monotonic
-        self._attempts: dict[str, Attempt] = {}
+        self._attempts: dict[str, TrackedJob] = {}
         self._lock = threading.Lock()
 
-    def add(self, attempt: Attempt, *, replace: bool = True) -> None:
+    def add(self, tracked: TrackedJob, *, replace: bool = True) -> None:
         with self._lock:
-            if replace or attempt.key not in self._attempts:
-                self._attempts[attempt.key] = attempt
+            if replace or tracked.key not in self._attempts:
+                self._attempts[tracked.key] = tracked
 
-    def discard(self, attempt: Attempt) -> None:
+    def discard(self, tracked: TrackedJob) -> None:
         with self._lock:
-            if self._attempts.get(attempt.key) is attempt:
-                del self._attempts[attempt.key]
+            if self._attempts.get(tracked.key) is tracked:
+                del self._attempts[tracked.key]
 
     def keys(self) -> set[str]:
         with self._lock:
@@ -117,38 +114,38 @@ class AttemptTable:
         with self._lock:
             self._attempts.clear()
 
-    def pods_of(self, attempt: Attempt) -> list[Any]:
+    def pods_of(self, tracked: TrackedJob) -> list[Any]:
         with self._lock:
-            return list(attempt.pods.values())
+            return list(tracked.pods.values())
 
     def judge_again(
-        self, attempt: Attempt, pods: Sequence[Any], status: ExecutorStatus, reason: str | None
+        self, tracked: TrackedJob, pods: Sequence[Any], status: ExecutorStatus, reason: str | None
     ) -> tuple[ExecutorStatus, str | None]:
         """The outcome of a finishing attempt given `pods` as listed now: a Job's `Failed` seen
         before its pod's exit becomes that exit ("exit code 2", not "BackoffLimitExceeded")."""
         with self._lock:
-            k8s_job = attempt.k8s_job
-        verdict = assess(k8s_job, pods, image=attempt.image, now=datetime.now(UTC))
+            k8s_job = tracked.k8s_job
+        verdict = assess(k8s_job, pods, image=tracked.image, now=datetime.now(UTC))
         if verdict.finished and verdict.status is not None:
             return verdict.status, verdict.reason
         return status, reason
 
-    def claim(self, task_id: str) -> Attempt | None:
+    def claim(self, task_id: str) -> TrackedJob | None:
         """The attempt, now finishing, unless it is unknown or finishing already."""
         with self._lock:
-            attempt = self._attempts.get(label_value(task_id))
-            if attempt is None or attempt.finishing:
+            tracked = self._attempts.get(label_value(task_id))
+            if tracked is None or tracked.finishing:
                 return None
-            attempt.finishing = True
-            return attempt
+            tracked.finishing = True
+            return tracked
 
-    def allow_progress(self, state: JobState) -> bool:
+    def allow_progress(self, state: AttemptState) -> bool:
         """Whether a not-yet-final `state` may be reported: once, never after the outcome."""
         with self._lock:
-            attempt = self._attempts.get(label_value(state.task_id))
-            if attempt is None or attempt.finishing or attempt.running_reported:
+            tracked = self._attempts.get(label_value(state.task_id))
+            if tracked is None or tracked.finishing or tracked.running_reported:
                 return False
-            attempt.running_reported = state.status is ExecutorStatus.RUNNING
+            tracked.running_reported = state.status is ExecutorStatus.RUNNING
             return True
 
     def jobs_listed(self, items: Sequence[Any]) -> list[Action]:
@@ -157,15 +154,15 @@ class AttemptTable:
         listed = {object_key(item): item for item in items}
         actions: list[Action] = []
         with self._lock:
-            for key, attempt in self._attempts.items():
-                if attempt.finishing:
+            for key, tracked in self._attempts.items():
+                if tracked.finishing:
                     continue
                 k8s_job = listed.get(key)
                 if k8s_job is not None:
-                    attempt.k8s_job = k8s_job
-                    actions.append(self._judge(attempt))
-                elif attempt.adopted or attempt.k8s_job is not None:
-                    actions.append(self._lost(attempt))
+                    tracked.k8s_job = k8s_job
+                    actions.append(self._judge(tracked))
+                elif tracked.adopted or tracked.k8s_job is not None:
+                    actions.append(self._lost(tracked))
         return actions
 
     def pods_listed(self, items: Sequence[Any], *, judge: bool = True) -> list[Action]:
@@ -174,83 +171,83 @@ class AttemptTable:
             found.setdefault(object_key(pod), {})[pod.metadata.name] = pod
         actions: list[Action] = []
         with self._lock:
-            for key, attempt in self._attempts.items():
-                if not attempt.finishing and key in found:
-                    attempt.pods = found[key]
+            for key, tracked in self._attempts.items():
+                if not tracked.finishing and key in found:
+                    tracked.pods = found[key]
                     if judge:
-                        actions.append(self._judge(attempt))
+                        actions.append(self._judge(tracked))
         return actions
 
     def job_event(self, kind: str, k8s_job: Any) -> Action:
         with self._lock:
-            attempt = self._attempts.get(object_key(k8s_job) or "")
-            if attempt is None or attempt.finishing:
+            tracked = self._attempts.get(object_key(k8s_job) or "")
+            if tracked is None or tracked.finishing:
                 return None
             if kind == "DELETED":
-                return self._lost(attempt)
-            attempt.k8s_job = k8s_job
-            return self._judge(attempt)
+                return self._lost(tracked)
+            tracked.k8s_job = k8s_job
+            return self._judge(tracked)
 
     def pod_event(self, _kind: str, pod: Any) -> Action:
         """A deleted pod keeps its last state: the Job decides what its loss means."""
         with self._lock:
-            attempt = self._attempts.get(object_key(pod) or "")
-            if attempt is None or attempt.finishing:
+            tracked = self._attempts.get(object_key(pod) or "")
+            if tracked is None or tracked.finishing:
                 return None
-            attempt.pods[pod.metadata.name] = pod
-            return self._judge(attempt)
+            tracked.pods[pod.metadata.name] = pod
+            return self._judge(tracked)
 
     def expired(self, timeouts: Mapping[str, float]) -> list[Action]:
         """Attempts whose pod could not start for longer than its kind's timeout."""
         now = self._monotonic()
         actions: list[Action] = []
         with self._lock:
-            for attempt in self._attempts.values():
-                if attempt.stuck is None or attempt.finishing:
+            for tracked in self._attempts.values():
+                if tracked.stuck is None or tracked.finishing:
                     continue
-                kind, reason, since = attempt.stuck
+                kind, reason, since = tracked.stuck
                 if now - since >= timeouts[kind]:
-                    attempt.finishing = True
-                    actions.append(Finish(attempt, ExecutorStatus.FAILED, reason, delete=True))
+                    tracked.finishing = True
+                    actions.append(Finish(tracked, ExecutorStatus.FAILED, reason, delete=True))
         return actions
 
-    def _judge(self, attempt: Attempt) -> Action:
-        """With the lock held: what to do about `attempt` now. An object this cannot make sense
+    def _judge(self, tracked: TrackedJob) -> Action:
+        """With the lock held: what to do about `tracked` now. An object this cannot make sense
         of fails its own attempt (deleting its Job), never the watch that serves the others."""
         try:
             verdict = assess(
-                attempt.k8s_job, attempt.pods.values(), image=attempt.image, now=datetime.now(UTC)
+                tracked.k8s_job, tracked.pods.values(), image=tracked.image, now=datetime.now(UTC)
             )
         except Exception as exc:
-            log.exception("cannot judge task %s", attempt.job.task_id)
-            attempt.finishing = True
-            return Finish(attempt, ExecutorStatus.FAILED, f"{EXECUTOR_ERROR}: {exc}", delete=True)
+            log.exception("cannot judge task %s", tracked.attempt.task_id)
+            tracked.finishing = True
+            return Finish(tracked, ExecutorStatus.FAILED, f"{EXECUTOR_ERROR}: {exc}", delete=True)
         if verdict.finished and verdict.status is not None:
-            attempt.finishing = True
-            return Finish(attempt, verdict.status, verdict.reason, delete=False, judged=True)
-        if _being_deleted(attempt.k8s_job):
-            return self._lost(attempt)
+            tracked.finishing = True
+            return Finish(tracked, verdict.status, verdict.reason, delete=False, judged=True)
+        if _being_deleted(tracked.k8s_job):
+            return self._lost(tracked)
         if verdict.stuck is None:
-            attempt.stuck = None
+            tracked.stuck = None
         else:
-            previous = attempt.stuck
+            previous = tracked.stuck
             same = previous is not None and previous[0] == verdict.stuck
             since = previous[2] if previous is not None and same else self._monotonic()
-            attempt.stuck = (verdict.stuck, verdict.reason or "", since)
+            tracked.stuck = (verdict.stuck, verdict.reason or "", since)
         if verdict.status is ExecutorStatus.RUNNING:
             return make_state(
-                attempt, ExecutorStatus.RUNNING, namespace=self._namespace, pod=verdict.pod
+                tracked, ExecutorStatus.RUNNING, namespace=self._namespace, pod=verdict.pod
             )
         return None
 
-    def _lost(self, attempt: Attempt) -> Finish:
+    def _lost(self, tracked: TrackedJob) -> Finish:
         """With the lock held: the attempt's Job is gone before it finished."""
-        attempt.finishing = True
-        if attempt.k8s_job is None:
-            log.warning("no Kubernetes Job %s for task %s", attempt.name, attempt.job.task_id)
-            return Finish(attempt, ExecutorStatus.FAILED, LOST, delete=False)
-        reason = f"{LOST}: Kubernetes Job {attempt.name} was deleted"
-        return Finish(attempt, ExecutorStatus.FAILED, reason, delete=False)
+        tracked.finishing = True
+        if tracked.k8s_job is None:
+            log.warning("no Kubernetes Job %s for task %s", tracked.name, tracked.attempt.task_id)
+            return Finish(tracked, ExecutorStatus.FAILED, LOST, delete=False)
+        reason = f"{LOST}: Kubernetes Job {tracked.name} was deleted"
+        return Finish(tracked, ExecutorStatus.FAILED, reason, delete=False)
 
 
 def _being_deleted(obj: Any) -> bool:

@@ -21,15 +21,12 @@ from typing import Any, Final
 from kubernetes.client.exceptions import ApiException
 
 from gnomon.domain.logtext import clean_message, decode_output
-from gnomon.runner.base import OutputLine
+from gnomon.runner.base import GNOMON_SOURCE, STDOUT, OutputLine
 from gnomon.runner.kubernetes.manifests import CONTAINER_NAME
 from gnomon.runner.output import READ_CHUNK_BYTES, split_lines
 
 log = logging.getLogger(__name__)
 
-LOG_SOURCE: Final = "stdout"
-"""Kubernetes interleaves stdout and stderr in one stream."""
-GNOMON_SOURCE: Final = "gnomon"
 READ_TIMEOUT: Final = (10, 120)
 
 _STAMP = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d) ?(.*)$", re.S)
@@ -75,7 +72,8 @@ def _read_pod(core: Any, namespace: str, pod: str, kept: deque[OutputLine]) -> i
     try:
         for line, cut in split_lines(response.stream(READ_CHUNK_BYTES)):
             when, message = parse_line(decode_output(line).rstrip("\r"), datetime.now(UTC))
-            kept.append(OutputLine(when, LOG_SOURCE, clean_message(message, cut=cut)))
+            # Kubernetes interleaves stdout and stderr in one stream: all of it reads as stdout.
+            kept.append(OutputLine(when, STDOUT, clean_message(message, cut=cut)))
             count += 1
     finally:
         response.close()

@@ -23,7 +23,7 @@ import re
 from typing import Any, Final
 
 from gnomon.domain.definitions import BatchImageCommand, DockerImageCommand, EnvironmentVariable
-from gnomon.runner.base import Job, job_environment
+from gnomon.runner.base import Attempt, attempt_environment
 from gnomon.runner.environment import SecretUnavailableError, describe
 from gnomon.settings import PullPolicy, Settings
 
@@ -42,9 +42,6 @@ ATTEMPT_KEY: Final = "gnomon.dev/attempt"
 INSTANCE_KEY: Final = "gnomon.dev/instance"
 MANAGED_BY_KEY: Final = "app.kubernetes.io/managed-by"
 MANAGED_BY: Final = "gnomon"
-
-CONTAINER_KINDS: Final = frozenset({"docker_image_command", "batch_image_command"})
-"""The executables this backend runs; `shell_script_command` stays on the Gnomon host."""
 
 PULL_POLICIES: Final = {
     PullPolicy.IF_NOT_PRESENT: "IfNotPresent",
@@ -74,13 +71,16 @@ def label_value(value: str) -> str:
     return f"{prefix}-{digest}" if prefix else digest
 
 
-def job_name(job: Job) -> str:
-    """The deterministic RFC 1123 name of `job`'s Kubernetes Job (see the module docstring)."""
+def job_name(attempt: Attempt) -> str:
+    """The deterministic RFC 1123 name of `attempt`'s Kubernetes Job (see the module docstring)."""
     digest = short_hash(
-        job.task_id, job.process_id, job.task_definition_name, str(job.previous_attempts)
+        attempt.task_id,
+        attempt.process_id,
+        attempt.task_definition_name,
+        str(attempt.previous_attempts),
     )
     room = MAX_NAME - len(NAME_PREFIX) - len(digest) - 2
-    readable = f"{job.process_definition_name}-{job.task_definition_name}".lower()
+    readable = f"{attempt.process_definition_name}-{attempt.task_definition_name}".lower()
     prefix = _NOT_DNS.sub("-", readable)[:room].strip("-")
     return f"{NAME_PREFIX}-{prefix}-{digest}" if prefix else f"{NAME_PREFIX}-{digest}"
 
@@ -95,34 +95,34 @@ def task_selector(instance: str, task_id: str) -> str:
     return f"{instance_selector(instance)},{TASK_ID_KEY}={label_value(task_id)}"
 
 
-def job_labels(job: Job, instance: str) -> dict[str, str]:
+def job_labels(attempt: Attempt, instance: str) -> dict[str, str]:
     return {
-        TASK_ID_KEY: label_value(job.task_id),
-        PROCESS_ID_KEY: label_value(job.process_id),
-        DEFINITION_KEY: label_value(job.process_definition_name),
-        TASK_KEY: label_value(job.task_definition_name),
+        TASK_ID_KEY: label_value(attempt.task_id),
+        PROCESS_ID_KEY: label_value(attempt.process_id),
+        DEFINITION_KEY: label_value(attempt.process_definition_name),
+        TASK_KEY: label_value(attempt.task_definition_name),
         INSTANCE_KEY: label_value(instance),
         MANAGED_BY_KEY: MANAGED_BY,
     }
 
 
-def job_annotations(job: Job, instance: str) -> dict[str, str]:
+def job_annotations(attempt: Attempt, instance: str) -> dict[str, str]:
     """The exact values behind the (possibly shortened) labels."""
     return {
-        TASK_ID_KEY: job.task_id,
-        PROCESS_ID_KEY: job.process_id,
-        DEFINITION_KEY: job.process_definition_name,
-        TASK_KEY: job.task_definition_name,
-        ATTEMPT_KEY: str(job.previous_attempts),
+        TASK_ID_KEY: attempt.task_id,
+        PROCESS_ID_KEY: attempt.process_id,
+        DEFINITION_KEY: attempt.process_definition_name,
+        TASK_KEY: attempt.task_definition_name,
+        ATTEMPT_KEY: str(attempt.previous_attempts),
         INSTANCE_KEY: instance,
     }
 
 
-def container_command(job: Job) -> ContainerCommand:
-    """The container executable of `job`; ValueError for a kind this backend cannot run."""
-    member = job.executable.member
+def container_command(attempt: Attempt) -> ContainerCommand:
+    """The container executable of `attempt`; ValueError for a kind this backend cannot run."""
+    member = attempt.executable.member
     if not isinstance(member, DockerImageCommand | BatchImageCommand):
-        raise ValueError(f"the kubernetes executor cannot run {job.executable.kind}")
+        raise ValueError(f"the kubernetes executor cannot run {attempt.executable.kind}")
     return member
 
 
@@ -168,11 +168,13 @@ def secret_references(variables: list[EnvironmentVariable]) -> dict[str, dict[st
     return references
 
 
-def build_environment(job: Job, settings: Settings, secret_name: str) -> list[dict[str, Any]]:
+def build_environment(
+    attempt: Attempt, settings: Settings, secret_name: str
+) -> list[dict[str, Any]]:
     """The container's `env`: the token comes from the attempt's Secret, the user's secrets from
     theirs (`secretKeyRef`, so their values never appear in the Job), the rest are values;
     Gnomon's own variables win over the user's."""
-    command = container_command(job)
+    command = container_command(attempt)
     references = secret_references(command.environment_variables)
     entries: dict[str, dict[str, Any]] = {}
     for variable in command.environment_variables:
@@ -181,7 +183,9 @@ def build_environment(job: Job, settings: Settings, secret_name: str) -> list[di
             entries[name] = {"name": name, "valueFrom": {"secretKeyRef": references[name]}}
         else:
             entries[name] = {"name": name, "value": variable.value or ""}
-    for name, value in job_environment(job, settings.callback_url(for_container=True), {}).items():
+    for name, value in attempt_environment(
+        attempt, settings.callback_url(for_container=True), {}
+    ).items():
         if name == TOKEN_VARIABLE:
             reference = {"name": secret_name, "key": TOKEN_KEY}
             entries[name] = {"name": name, "valueFrom": {"secretKeyRef": reference}}
@@ -190,15 +194,15 @@ def build_environment(job: Job, settings: Settings, secret_name: str) -> list[di
     return list(entries.values())
 
 
-def build_container(job: Job, settings: Settings, secret_name: str) -> dict[str, Any]:
+def build_container(attempt: Attempt, settings: Settings, secret_name: str) -> dict[str, Any]:
     """The one container of the pod. Sundial's `command` replaces the image's CMD, not its
     ENTRYPOINT (as on Docker and ECS), so it becomes the container's `args`."""
-    command = container_command(job)
+    command = container_command(attempt)
     container: dict[str, Any] = {
         "name": CONTAINER_NAME,
         "image": image_reference(command.image, command.tag),
         "imagePullPolicy": PULL_POLICIES[settings.pull_policy],
-        "env": build_environment(job, settings, secret_name),
+        "env": build_environment(attempt, settings, secret_name),
     }
     if command.command:
         container["args"] = list(command.command)
@@ -208,16 +212,19 @@ def build_container(job: Job, settings: Settings, secret_name: str) -> dict[str,
     return container
 
 
-def build_job_manifest(job: Job, settings: Settings, *, instance: str) -> dict[str, Any]:
+def build_job_manifest(attempt: Attempt, settings: Settings, *, instance: str) -> dict[str, Any]:
     """The batch/v1 Job of one attempt: one pod, never retried by Kubernetes (Gnomon retries
     with a new attempt), bounded by `max_runtime_seconds`, removed `ttlSecondsAfterFinished`
     after it ends."""
-    name = job_name(job)
-    metadata = {"labels": job_labels(job, instance), "annotations": job_annotations(job, instance)}
+    name = job_name(attempt)
+    metadata = {
+        "labels": job_labels(attempt, instance),
+        "annotations": job_annotations(attempt, instance),
+    }
     pod_spec: dict[str, Any] = {
         "restartPolicy": "Never",
         "terminationGracePeriodSeconds": math.ceil(settings.kill_grace_seconds),
-        "containers": [build_container(job, settings, name)],
+        "containers": [build_container(attempt, settings, name)],
     }
     if settings.kubernetes_service_account:
         pod_spec["serviceAccountName"] = settings.kubernetes_service_account
@@ -226,8 +233,8 @@ def build_job_manifest(job: Job, settings: Settings, *, instance: str) -> dict[s
         "ttlSecondsAfterFinished": settings.kubernetes_job_ttl_seconds,
         "template": {"metadata": metadata, "spec": pod_spec},
     }
-    if job.max_runtime_seconds is not None:
-        spec["activeDeadlineSeconds"] = job.max_runtime_seconds
+    if attempt.max_runtime_seconds is not None:
+        spec["activeDeadlineSeconds"] = attempt.max_runtime_seconds
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
@@ -237,16 +244,16 @@ def build_job_manifest(job: Job, settings: Settings, *, instance: str) -> dict[s
 
 
 def build_token_secret_manifest(
-    job: Job, settings: Settings, *, instance: str, job_uid: str | None
+    attempt: Attempt, settings: Settings, *, instance: str, job_uid: str | None
 ) -> dict[str, Any]:
     """The Secret holding the attempt's callback token, owned by its Job when `job_uid` is
     known (so Kubernetes deletes it with the Job); the token never appears in the Job."""
-    name = job_name(job)
+    name = job_name(attempt)
     metadata: dict[str, Any] = {
         "name": name,
         "namespace": settings.kubernetes_namespace,
-        "labels": job_labels(job, instance),
-        "annotations": job_annotations(job, instance),
+        "labels": job_labels(attempt, instance),
+        "annotations": job_annotations(attempt, instance),
     }
     if job_uid is not None:
         owner = {"apiVersion": "batch/v1", "kind": "Job", "name": name, "uid": job_uid}
@@ -256,5 +263,5 @@ def build_token_secret_manifest(
         "kind": "Secret",
         "metadata": metadata,
         "type": "Opaque",
-        "stringData": {TOKEN_KEY: job.token},
+        "stringData": {TOKEN_KEY: attempt.token},
     }

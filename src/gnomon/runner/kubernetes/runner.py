@@ -31,18 +31,24 @@ from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
 from gnomon.errors import GnomonError
-from gnomon.runner.base import ExecutorStatus, Job, JobSink, JobState
+from gnomon.runner.base import (
+    CONTAINER_KINDS,
+    EXECUTOR_ERROR,
+    Attempt,
+    AttemptSink,
+    AttemptState,
+    ExecutorStatus,
+)
 from gnomon.runner.kubernetes.attempts import (
     Action,
-    Attempt,
     AttemptTable,
     Finish,
+    TrackedJob,
     make_state,
     object_key,
 )
 from gnomon.runner.kubernetes.logs import collect_logs, describe_error
 from gnomon.runner.kubernetes.manifests import (
-    CONTAINER_KINDS,
     build_job_manifest,
     build_token_secret_manifest,
     container_command,
@@ -57,7 +63,6 @@ from gnomon.settings import Settings
 
 log = logging.getLogger(__name__)
 
-EXECUTOR_ERROR: Final = "executor error"
 HEALTH_CACHE_SECONDS: Final = 5.0
 REQUEST_TIMEOUT: Final = 15
 FINISH_WORKERS: Final = 4
@@ -96,7 +101,7 @@ class KubernetesRunner:
     name = "kubernetes"
 
     def __init__(
-        self, settings: Settings, sink: JobSink, *, instance: str, api_client: Any | None = None
+        self, settings: Settings, sink: AttemptSink, *, instance: str, api_client: Any | None = None
     ) -> None:
         self._settings = settings
         self._sink = sink
@@ -119,44 +124,48 @@ class KubernetesRunner:
 
     # -- the Runner protocol -------------------------------------------------------------------
 
-    def start(self, job: Job) -> None:
+    def start(self, attempt: Attempt) -> None:
         try:
-            manifest = build_job_manifest(job, self._settings, instance=self._instance)
+            manifest = build_job_manifest(attempt, self._settings, instance=self._instance)
         except (ValueError, GnomonError) as exc:
-            self._report(JobState(job.task_id, ExecutorStatus.FAILED, str(exc)))
+            self._report(AttemptState(attempt.task_id, ExecutorStatus.FAILED, str(exc)))
             return
         except Exception as exc:
-            log.exception("cannot build the Kubernetes Job of task %s", job.task_id)
-            self._report(JobState(job.task_id, ExecutorStatus.FAILED, f"{EXECUTOR_ERROR}: {exc}"))
+            log.exception("cannot build the Kubernetes Job of task %s", attempt.task_id)
+            self._report(
+                AttemptState(attempt.task_id, ExecutorStatus.FAILED, f"{EXECUTOR_ERROR}: {exc}")
+            )
             return
-        attempt = Attempt(job, manifest["metadata"]["name"], _image(job))
-        self._table.add(attempt)
+        tracked = TrackedJob(attempt, manifest["metadata"]["name"], _image(attempt))
+        self._table.add(tracked)
         try:
             self._ensure_watching()
-            failure = self._create(attempt, manifest)
+            failure = self._create(tracked, manifest)
         except Exception as exc:
-            log.exception("cannot start task %s", job.task_id)
+            log.exception("cannot start task %s", attempt.task_id)
             failure = f"{EXECUTOR_ERROR}: {exc}"
         if failure is not None:
-            self._table.discard(attempt)
-            self._report(JobState(job.task_id, ExecutorStatus.FAILED, failure, attempt.name))
+            self._table.discard(tracked)
+            self._report(
+                AttemptState(attempt.task_id, ExecutorStatus.FAILED, failure, tracked.name)
+            )
             return
-        self._progress(self._state(attempt, ExecutorStatus.INITIALIZING))
+        self._progress(self._state(tracked, ExecutorStatus.INITIALIZING))
 
     def kill(self, task_id: str, reason: str) -> None:
         """Deletes the Job (Kubernetes then stops its pod, SIGKILL after `kill_grace_seconds`)
         and reports FAILED with `reason`; the pod's output so far is saved first."""
-        attempt = self._table.claim(task_id)
-        if attempt is not None:
-            self._apply([Finish(attempt, ExecutorStatus.FAILED, reason, delete=True)])
+        tracked = self._table.claim(task_id)
+        if tracked is not None:
+            self._apply([Finish(tracked, ExecutorStatus.FAILED, reason, delete=True)])
 
-    def adopt(self, jobs: Sequence[Job]) -> None:
-        """Watches `jobs` again: finished Jobs are collected, missing ones reported `lost`.
+    def adopt(self, attempts: Sequence[Attempt]) -> None:
+        """Watches `attempts` again: finished Jobs are collected, missing ones reported `lost`.
         Jobs and Secrets of this instance that belong to no known attempt are deleted."""
-        for job in jobs:
-            if job.executable.kind in CONTAINER_KINDS:
-                attempt = Attempt(job, job_name(job), _image(job), adopted=True)
-                self._table.add(attempt, replace=False)
+        for attempt in attempts:
+            if attempt.executable.kind in CONTAINER_KINDS:
+                tracked = TrackedJob(attempt, job_name(attempt), _image(attempt), adopted=True)
+                self._table.add(tracked, replace=False)
         known = self._table.keys()
         try:
             k8s_jobs = self._list(self._batch.list_namespaced_job)
@@ -209,7 +218,7 @@ class KubernetesRunner:
 
     # -- the API ---------------------------------------------------------------------------------
 
-    def _create(self, attempt: Attempt, manifest: dict[str, Any]) -> str | None:
+    def _create(self, tracked: TrackedJob, manifest: dict[str, Any]) -> str | None:
         """Creates the Job, then its token Secret; the reason when that fails."""
         try:
             created = self._batch.create_namespaced_job(
@@ -218,13 +227,13 @@ class KubernetesRunner:
             uid = created.metadata.uid
         except ApiException as exc:
             if exc.status != 409:
-                return f"cannot create Kubernetes Job {attempt.name}: {describe_error(exc)}"
-            log.info("Kubernetes Job %s exists already; watching it", attempt.name)
+                return f"cannot create Kubernetes Job {tracked.name}: {describe_error(exc)}"
+            log.info("Kubernetes Job %s exists already; watching it", tracked.name)
             uid = None
         except Exception as exc:
-            return f"cannot create Kubernetes Job {attempt.name}: {describe_error(exc)}"
+            return f"cannot create Kubernetes Job {tracked.name}: {describe_error(exc)}"
         secret = build_token_secret_manifest(
-            attempt.job, self._settings, instance=self._instance, job_uid=uid
+            tracked.attempt, self._settings, instance=self._instance, job_uid=uid
         )
         try:
             self._core.create_namespaced_secret(
@@ -233,8 +242,8 @@ class KubernetesRunner:
         except Exception as exc:
             if isinstance(exc, ApiException) and exc.status == 409:
                 return None
-            self._delete("job", attempt.name)
-            return f"cannot create the token Secret of {attempt.name}: {describe_error(exc)}"
+            self._delete("job", tracked.name)
+            return f"cannot create the token Secret of {tracked.name}: {describe_error(exc)}"
         return None
 
     def _delete(self, kind: str, name: str) -> None:
@@ -309,17 +318,17 @@ class KubernetesRunner:
                 try:
                     self._workers.submit(self._finish, action)
                 except RuntimeError:  # closing: the next adopt collects it
-                    log.info("not collecting task %s: closing", action.attempt.job.task_id)
+                    log.info("not collecting task %s: closing", action.tracked.attempt.task_id)
             elif action is not None:
                 self._progress(action)
 
     def _finish(self, action: Finish) -> None:
         """Saves the output, removes what must go, then reports the outcome."""
-        attempt, status, reason = action.attempt, action.status, action.reason
+        tracked, status, reason = action.tracked, action.status, action.reason
         try:
-            pods = self._pods_now(attempt)
+            pods = self._pods_now(tracked)
             if action.judged:
-                status, reason = self._table.judge_again(attempt, pods, status, reason)
+                status, reason = self._table.judge_again(tracked, pods, status, reason)
             lines = collect_logs(
                 self._core,
                 self._namespace,
@@ -327,44 +336,45 @@ class KubernetesRunner:
                 max_lines=self._settings.max_log_lines_per_task,
             )
             if lines:
-                self._sink.output(attempt.job.task_id, lines)
+                self._sink.output(tracked.attempt.task_id, lines)
             if action.delete:
-                self._delete("job", attempt.name)
-            self._delete("secret", attempt.name)
+                self._delete("job", tracked.name)
+            self._delete("secret", tracked.name)
         except Exception:
-            log.exception("collecting task %s failed", attempt.job.task_id)
+            log.exception("collecting task %s failed", tracked.attempt.task_id)
         finally:
-            self._table.discard(attempt)
-            self._report(self._state(attempt, status, reason))
+            self._table.discard(tracked)
+            self._report(self._state(tracked, status, reason))
 
-    def _pods_now(self, attempt: Attempt) -> list[Any]:
+    def _pods_now(self, tracked: TrackedJob) -> list[Any]:
         """The attempt's pods, oldest first, as the API lists them now."""
         try:
             pods = self._list(
-                self._core.list_namespaced_pod, task_selector(self._instance, attempt.job.task_id)
+                self._core.list_namespaced_pod,
+                task_selector(self._instance, tracked.attempt.task_id),
             )
         except Exception as exc:
-            log.warning("cannot list the pods of %s: %s", attempt.name, describe_error(exc))
-            pods = self._table.pods_of(attempt)
+            log.warning("cannot list the pods of %s: %s", tracked.name, describe_error(exc))
+            pods = self._table.pods_of(tracked)
         pods.sort(key=lambda pod: pod.metadata.creation_timestamp or _EPOCH)
         return pods
 
     def _state(
-        self, attempt: Attempt, status: ExecutorStatus, reason: str | None = None
-    ) -> JobState:
-        return make_state(attempt, status, reason, namespace=self._namespace)
+        self, tracked: TrackedJob, status: ExecutorStatus, reason: str | None = None
+    ) -> AttemptState:
+        return make_state(tracked, status, reason, namespace=self._namespace)
 
-    def _progress(self, state: JobState) -> None:
+    def _progress(self, state: AttemptState) -> None:
         """Reports a not-yet-final state, once, and never after the outcome."""
         with self._report_lock:
             if self._table.allow_progress(state):
                 self._sink.state_changed(state)
 
-    def _report(self, state: JobState) -> None:
+    def _report(self, state: AttemptState) -> None:
         with self._report_lock:
             self._sink.state_changed(state)
 
 
-def _image(job: Job) -> str:
-    command = container_command(job)
+def _image(attempt: Attempt) -> str:
+    command = container_command(attempt)
     return image_reference(command.image, command.tag)

@@ -1,4 +1,4 @@
-"""Building `Job`s for runner tests."""
+"""Building `Attempt`s for runner tests."""
 
 from __future__ import annotations
 
@@ -6,13 +6,13 @@ import uuid
 from typing import Any
 
 from gnomon.domain.definitions import TaskExecutable
-from gnomon.runner.base import Job
+from gnomon.runner.base import Attempt
 
 
-def make_job(kind: str, **command: Any) -> Job:
-    """A job with a fresh task id running the `kind` executable described by `command`."""
+def make_attempt(kind: str, **command: Any) -> Attempt:
+    """An attempt with a fresh task id running the `kind` executable described by `command`."""
     task_id = str(uuid.uuid4())
-    return Job(
+    return Attempt(
         task_id=task_id,
         process_id=str(uuid.uuid4()),
         process_definition_name="runner-test",
@@ -23,16 +23,16 @@ def make_job(kind: str, **command: Any) -> Job:
     )
 
 
-def container_job(image: str, *script: str, **fields: Any) -> Job:
-    """A `docker_image_command` job running `sh -c "<script lines>"` in `image`."""
+def container_attempt(image: str, *script: str, **fields: Any) -> Attempt:
+    """A `docker_image_command` attempt running `sh -c "<script lines>"` in `image`."""
     name, _, tag = image.rpartition(":")
     if not name or "/" in tag:  # no tag, or the colon was a registry's port
         name, tag = image, ""
     command = ["sh", "-c", "\n".join(script)] if script else fields.pop("command")
-    return make_job(
+    return make_attempt(
         "docker_image_command", image=name, tag=tag or "latest", command=command, **fields
     )
 
 
-def shell_job(*script: str, **fields: Any) -> Job:
-    return make_job("shell_script_command", script="\n".join(script), **fields)
+def shell_attempt(*script: str, **fields: Any) -> Attempt:
+    return make_attempt("shell_script_command", script="\n".join(script), **fields)

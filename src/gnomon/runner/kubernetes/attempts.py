@@ -219,6 +219,8 @@ class AttemptTable:
                 tracked.k8s_job, tracked.pods.values(), image=tracked.image, now=datetime.now(UTC)
             )
         except Exception as exc:
+            # Deliberately broad, the one such catch while following: whatever an object makes
+            # `assess` raise fails this attempt with a reason instead of stopping the watch.
             log.exception("cannot judge task %s", tracked.attempt.task_id)
             tracked.finishing = True
             return Finish(tracked, ExecutorStatus.FAILED, f"{EXECUTOR_ERROR}: {exc}", delete=True)

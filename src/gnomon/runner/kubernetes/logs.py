@@ -10,7 +10,6 @@ line saying why, never a lost outcome.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections import deque
@@ -18,10 +17,9 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from kubernetes.client.exceptions import ApiException
-
 from gnomon.domain.logtext import clean_message, decode_output
 from gnomon.runner.base import GNOMON_SOURCE, STDOUT, OutputLine
+from gnomon.runner.kubernetes.errors import KubernetesError, map_k8s_errors
 from gnomon.runner.kubernetes.manifests import CONTAINER_NAME
 from gnomon.runner.output import READ_CHUNK_BYTES, split_lines
 
@@ -30,17 +28,6 @@ log = logging.getLogger(__name__)
 READ_TIMEOUT: Final = (10, 120)
 
 _STAMP = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d) ?(.*)$", re.S)
-
-
-def describe_error(exc: BaseException) -> str:
-    """A short account of an API failure: the server's `message` when it sent one."""
-    if isinstance(exc, ApiException):
-        try:
-            message = json.loads(exc.body or "")["message"]
-        except (ValueError, TypeError, KeyError):
-            message = None
-        return str(message) if message else f"{exc.status} {exc.reason}".strip()
-    return str(exc) or type(exc).__name__
 
 
 def parse_line(line: str, default: datetime) -> tuple[datetime, str]:
@@ -101,10 +88,11 @@ def collect_logs(
     total = 0
     for pod in pods:
         try:
-            total += _read_pod(core, namespace, pod, kept)
-        except Exception as exc:  # a log is worth a line, never the outcome
-            log.warning("cannot read the log of pod %s: %s", pod, describe_error(exc))
-            message = f"logs of pod {pod} are unavailable: {describe_error(exc)}"
+            with map_k8s_errors():
+                total += _read_pod(core, namespace, pod, kept)
+        except KubernetesError as exc:  # a log is worth a line, never the outcome
+            log.warning("cannot read the log of pod %s: %s", pod, exc)
+            message = f"logs of pod {pod} are unavailable: {exc}"
             problems.append(OutputLine(datetime.now(UTC), GNOMON_SOURCE, message))
     lines = list(kept)
     dropped = total - len(lines)

@@ -9,8 +9,9 @@ Why it is built this way:
   (kubernetes/kubernetes#66756); here such a pod fails the task after a bounded time.
 - A pod's output is copied into log entries before the outcome is reported, and only then may
   the Job go (deleted by a kill, else by `ttlSecondsAfterFinished`).
-- Whatever goes wrong while starting or following an attempt ends it FAILED with a reason
-  (`executor error: ...` for the unexpected), never a task left `running`.
+- The API's errors are translated once (`map_k8s_errors`) into `KubernetesError`s, so a reason
+  a user sees is the API server's own message. Whatever else goes wrong while starting or
+  following an attempt ends it FAILED with `executor error: ...`, never a task left `running`.
 - A user's `value_from.secret_key_ref` becomes the pod's `secretKeyRef`; a secret file or host
   variable cannot reach a pod and fails the attempt with a reason (see `gnomon.runner.environment`).
 - The callback token is kept in a per-Job Secret owned by the Job and reaches the pod through a
@@ -28,7 +29,6 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from kubernetes import client, config
-from kubernetes.client.exceptions import ApiException
 
 from gnomon.errors import GnomonError
 from gnomon.runner.base import (
@@ -47,7 +47,14 @@ from gnomon.runner.kubernetes.attempts import (
     make_state,
     object_key,
 )
-from gnomon.runner.kubernetes.logs import collect_logs, describe_error
+from gnomon.runner.kubernetes.errors import (
+    KubernetesAlreadyExistsError,
+    KubernetesConfigError,
+    KubernetesError,
+    KubernetesNotFoundError,
+    map_k8s_errors,
+)
+from gnomon.runner.kubernetes.logs import collect_logs
 from gnomon.runner.kubernetes.manifests import (
     build_job_manifest,
     build_token_secret_manifest,
@@ -69,10 +76,6 @@ FINISH_WORKERS: Final = 4
 _EPOCH: Final = datetime.fromtimestamp(0, UTC)
 _CONFIG: Any = config
 """The client's config loaders, which carry no type hints."""
-
-
-class KubernetesConfigError(GnomonError):
-    """Neither an in-cluster service account nor a usable kubeconfig was found."""
 
 
 def make_api_client() -> Any:
@@ -125,32 +128,32 @@ class KubernetesRunner:
     # -- the Runner protocol -------------------------------------------------------------------
 
     def start(self, attempt: Attempt) -> None:
+        tracked: TrackedJob | None = None
         try:
-            manifest = build_job_manifest(attempt, self._settings, instance=self._instance)
-        except (ValueError, GnomonError) as exc:
-            self._report(AttemptState(attempt.task_id, ExecutorStatus.FAILED, str(exc)))
-            return
-        except Exception as exc:
-            log.exception("cannot build the Kubernetes Job of task %s", attempt.task_id)
-            self._report(
-                AttemptState(attempt.task_id, ExecutorStatus.FAILED, f"{EXECUTOR_ERROR}: {exc}")
-            )
-            return
-        tracked = TrackedJob(attempt, manifest["metadata"]["name"], _image(attempt))
-        self._table.add(tracked)
-        try:
+            prepared = self._prepare(attempt)
+            if prepared is None:
+                return
+            tracked, manifest = prepared
+            self._table.add(tracked)
             self._ensure_watching()
             failure = self._create(tracked, manifest)
         except Exception as exc:
+            # Deliberately broad, and the one such catch on the way to a Job: an error nobody
+            # foresaw (a bug here, a client that misbehaves) fails this attempt with a reason
+            # instead of leaving its task `running` with nothing to watch.
             log.exception("cannot start task %s", attempt.task_id)
             failure = f"{EXECUTOR_ERROR}: {exc}"
-        if failure is not None:
-            self._table.discard(tracked)
-            self._report(
-                AttemptState(attempt.task_id, ExecutorStatus.FAILED, failure, tracked.name)
-            )
+            if tracked is not None:  # no Job may run for an attempt reported failed
+                self._table.discard(tracked)  # first, so its deletion is not read as a loss
+                self._delete("job", tracked.name)
+        if tracked is not None and failure is None:
+            self._progress(self._state(tracked, ExecutorStatus.INITIALIZING))
             return
-        self._progress(self._state(tracked, ExecutorStatus.INITIALIZING))
+        handle = None
+        if tracked is not None:
+            self._table.discard(tracked)
+            handle = tracked.name
+        self._report(AttemptState(attempt.task_id, ExecutorStatus.FAILED, failure, handle))
 
     def kill(self, task_id: str, reason: str) -> None:
         """Deletes the Job (Kubernetes then stops its pod, SIGKILL after `kill_grace_seconds`)
@@ -171,8 +174,8 @@ class KubernetesRunner:
             k8s_jobs = self._list(self._batch.list_namespaced_job)
             pods = self._list(self._core.list_namespaced_pod)
             secrets = self._list(self._core.list_namespaced_secret)
-        except Exception as exc:  # the Job watch decides once the API answers again
-            log.warning("cannot list Kubernetes Jobs to adopt: %s", describe_error(exc))
+        except KubernetesError as exc:  # the Job watch decides once the API answers again
+            log.warning("cannot list Kubernetes Jobs to adopt: %s", exc)
             self._ensure_watching()
             return
         self._table.pods_listed(pods, judge=False)
@@ -194,12 +197,13 @@ class KubernetesRunner:
             if self._health is not None and now - self._health[0] < HEALTH_CACHE_SECONDS:
                 return self._health[1]
         try:
-            self._batch.list_namespaced_job(
-                self._namespace, label_selector=self._selector, limit=1, _request_timeout=5
-            )
+            with map_k8s_errors():
+                self._batch.list_namespaced_job(
+                    self._namespace, label_selector=self._selector, limit=1, _request_timeout=5
+                )
             verdict = None
-        except Exception as exc:
-            verdict = f"Kubernetes API: {describe_error(exc)}"
+        except KubernetesError as exc:
+            verdict = f"Kubernetes API: {exc}"
         with self._lock:
             self._health = (now, verdict)
         return verdict
@@ -218,32 +222,42 @@ class KubernetesRunner:
 
     # -- the API ---------------------------------------------------------------------------------
 
+    def _prepare(self, attempt: Attempt) -> tuple[TrackedJob, dict[str, Any]] | None:
+        """The attempt's Job manifest; None, after reporting why, when its definition cannot
+        run here (a shell script, a secret of Gnomon's host)."""
+        try:
+            manifest = build_job_manifest(attempt, self._settings, instance=self._instance)
+        except (ValueError, GnomonError) as exc:
+            self._report(AttemptState(attempt.task_id, ExecutorStatus.FAILED, str(exc)))
+            return None
+        return TrackedJob(attempt, manifest["metadata"]["name"], _image(attempt)), manifest
+
     def _create(self, tracked: TrackedJob, manifest: dict[str, Any]) -> str | None:
         """Creates the Job, then its token Secret; the reason when that fails."""
         try:
-            created = self._batch.create_namespaced_job(
-                self._namespace, manifest, _request_timeout=REQUEST_TIMEOUT
-            )
+            with map_k8s_errors():
+                created = self._batch.create_namespaced_job(
+                    self._namespace, manifest, _request_timeout=REQUEST_TIMEOUT
+                )
             uid = created.metadata.uid
-        except ApiException as exc:
-            if exc.status != 409:
-                return f"cannot create Kubernetes Job {tracked.name}: {describe_error(exc)}"
+        except KubernetesAlreadyExistsError:
             log.info("Kubernetes Job %s exists already; watching it", tracked.name)
             uid = None
-        except Exception as exc:
-            return f"cannot create Kubernetes Job {tracked.name}: {describe_error(exc)}"
+        except KubernetesError as exc:
+            return f"cannot create Kubernetes Job {tracked.name}: {exc}"
         secret = build_token_secret_manifest(
             tracked.attempt, self._settings, instance=self._instance, job_uid=uid
         )
         try:
-            self._core.create_namespaced_secret(
-                self._namespace, secret, _request_timeout=REQUEST_TIMEOUT
-            )
-        except Exception as exc:
-            if isinstance(exc, ApiException) and exc.status == 409:
-                return None
+            with map_k8s_errors():
+                self._core.create_namespaced_secret(
+                    self._namespace, secret, _request_timeout=REQUEST_TIMEOUT
+                )
+        except KubernetesAlreadyExistsError:
+            return None
+        except KubernetesError as exc:
             self._delete("job", tracked.name)
-            return f"cannot create the token Secret of {tracked.name}: {describe_error(exc)}"
+            return f"cannot create the token Secret of {tracked.name}: {exc}"
         return None
 
     def _delete(self, kind: str, name: str) -> None:
@@ -251,22 +265,25 @@ class KubernetesRunner:
         garbage collector removes its pod in the background: `Foreground` would keep the Job
         until the pod is gone, which nothing here needs to wait for."""
         try:
-            if kind == "job":
-                self._batch.delete_namespaced_job(
-                    name, self._namespace, propagation_policy="Background"
-                )
-            else:
-                self._core.delete_namespaced_secret(name, self._namespace)
-        except Exception as exc:
-            if not (isinstance(exc, ApiException) and exc.status == 404):
-                log.warning("cannot delete Kubernetes %s %s: %s", kind, name, describe_error(exc))
+            with map_k8s_errors():
+                if kind == "job":
+                    self._batch.delete_namespaced_job(
+                        name, self._namespace, propagation_policy="Background"
+                    )
+                else:
+                    self._core.delete_namespaced_secret(name, self._namespace)
+        except KubernetesNotFoundError:
+            pass  # gone already, as wanted
+        except KubernetesError as exc:
+            log.warning("cannot delete Kubernetes %s %s: %s", kind, name, exc)
 
     def _list(self, list_fn: Any, selector: str | None = None) -> list[Any]:
-        listing = list_fn(
-            self._namespace,
-            label_selector=selector or self._selector,
-            _request_timeout=REQUEST_TIMEOUT,
-        )
+        with map_k8s_errors():
+            listing = list_fn(
+                self._namespace,
+                label_selector=selector or self._selector,
+                _request_timeout=REQUEST_TIMEOUT,
+            )
         return list(listing.items or [])
 
     # -- watching --------------------------------------------------------------------------------
@@ -341,6 +358,8 @@ class KubernetesRunner:
                 self._delete("job", tracked.name)
             self._delete("secret", tracked.name)
         except Exception:
+            # Deliberately broad: the outcome is decided already, and whatever breaks while its
+            # output is saved (a bug, a sink that raises) must not keep it from being reported.
             log.exception("collecting task %s failed", tracked.attempt.task_id)
         finally:
             self._table.discard(tracked)
@@ -353,8 +372,8 @@ class KubernetesRunner:
                 self._core.list_namespaced_pod,
                 task_selector(self._instance, tracked.attempt.task_id),
             )
-        except Exception as exc:
-            log.warning("cannot list the pods of %s: %s", tracked.name, describe_error(exc))
+        except KubernetesError as exc:
+            log.warning("cannot list the pods of %s: %s", tracked.name, exc)
             pods = self._table.pods_of(tracked)
         pods.sort(key=lambda pod: pod.metadata.creation_timestamp or _EPOCH)
         return pods

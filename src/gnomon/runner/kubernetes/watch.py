@@ -14,7 +14,8 @@ from collections.abc import Callable, Sequence
 from typing import Any, Final
 
 from kubernetes import watch
-from kubernetes.client.exceptions import ApiException
+
+from gnomon.runner.kubernetes.errors import KubernetesError, map_k8s_errors
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +23,8 @@ WATCH_SECONDS: Final = 60
 """Server-side timeout of one watch request; the loop then resumes it."""
 REQUEST_TIMEOUT: Final = 30
 EVENT_TYPES: Final = frozenset({"ADDED", "MODIFIED", "DELETED"})
+GONE: Final = 410
+"""The status of a watch whose resourceVersion is too old: list again at once."""
 _WATCH: Any = watch.Watch
 """The client's `Watch`, which carries no type hints."""
 
@@ -78,13 +81,17 @@ class ResourceWatcher:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                self._list_and_watch()
-            except ApiException as exc:
-                if exc.status == 410:
+                with map_k8s_errors():
+                    self._list_and_watch()
+            except KubernetesError as exc:
+                if exc.status == GONE:
                     log.debug("watch of %s expired; listing again", self.kind)
                     continue
-                self._failed(f"{exc.status} {exc.reason}")
-            except Exception as exc:  # any failure (connection, decoding): list again later
+                self._failed(str(exc))
+            except Exception as exc:
+                # Deliberately broad: a watch thread that died would leave every attempt it
+                # serves running forever, so whatever else breaks a round (an event the client
+                # cannot decode, a bug) is logged and the loop lists again.
                 self._failed(str(exc) or type(exc).__name__)
 
     def _failed(self, why: str) -> None:

@@ -1,4 +1,9 @@
-"""Executors: how attempts run (Docker engine, Kubernetes Jobs, local shell, or a fake)."""
+"""Executors: how attempts run (Docker engine, Kubernetes Jobs, local shell, or a fake).
+
+`make_runner` builds the one runner the scheduler talks to; the backends live in the
+subpackages `docker` and `kubernetes` and the modules `shell` and `fake`, and share only what
+`base` holds.
+"""
 
 from gnomon.runner.base import (
     Attempt,
@@ -11,12 +16,12 @@ from gnomon.runner.base import (
 from gnomon.runner.registry import BACKENDS, CompositeRunner, make_runner
 
 __all__ = [
-    "BACKENDS",
-    "CompositeRunner",
-    "ExecutorStatus",
     "Attempt",
     "AttemptSink",
     "AttemptState",
+    "BACKENDS",
+    "CompositeRunner",
+    "ExecutorStatus",
     "OutputLine",
     "Runner",
     "make_runner",

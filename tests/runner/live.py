@@ -1,6 +1,6 @@
 """A scheduler on a real store with a REAL runner (bash, the Docker engine): for tests of what a
 user sees through the API after a job really ran. Time for schedules stays fake; the test only
-waits, with a deadline, for the attempt itself."""
+waits, with a deadline, for the job itself."""
 
 from __future__ import annotations
 

@@ -31,6 +31,7 @@ from gnomon.storage.tables import TaskLogRow
 from tests.runner.attempts import container_attempt, shell_attempt
 from tests.runner.conftest import MakeDockerRunner
 from tests.runner.recorder import Recorder
+from tests.waiting import wait_for
 
 HUGE = 200_000_000
 """Bytes of the one long line: what took the server from 109 MB to 729 MB."""
@@ -131,10 +132,16 @@ def stored(engine: Engine, task_id: str) -> list[tuple[str, str]]:
 
 
 def wait_finished(sink: StoreSink, task_id: str) -> None:
-    while True:
-        state, _ = sink.states.get(timeout=60)
-        if state.task_id == task_id and state.status.finished:
-            return
+    """Wait until the runner has reported `task_id`'s outcome to the store's event queue."""
+
+    def reported() -> bool:
+        while not sink.states.empty():
+            state, _ = sink.states.get_nowait()
+            if state.task_id == task_id and state.status.finished:
+                return True
+        return False
+
+    wait_for(reported, what=f"an outcome of task {task_id}", timeout=60)
 
 
 BAD_LINES = "good 1\\n" + "nul \\000 byte\\n" + "good 2\\n" + "bad \\377\\376 utf8\\n" + "good 3\\n"

@@ -12,6 +12,7 @@ from gnomon.runner.shell import REPORTED_FAILURE, ShellRunner
 from tests.runner.attempts import shell_attempt
 from tests.runner.conftest import runner_settings
 from tests.runner.recorder import Recorder
+from tests.waiting import wait_for
 
 
 def test_a_script_that_exits_zero_succeeds(shell_runner: ShellRunner, recorder: Recorder) -> None:
@@ -111,12 +112,14 @@ def test_kill_ends_the_script_and_its_children(
     marker = tmp_path / "child.pid"
     attempt = shell_attempt(f"sleep 300 & echo $! > {marker}", "echo started", "wait")
     shell_runner.start(attempt)
-    recorder.wait_for(lambda: "started" in recorder.messages(attempt.task_id))
+    recorder.wait_for(
+        lambda: "started" in recorder.messages(attempt.task_id), what="the line `started`"
+    )
     child = int(marker.read_text())
     shell_runner.kill(attempt.task_id, "max runtime exceeded")
     state = recorder.final(attempt.task_id)
     assert (state.status, state.reason) == (ExecutorStatus.FAILED, "max runtime exceeded")
-    assert wait_until_dead(child)
+    wait_until_dead(child)
 
 
 def test_kill_escalates_to_sigkill_after_the_grace_period(
@@ -125,7 +128,9 @@ def test_kill_escalates_to_sigkill_after_the_grace_period(
     runner = ShellRunner(runner_settings(kill_grace_seconds=0.5), recorder)
     attempt = shell_attempt("trap '' TERM", "echo ready", "while true; do sleep 0.1; done")
     runner.start(attempt)
-    recorder.wait_for(lambda: "ready" in recorder.messages(attempt.task_id))
+    recorder.wait_for(
+        lambda: "ready" in recorder.messages(attempt.task_id), what="the line `ready`"
+    )
     began = time.monotonic()
     runner.kill(attempt.task_id, "stop")
     state = recorder.final(attempt.task_id)
@@ -152,15 +157,14 @@ def test_output_beyond_the_bound_keeps_the_newest_lines(recorder: Recorder) -> N
     assert messages[1:] == ["out 17", "out 18", "out 19", "out 20"]
 
 
-def wait_until_dead(pid: int, timeout: float = 5.0) -> bool:
-    """Poll /proc (real process state) until `pid` is gone or a zombie."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except FileNotFoundError:
-            return True
-        if state in ("Z", "X"):
-            return True
-        time.sleep(0.02)
-    return False
+def wait_until_dead(pid: int, timeout: float = 5.0) -> None:
+    """Wait on /proc (real process state) until `pid` is gone or a zombie."""
+    wait_for(lambda: _dead(pid), what=f"process {pid} to end", timeout=timeout)
+
+
+def _dead(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return True
+    return state in ("Z", "X")

@@ -37,7 +37,9 @@ def start_all(runner: DockerRunner, recorder: Recorder, attempts: list[Attempt])
     for attempt in attempts:
         runner.start(attempt)
     ids = {attempt.task_id for attempt in attempts}
-    recorder.wait_for(lambda: ids <= {s.task_id for s in recorder.states})
+    recorder.wait_for(
+        lambda: ids <= {s.task_id for s in recorder.states}, what=f"a state of each of {ids}"
+    )
     assert all(s.status is ExecutorStatus.RUNNING for s in recorder.states)
 
 
@@ -51,7 +53,7 @@ def test_a_new_runner_adopts_collects_and_cleans_up(
     removed = container_attempt(busybox_image, command=["sleep", "300"])
     orphan = container_attempt(busybox_image, command=["sleep", "300"])
     start_all(first, before, [running, finished, removed, orphan])
-    before.wait_for(lambda: "early" in before.messages(running.task_id))
+    before.wait_for(lambda: "early" in before.messages(running.task_id), what="the line `early`")
     early = before.output_of(running.task_id)[-1].when  # what the store would hold
     first.close()
     go(docker_client, finished)

@@ -19,6 +19,7 @@ from tests.images import BUSYBOX_IMAGE
 from tests.runner.attempts import container_attempt, make_attempt
 from tests.runner.conftest import MakeDockerRunner, runner_settings
 from tests.runner.recorder import Recorder
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.docker
 
@@ -31,11 +32,12 @@ def container_gone(client: Any, task_id: str) -> bool:
 
 
 def wait_until_gone(client: Any, task_id: str, timeout: float = 10.0) -> None:
-    """Poll the engine (real external state) until the task's container is removed."""
-    deadline = time.monotonic() + timeout
-    while not container_gone(client, task_id):
-        assert time.monotonic() < deadline, f"the container of {task_id} is still there"
-        time.sleep(0.05)
+    """Wait on the engine (real external state) until the task's container is removed."""
+    wait_for(
+        lambda: container_gone(client, task_id),
+        what=f"the container of {task_id} to be removed",
+        timeout=timeout,
+    )
 
 
 def test_exit_zero_succeeds_and_the_container_is_removed(
@@ -66,7 +68,9 @@ def test_kill_stops_the_container_and_reports_the_reason(
 ) -> None:
     attempt = container_attempt(busybox_image, command=["sleep", "300"])
     docker_runner.start(attempt)
-    recorder.wait_for(lambda: any(s.task_id == attempt.task_id for s in recorder.states))
+    recorder.wait_for(
+        lambda: any(s.task_id == attempt.task_id for s in recorder.states), what="a first state"
+    )
     began = time.monotonic()
     docker_runner.kill(attempt.task_id, "max runtime exceeded")
     state = recorder.final(attempt.task_id, timeout=15)
@@ -198,7 +202,9 @@ def test_output_arrives_while_the_container_runs(
 ) -> None:
     attempt = container_attempt(busybox_image, "echo first", "sleep 2", "echo second")
     docker_runner.start(attempt)
-    recorder.wait_for(lambda: "first" in recorder.messages(attempt.task_id), timeout=10)
+    recorder.wait_for(
+        lambda: "first" in recorder.messages(attempt.task_id), what="the first line", timeout=10
+    )
     assert recorder.finished(attempt.task_id) is None
     assert recorder.final(attempt.task_id).status is ExecutorStatus.SUCCEEDED
     assert recorder.messages(attempt.task_id) == ["first", "second"]

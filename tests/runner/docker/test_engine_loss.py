@@ -97,7 +97,9 @@ def test_engine_lost_mid_run_fails_the_attempt_promptly(
     runner = make_docker_runner(client=client)
     attempt = container_attempt(busybox_image, "echo started", "sleep 60")
     runner.start(attempt)
-    recorder.wait_for(lambda: "started" in recorder.messages(attempt.task_id) or None, timeout=30)
+    recorder.wait_for(
+        lambda: "started" in recorder.messages(attempt.task_id), what="the line `started`"
+    )
     proxy.cut()
     state = recorder.final(attempt.task_id, timeout=20)
     assert state.status is ExecutorStatus.FAILED

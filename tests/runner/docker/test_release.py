@@ -13,6 +13,7 @@ from tests.runner.conftest import MakeDockerRunner
 from tests.runner.docker.test_adopt import WAIT_FOR_GO, container_of, go, start_all
 from tests.runner.docker.test_containers import wait_until_gone
 from tests.runner.recorder import Recorder
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.docker
 
@@ -49,7 +50,12 @@ def test_a_released_runner_does_not_remove_a_container_it_saw_end(
     old.release()
     go(docker_client, attempt)
     container = container_of(docker_client, attempt)
-    container.wait(timeout=15)
+
+    def exited() -> bool:
+        container.reload()
+        return bool(container.status == "exited")
+
+    wait_for(exited, what=f"the container of {attempt.task_id} to exit", timeout=15)
     assert old_sink.finished(attempt.task_id) is None
     # Still there for the new holder to collect, with its exit code.
     new_sink = Recorder()

@@ -34,7 +34,7 @@ from sqlmodel import col
 
 from gnomon.domain.clock import SystemClock
 from gnomon.domain.times import as_utc
-from gnomon.runner.base import Job
+from gnomon.runner.base import Attempt
 from gnomon.runner.fake import FakeRunner
 from gnomon.scheduler.service import SchedulerConfig, SchedulerService
 from gnomon.scheduler.sink import StoreSink
@@ -68,9 +68,9 @@ class TimedRunner(FakeRunner):
         self.start_times: dict[str, float] = {}
         self.started_event: dict[str, threading.Event] = {}
 
-    def start(self, job: Job) -> None:
-        self.start_times.setdefault(job.process_id, time.time())
-        super().start(job)
+    def start(self, attempt: Attempt) -> None:
+        self.start_times.setdefault(attempt.process_id, time.time())
+        super().start(attempt)
 
 
 @dataclass

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import gc
-import ipaddress
 import logging
 import os
 import signal
@@ -15,9 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-import docker
 import uvicorn
-from docker.errors import DockerException
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
@@ -26,8 +23,9 @@ from gnomon.api.routes.internal import MULTIPROCESS_DIRECTORY
 from gnomon.domain.clock import SystemClock
 from gnomon.logs import configure_logging
 from gnomon.notifications import Notifier
-from gnomon.runner.base import Runner
-from gnomon.runner.registry import CONTAINER_KINDS, make_runner
+from gnomon.runner.base import CONTAINER_KINDS, Runner
+from gnomon.runner.docker import bridge_gateway
+from gnomon.runner.registry import make_runner
 from gnomon.scheduler.metrics import SchedulerMetrics
 from gnomon.scheduler.notifying import NotificationObserver
 from gnomon.scheduler.observer import CompositeObserver
@@ -320,19 +318,5 @@ def container_gateway(settings: Settings) -> list[str]:
         return []
     if not default_network:
         return []
-    try:
-        client = docker.from_env(timeout=5)
-        try:
-            ipam = client.networks.get("bridge").attrs.get("IPAM", {}).get("Config") or []
-        finally:
-            client.close()
-    except DockerException as exc:
-        log.warning("cannot find the Docker bridge gateway (%s); jobs may not reach Gnomon", exc)
-        return []
-    for config in ipam:
-        gateway = config.get("Gateway")
-        if not gateway and config.get("Subnet"):
-            gateway = str(next(ipaddress.ip_network(config["Subnet"]).hosts()))
-        if gateway:
-            return [gateway]
-    return []
+    gateway = bridge_gateway()
+    return [] if gateway is None else [gateway]

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from gnomon.runner.docker import RESUMED_NOTE
+from gnomon.runner.docker.runner import RESUMED_NOTE
 from tests.e2e.conftest import Gnomon
 from tests.e2e.test_graceful_shutdown import running
 from tests.e2e.test_serve_docker import container_task, finished, put
-from tests.runner.test_docker_adopt import WAIT_FOR_GO
+from tests.runner.docker.test_adopt import WAIT_FOR_GO
 
 pytestmark = pytest.mark.docker
 

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 from tests.e2e.conftest import Gnomon
 from tests.e2e.test_serve_docker import container_task, finished, put
 from tests.images import busybox_image, docker_client  # noqa: F401  (fixtures)
-from tests.runner.test_docker_adopt import WAIT_FOR_GO
+from tests.runner.docker.test_adopt import WAIT_FOR_GO
 from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.docker, pytest.mark.postgres]

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from docker.errors import APIError, NotFound
 
-from gnomon.runner._docker_spec import label_filters
-from gnomon.runner.docker import DockerRunner
+from gnomon.runner.docker.runner import DockerRunner
+from gnomon.runner.docker.spec import label_filters
 from gnomon.runner.shell import ShellRunner
 from gnomon.settings import Settings
 from tests import images

@@ -1,5 +1,5 @@
 """Any unexpected error while starting or following an attempt fails that attempt with a reason
-(`executor error: ...`): it never leaves a task `running` with no reason, as a shell job with an
+(`executor error: ...`): it never leaves a task `running` with no reason, as a shell attempt with an
 environment variable named `A=B` used to (its runner thread died on ValueError).
 
 The faults are injected at the real boundary: bash refusing an environment, the Docker engine's
@@ -15,13 +15,13 @@ import docker
 import pytest
 
 from gnomon.domain.definitions import EnvironmentVariable
-from gnomon.runner.base import ExecutorStatus, Job
+from gnomon.runner.base import Attempt, ExecutorStatus
 from gnomon.runner.registry import CompositeRunner
 from gnomon.runner.shell import ShellRunner
+from tests.runner.attempts import container_attempt, shell_attempt
 from tests.runner.conftest import MakeDockerRunner
-from tests.runner.jobs import container_job, shell_job
+from tests.runner.docker.test_containers import wait_until_gone
 from tests.runner.recorder import Recorder
-from tests.runner.test_docker import wait_until_gone
 
 
 def unchecked(name: str, value: str) -> EnvironmentVariable:
@@ -35,15 +35,15 @@ def unchecked(name: str, value: str) -> EnvironmentVariable:
 def test_an_environment_bash_cannot_get_fails_the_shell_attempt(
     shell_runner: ShellRunner, recorder: Recorder, name: str, value: str
 ) -> None:
-    job = shell_job("echo never")
-    command = job.executable.shell_script_command
+    attempt = shell_attempt("echo never")
+    command = attempt.executable.shell_script_command
     assert command is not None
     command.environment_variables = [unchecked(name, value)]
-    shell_runner.start(job)
-    state = recorder.final(job.task_id, timeout=10)
+    shell_runner.start(attempt)
+    state = recorder.final(attempt.task_id, timeout=10)
     assert state.status is ExecutorStatus.FAILED
     assert state.reason is not None and state.reason.startswith("executor error: ")
-    assert recorder.messages(job.task_id) == []
+    assert recorder.messages(attempt.task_id) == []
 
 
 def faulty_client(**faults: Exception) -> Callable[[], Any]:
@@ -67,12 +67,12 @@ def test_a_fault_while_following_a_container_fails_the_attempt(
     make_docker_runner: MakeDockerRunner, recorder: Recorder, busybox_image: str, docker_client: Any
 ) -> None:
     runner = make_docker_runner(client=faulty_client(wait=RuntimeError("injected")))
-    job = container_job(busybox_image, "echo started")
-    runner.start(job)
-    state = recorder.final(job.task_id)
+    attempt = container_attempt(busybox_image, "echo started")
+    runner.start(attempt)
+    state = recorder.final(attempt.task_id)
     assert (state.status, state.reason) == (ExecutorStatus.FAILED, "executor error: injected")
-    assert recorder.messages(job.task_id) == ["started"]
-    wait_until_gone(docker_client, job.task_id)
+    assert recorder.messages(attempt.task_id) == ["started"]
+    wait_until_gone(docker_client, attempt.task_id)
 
 
 @pytest.mark.docker
@@ -80,9 +80,9 @@ def test_a_fault_while_starting_a_container_fails_the_attempt(
     make_docker_runner: MakeDockerRunner, recorder: Recorder, busybox_image: str
 ) -> None:
     runner = make_docker_runner(client=faulty_client(create_host_config=KeyError("injected")))
-    job = container_job(busybox_image, "echo never")
-    runner.start(job)
-    state = recorder.final(job.task_id)
+    attempt = container_attempt(busybox_image, "echo never")
+    runner.start(attempt)
+    state = recorder.final(attempt.task_id)
     assert state.status is ExecutorStatus.FAILED
     assert state.reason is not None and state.reason.startswith("executor error: ")
 
@@ -92,13 +92,13 @@ class _BrokenRunner:
 
     name = "broken"
 
-    def start(self, job: Job) -> None:
+    def start(self, attempt: Attempt) -> None:
         raise RuntimeError("bug in start")
 
     def kill(self, task_id: str, reason: str) -> None:
         return None
 
-    def adopt(self, jobs: Any) -> None:
+    def adopt(self, attempts: Any) -> None:
         raise RuntimeError("bug in adopt")
 
     def healthy(self) -> str | None:
@@ -113,7 +113,7 @@ class _BrokenRunner:
 
 def test_a_backend_that_raises_fails_the_attempt_instead(recorder: Recorder) -> None:
     composite = CompositeRunner({"shell_script_command": _BrokenRunner()}, sink=recorder)
-    started, adopted = shell_job("true"), shell_job("true")
+    started, adopted = shell_attempt("true"), shell_attempt("true")
     composite.start(started)
     composite.adopt([adopted])
     assert recorder.final(started.task_id).reason == "executor error: bug in start"

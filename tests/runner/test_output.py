@@ -9,7 +9,7 @@ import pytest
 
 from gnomon.domain.limits import MAX_LOG_MESSAGE_CHARS
 from gnomon.domain.logtext import CUT_MARK
-from gnomon.runner._output import FLUSH_DELAY_SECONDS, LineSplitter, OutputPump
+from gnomon.runner.output import FLUSH_DELAY_SECONDS, LineSplitter, OutputPump
 from tests.runner.recorder import Recorder
 
 
@@ -27,7 +27,7 @@ def test_lines_are_delivered_before_the_end_in_one_batch(
     began = time.monotonic()
     for i in range(3):
         output.add("stdout", f"line {i}\n")
-    recorder.wait_for(lambda: recorder.messages("t"), timeout=5)
+    recorder.wait_for(lambda: recorder.messages("t"), what="the first line", timeout=5)
     assert time.monotonic() - began < FLUSH_DELAY_SECONDS + 1
     assert recorder.messages("t") == ["line 0", "line 1", "line 2"]
     assert recorder.batches == [("t", 3)]
@@ -51,7 +51,7 @@ def test_a_slow_chatty_task_keeps_its_start_and_its_end(
     output = pump.open("t")
     for i in range(5):
         output.add("stdout", f"early {i}")
-    recorder.wait_for(lambda: len(recorder.messages("t")) == 5, timeout=5)
+    recorder.wait_for(lambda: len(recorder.messages("t")) == 5, what="five lines", timeout=5)
     for i in range(30):
         output.add("stdout", f"late {i}")
     output.finish()

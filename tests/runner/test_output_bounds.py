@@ -23,14 +23,15 @@ from gnomon.domain.clock import FakeClock
 from gnomon.domain.limits import MAX_LOG_MESSAGE_CHARS
 from gnomon.domain.logtext import CUT_MARK
 from gnomon.runner.base import ExecutorStatus, OutputLine
-from gnomon.runner.docker import DockerRunner
+from gnomon.runner.docker.runner import DockerRunner
 from gnomon.runner.shell import ShellRunner
 from gnomon.scheduler.sink import StoreSink
 from gnomon.scheduler.wakeup import Wakeup
 from gnomon.storage.tables import TaskLogRow
+from tests.runner.attempts import container_attempt, shell_attempt
 from tests.runner.conftest import MakeDockerRunner
-from tests.runner.jobs import container_job, shell_job
 from tests.runner.recorder import Recorder
+from tests.waiting import wait_for
 
 HUGE = 200_000_000
 """Bytes of the one long line: what took the server from 109 MB to 729 MB."""
@@ -60,14 +61,14 @@ def assert_cut(message: str, char: str) -> None:
 def test_a_200_mb_line_on_stdout_is_cut_in_bounded_memory(
     docker_runner: DockerRunner, recorder: Recorder, busybox_image: str
 ) -> None:
-    job = container_job(busybox_image, "echo before", HUGE_LINE, "echo", "echo after")
+    attempt = container_attempt(busybox_image, "echo before", HUGE_LINE, "echo", "echo after")
 
     def run() -> None:
-        docker_runner.start(job)
-        assert recorder.final(job.task_id, timeout=300).status is ExecutorStatus.SUCCEEDED
+        docker_runner.start(attempt)
+        assert recorder.final(attempt.task_id, timeout=300).status is ExecutorStatus.SUCCEEDED
 
     growth = peak_growth(run)
-    before, long, after = recorder.messages(job.task_id, "stdout")
+    before, long, after = recorder.messages(attempt.task_id, "stdout")
     assert (before, after) == ("before", "after")
     assert_cut(long, "x")
     assert growth < MAX_GROWTH, f"peak memory grew by {growth / 1e6:.1f} MB"
@@ -77,7 +78,7 @@ def test_a_200_mb_line_on_stdout_is_cut_in_bounded_memory(
 def test_a_200_mb_log_paths_file_is_cut_in_bounded_memory(
     docker_runner: DockerRunner, recorder: Recorder, busybox_image: str
 ) -> None:
-    job = container_job(
+    attempt = container_attempt(
         busybox_image,
         "mkdir -p /out",
         f"(echo first; {HUGE_LINE}; echo; echo last) > /out/big.log",
@@ -85,11 +86,11 @@ def test_a_200_mb_log_paths_file_is_cut_in_bounded_memory(
     )
 
     def run() -> None:
-        docker_runner.start(job)
-        assert recorder.final(job.task_id, timeout=300).status is ExecutorStatus.SUCCEEDED
+        docker_runner.start(attempt)
+        assert recorder.final(attempt.task_id, timeout=300).status is ExecutorStatus.SUCCEEDED
 
     growth = peak_growth(run)
-    first, long, last = recorder.messages(job.task_id, "file:/out/big.log")
+    first, long, last = recorder.messages(attempt.task_id, "file:/out/big.log")
     assert (first, last) == ("first", "last")
     assert_cut(long, "x")
     assert growth < MAX_GROWTH, f"peak memory grew by {growth / 1e6:.1f} MB"
@@ -98,15 +99,15 @@ def test_a_200_mb_log_paths_file_is_cut_in_bounded_memory(
 def test_a_200_mb_line_from_a_shell_script_is_cut_in_bounded_memory(
     shell_runner: ShellRunner, recorder: Recorder
 ) -> None:
-    job = shell_job("echo before", HUGE_LINE, "echo", "echo after >&2")
+    attempt = shell_attempt("echo before", HUGE_LINE, "echo", "echo after >&2")
 
     def run() -> None:
-        shell_runner.start(job)
-        assert recorder.final(job.task_id, timeout=300).status is ExecutorStatus.SUCCEEDED
+        shell_runner.start(attempt)
+        assert recorder.final(attempt.task_id, timeout=300).status is ExecutorStatus.SUCCEEDED
 
     growth = peak_growth(run)
-    before, long = recorder.messages(job.task_id, "stdout")
-    assert before == "before" and recorder.messages(job.task_id, "stderr") == ["after"]
+    before, long = recorder.messages(attempt.task_id, "stdout")
+    assert before == "before" and recorder.messages(attempt.task_id, "stderr") == ["after"]
     assert_cut(long, "x")
     assert growth < MAX_GROWTH, f"peak memory grew by {growth / 1e6:.1f} MB"
 
@@ -131,10 +132,16 @@ def stored(engine: Engine, task_id: str) -> list[tuple[str, str]]:
 
 
 def wait_finished(sink: StoreSink, task_id: str) -> None:
-    while True:
-        state, _ = sink.states.get(timeout=60)
-        if state.task_id == task_id and state.status.finished:
-            return
+    """Wait until the runner has reported `task_id`'s outcome to the store's event queue."""
+
+    def reported() -> bool:
+        while not sink.states.empty():
+            state, _ = sink.states.get_nowait()
+            if state.task_id == task_id and state.status.finished:
+                return True
+        return False
+
+    wait_for(reported, what=f"an outcome of task {task_id}", timeout=60)
 
 
 BAD_LINES = "good 1\\n" + "nul \\000 byte\\n" + "good 2\\n" + "bad \\377\\376 utf8\\n" + "good 3\\n"
@@ -145,16 +152,16 @@ BAD_LINES = "good 1\\n" + "nul \\000 byte\\n" + "good 2\\n" + "bad \\377\\376 ut
 def test_nul_and_invalid_utf8_from_a_container_lose_no_good_line(
     docker_to_store: DockerRunner, store_sink: StoreSink, engine: Engine, busybox_image: str
 ) -> None:
-    job = container_job(
+    attempt = container_attempt(
         busybox_image,
         f"printf '{BAD_LINES}'",
         f"mkdir /out && printf '{BAD_LINES}' > /out/app.log",
         log_paths=["/out/app.log"],
     )
-    docker_to_store.start(job)
-    wait_finished(store_sink, job.task_id)
+    docker_to_store.start(attempt)
+    wait_finished(store_sink, attempt.task_id)
     docker_to_store.close()  # delivers what the pump still holds
-    rows = stored(engine, job.task_id)
+    rows = stored(engine, attempt.task_id)
     nul = "nul \ufffd byte [gnomon: replaced 1 invalid characters]"
     assert [message for source, message in rows if source == "stdout"] == [
         "good 1",

@@ -1,4 +1,4 @@
-"""Routing jobs to backends by executable kind."""
+"""Routing attempts to backends by executable kind."""
 
 from __future__ import annotations
 
@@ -7,13 +7,12 @@ from typing import Any
 
 import pytest
 
-from gnomon.runner.base import ExecutorStatus
-from gnomon.runner.docker import DockerRunner
+from gnomon.runner.base import LOST, ExecutorStatus
+from gnomon.runner.docker.runner import DockerRunner
 from gnomon.runner.fake import FakeRunner
 from gnomon.runner.registry import BACKENDS, SHELL_DISABLED, CompositeRunner, make_runner
-from gnomon.runner.shell import LOST
+from tests.runner.attempts import container_attempt, make_attempt, shell_attempt
 from tests.runner.conftest import runner_settings
-from tests.runner.jobs import container_job, make_job, shell_job
 from tests.runner.recorder import Recorder
 
 
@@ -37,11 +36,11 @@ def test_backends_are_named_by_executor() -> None:
 def test_container_jobs_go_to_the_container_backend_and_scripts_to_the_shell(
     fake_composite: CompositeRunner, recorder: Recorder
 ) -> None:
-    docker_job = container_job("repo/app:1", "true")
-    batch_job = make_job("batch_image_command", image="a", command=["b"], memory=8, vCpus=1)
-    script = shell_job("echo hi")
-    for job in (docker_job, batch_job, script):
-        fake_composite.start(job)
+    docker_job = container_attempt("repo/app:1", "true")
+    batch_job = make_attempt("batch_image_command", image="a", command=["b"], memory=8, vCpus=1)
+    script = shell_attempt("echo hi")
+    for attempt in (docker_job, batch_job, script):
+        fake_composite.start(attempt)
     assert containers_of(fake_composite).started == [docker_job, batch_job]
     assert recorder.final(script.task_id).status is ExecutorStatus.SUCCEEDED
     assert recorder.messages(script.task_id) == ["hi"]
@@ -50,9 +49,9 @@ def test_container_jobs_go_to_the_container_backend_and_scripts_to_the_shell(
 
 def test_scripts_fail_at_once_when_shell_is_not_allowed(recorder: Recorder) -> None:
     composite = make_runner(runner_settings(allow_shell=False), recorder, executor="fake")
-    job = shell_job("echo hi")
-    composite.start(job)
-    state = recorder.final(job.task_id, timeout=1)
+    attempt = shell_attempt("echo hi")
+    composite.start(attempt)
+    state = recorder.final(attempt.task_id, timeout=1)
     assert (state.status, state.reason) == (ExecutorStatus.FAILED, SHELL_DISABLED)
     composite.close()
 
@@ -60,16 +59,16 @@ def test_scripts_fail_at_once_when_shell_is_not_allowed(recorder: Recorder) -> N
 def test_kill_reaches_the_runner_that_started_the_task(
     fake_composite: CompositeRunner, recorder: Recorder
 ) -> None:
-    job = container_job("repo/app:1", "true")
-    fake_composite.start(job)
-    fake_composite.kill(job.task_id, "stop")
-    assert containers_of(fake_composite).killed == [(job.task_id, "stop")]
-    assert recorder.final(job.task_id).reason == "stop"
+    attempt = container_attempt("repo/app:1", "true")
+    fake_composite.start(attempt)
+    fake_composite.kill(attempt.task_id, "stop")
+    assert containers_of(fake_composite).killed == [(attempt.task_id, "stop")]
+    assert recorder.final(attempt.task_id).reason == "stop"
 
 
 def test_adopt_splits_jobs_by_kind(fake_composite: CompositeRunner, recorder: Recorder) -> None:
-    docker_job = container_job("repo/app:1", "true")
-    script = shell_job("echo hi")
+    docker_job = container_attempt("repo/app:1", "true")
+    script = shell_attempt("echo hi")
     fake_composite.adopt([docker_job, script])
     assert containers_of(fake_composite).adopted == [docker_job]
     assert recorder.final(script.task_id).reason == LOST

@@ -12,11 +12,11 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from gnomon.domain.clock import FakeClock
-from gnomon.runner.base import ExecutorStatus, Job
-from gnomon.runner.docker import DockerRunner
+from gnomon.runner.base import Attempt, ExecutorStatus
+from gnomon.runner.docker.runner import DockerRunner
 from gnomon.runner.shell import ShellRunner
+from tests.runner.attempts import container_attempt, shell_attempt
 from tests.runner.conftest import runner_settings
-from tests.runner.jobs import container_job, shell_job
 from tests.runner.live import LiveHarness
 from tests.runner.recorder import Recorder
 
@@ -28,7 +28,7 @@ CHECK = [
     f"&& echo {kind} matched"
     for kind in ("file", "host")
 ]
-"""Proves the job got the secret without the script (a definition) holding its text."""
+"""Proves the attempt got the secret without the script (a definition) holding its text."""
 
 
 @pytest.fixture
@@ -48,20 +48,20 @@ def secret_variables(path: str) -> list[dict[str, Any]]:
     ]
 
 
-def failed_reason(recorder: Recorder, job: Job) -> str:
-    state = recorder.final(job.task_id)
+def failed_reason(recorder: Recorder, attempt: Attempt) -> str:
+    state = recorder.final(attempt.task_id)
     assert state.status is ExecutorStatus.FAILED and state.reason is not None
-    assert [s.status for s in recorder.states if s.task_id == job.task_id] == [state.status]
+    assert [s.status for s in recorder.states if s.task_id == attempt.task_id] == [state.status]
     return state.reason
 
 
 def test_shell_jobs_get_secrets_from_a_file_and_the_host(
     shell_runner: ShellRunner, recorder: Recorder, secret_file: str
 ) -> None:
-    job = shell_job(*CHECK, environment_variables=secret_variables(secret_file))
-    shell_runner.start(job)
-    assert recorder.final(job.task_id).status is ExecutorStatus.SUCCEEDED
-    assert recorder.messages(job.task_id) == ["file matched", "host matched"]
+    attempt = shell_attempt(*CHECK, environment_variables=secret_variables(secret_file))
+    shell_runner.start(attempt)
+    assert recorder.final(attempt.task_id).status is ExecutorStatus.SUCCEEDED
+    assert recorder.messages(attempt.task_id) == ["file matched", "host matched"]
 
 
 @pytest.mark.parametrize(
@@ -78,11 +78,11 @@ def test_a_secret_that_cannot_be_had_fails_the_shell_attempt(
     shell_runner: ShellRunner, recorder: Recorder, source: dict[str, Any], words: str
 ) -> None:
     variables = [{"variable_name": "DB_PASSWORD", "value_from": source}]
-    job = shell_job("echo never", environment_variables=variables)
-    shell_runner.start(job)
-    reason = failed_reason(recorder, job)
+    attempt = shell_attempt("echo never", environment_variables=variables)
+    shell_runner.start(attempt)
+    reason = failed_reason(recorder, attempt)
     assert reason.startswith("environment variable DB_PASSWORD: ") and words in reason
-    assert recorder.messages(job.task_id) == []
+    assert recorder.messages(attempt.task_id) == []
 
 
 def test_a_secret_file_that_is_not_text_fails_without_showing_it(
@@ -90,9 +90,9 @@ def test_a_secret_file_that_is_not_text_fails_without_showing_it(
 ) -> None:
     path = tmp_path / "binary"
     path.write_bytes(b"abc\x00" + SECRET.encode())
-    job = shell_job("true", environment_variables=secret_variables(str(path))[:1])
-    shell_runner.start(job)
-    reason = failed_reason(recorder, job)
+    attempt = shell_attempt("true", environment_variables=secret_variables(str(path))[:1])
+    shell_runner.start(attempt)
+    reason = failed_reason(recorder, attempt)
     assert "holds a NUL byte" in reason and SECRET not in reason
 
 
@@ -100,10 +100,12 @@ def test_a_secret_file_that_is_not_text_fails_without_showing_it(
 def test_containers_get_secrets_from_a_file_and_the_host(
     docker_runner: DockerRunner, recorder: Recorder, busybox_image: str, secret_file: str
 ) -> None:
-    job = container_job(busybox_image, *CHECK, environment_variables=secret_variables(secret_file))
-    docker_runner.start(job)
-    assert recorder.final(job.task_id).status is ExecutorStatus.SUCCEEDED
-    assert recorder.messages(job.task_id) == ["file matched", "host matched"]
+    attempt = container_attempt(
+        busybox_image, *CHECK, environment_variables=secret_variables(secret_file)
+    )
+    docker_runner.start(attempt)
+    assert recorder.final(attempt.task_id).status is ExecutorStatus.SUCCEEDED
+    assert recorder.messages(attempt.task_id) == ["file matched", "host matched"]
 
 
 @pytest.mark.docker
@@ -124,11 +126,11 @@ def test_a_secret_that_cannot_be_had_fails_the_container_attempt(
     words: str,
 ) -> None:
     variables = [{"variable_name": "DB_PASSWORD", "value_from": source}]
-    job = container_job(busybox_image, "echo never", environment_variables=variables)
-    docker_runner.start(job)
-    reason = failed_reason(recorder, job)
+    attempt = container_attempt(busybox_image, "echo never", environment_variables=variables)
+    docker_runner.start(attempt)
+    reason = failed_reason(recorder, attempt)
     assert reason.startswith("environment variable DB_PASSWORD: ") and words in reason
-    labels = {"label": f"dev.gnomon.task-id={job.task_id}"}
+    labels = {"label": f"dev.gnomon.task-id={attempt.task_id}"}
     assert docker_client.containers.list(all=True, filters=labels) == []
 
 
@@ -178,4 +180,4 @@ def test_read_routes_show_references_never_values(
     assert SECRET not in text
     command = definition["task_definitions"][0]["executable"]["shell_script_command"]
     assert command["environment_variables"] == secret_variables(secret_file)
-    assert "file matched" in text and "host matched" in text  # the job had the values
+    assert "file matched" in text and "host matched" in text  # the attempt had the values

@@ -12,7 +12,7 @@ from sqlmodel import Session
 from gnomon.domain.clock import FakeClock
 from gnomon.domain.definitions import ProcessDefinition
 from gnomon.domain.runs import Process
-from gnomon.runner.base import ExecutorStatus, Job
+from gnomon.runner.base import Attempt, ExecutorStatus
 from gnomon.runner.fake import FakeRunner
 from gnomon.scheduler.service import SchedulerConfig, SchedulerService
 from gnomon.scheduler.sink import StoreSink
@@ -89,8 +89,8 @@ class Harness:
         status: ExecutorStatus = ExecutorStatus.SUCCEEDED,
         reason: str | None = None,
     ) -> None:
-        job = self.running_job(task_name)
-        self.runner.finish(job.task_id, status, reason)
+        attempt = self.running_attempt(task_name)
+        self.runner.finish(attempt.task_id, status, reason)
         self.tick()
 
     def fail(self, task_name: str, reason: str = "exit code 1") -> None:
@@ -98,10 +98,10 @@ class Harness:
 
     # -- reading ---------------------------------------------------------------------------------
 
-    def running_job(self, task_name: str) -> Job:
-        jobs = [j for j in self.runner.running.values() if j.task_definition_name == task_name]
-        assert len(jobs) == 1, f"expected one running {task_name!r}, found {len(jobs)}"
-        return jobs[0]
+    def running_attempt(self, task_name: str) -> Attempt:
+        attempts = [a for a in self.runner.running.values() if a.task_definition_name == task_name]
+        assert len(attempts) == 1, f"expected one running {task_name!r}, found {len(attempts)}"
+        return attempts[0]
 
     def running_names(self) -> list[str]:
         return sorted(j.task_definition_name for j in self.runner.running.values())

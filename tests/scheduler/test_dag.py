@@ -134,7 +134,7 @@ def test_timeout_kills_then_retry_after_backoff(harness: Harness) -> None:
     task = docker_task("slow", max_attempts=2, max_runtime_seconds=100, backoff_base_seconds=10)
     harness.put(definition("slow", task))
     harness.trigger("slow")
-    first = harness.running_job("slow")
+    first = harness.running_attempt("slow")
     harness.advance(99)
     assert harness.runner.killed == []
     harness.advance(1)
@@ -161,8 +161,8 @@ def test_explicit_success_reported_succeeds(harness: Harness) -> None:
 
     harness.put(definition("explicit", docker_task("t", require_explicit_success=True)))
     harness.trigger("explicit")
-    job = harness.running_job("t")
-    harness.service.sink.reported(job.task_id, TaskStatus.SUCCEEDED, None)
+    attempt = harness.running_attempt("t")
+    harness.service.sink.reported(attempt.task_id, TaskStatus.SUCCEEDED, None)
     harness.finish("t")
     assert harness.statuses("explicit") == ["succeeded"]
 
@@ -172,8 +172,8 @@ def test_executor_failure_wins_over_a_reported_success(harness: Harness) -> None
 
     harness.put(definition("fault", docker_task("t", require_explicit_success=True)))
     harness.trigger("fault")
-    job = harness.running_job("t")
-    harness.service.sink.reported(job.task_id, TaskStatus.SUCCEEDED, None)
+    attempt = harness.running_attempt("t")
+    harness.service.sink.reported(attempt.task_id, TaskStatus.SUCCEEDED, None)
     harness.fail("t", "out of memory")
     assert harness.attempts("t") == [("failed", "out of memory")]
 
@@ -250,13 +250,13 @@ def test_zero_tasks_succeeds_at_once(harness: Harness) -> None:
 def test_restart_mid_process_carries_on(harness: Harness) -> None:
     harness.put(definition("restart", docker_task("a"), docker_task("b", "a")))
     harness.trigger("restart")
-    job = harness.running_job("a")
+    attempt = harness.running_attempt("a")
     printed = harness.clock.now() + timedelta(seconds=3)
-    harness.service.sink.output(job.task_id, [OutputLine(printed, "stdout", "halfway")])
+    harness.service.sink.output(attempt.task_id, [OutputLine(printed, "stdout", "halfway")])
     harness.service._release()
     successor = Harness(harness.engine, harness.clock, holder="successor")
     successor.tick()
-    assert [j.task_id for j in successor.runner.adopted] == [job.task_id]
+    assert [a.task_id for a in successor.runner.adopted] == [attempt.task_id]
     # The executor resumes the job's output after what was stored before the restart.
     assert successor.runner.adopted[0].output_since == printed
     successor.finish("a")

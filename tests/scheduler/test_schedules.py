@@ -92,11 +92,11 @@ def test_terminate_on_a_continuous_schedule_kills_and_restarts(harness: Harness)
         )
     )
     harness.advance(30)
-    first = harness.running_job("t")
+    first = harness.running_attempt("t")
     harness.advance(30)
     assert harness.runner.killed and harness.runner.killed[0][0] == first.task_id
     assert harness.statuses("term") == ["failed", "running"]
-    assert harness.running_job("t").task_id != first.task_id
+    assert harness.running_attempt("t").task_id != first.task_id
 
 
 def test_trigger_of_a_paused_definition_runs(harness: Harness) -> None:
@@ -192,8 +192,8 @@ def run_day(harness: Harness, start: datetime, hours: int) -> None:
     harness.tick("definitions")
     for _ in range(hours * 12):
         harness.advance(300)
-        for job in list(harness.runner.running.values()):
-            harness.finish(job.task_definition_name)
+        for attempt in list(harness.runner.running.values()):
+            harness.finish(attempt.task_definition_name)
 
 
 def test_spring_forward_day_runs_a_0230_job_once(harness: Harness) -> None:

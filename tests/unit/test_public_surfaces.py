@@ -7,9 +7,11 @@ nothing that does not exist.
 """
 
 from __future__ import annotations
+import __future__
 
 import ast
 import importlib
+import inspect
 import pkgutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -53,6 +55,19 @@ def test_every_package_exports_existing_public_names(package: str) -> None:
         private = name.startswith("_") and not name.startswith("__")
         assert not private, f"{package}.__all__ names the private {name}"
         assert hasattr(module, name), f"{package}.__all__ names {name}, which it lacks"
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_nothing_public_is_left_out_of_all(package: str) -> None:
+    module = importlib.import_module(package)
+    public = {
+        name
+        for name, value in vars(module).items()
+        if not name.startswith("_")
+        and not inspect.ismodule(value)
+        and not isinstance(value, __future__._Feature)
+    }
+    assert public <= set(_exported(package)), f"{package} leaves public names out of __all__"
 
 
 def _cross_package_imports() -> Iterator[tuple[str, str, str]]:

@@ -1,11 +1,11 @@
-"""A runner that runs nothing: tests (and benchmarks) decide when and how each job ends."""
+"""A runner that runs nothing: tests (and benchmarks) decide when and how each attempt ends."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
 
-from gnomon.runner.base import ExecutorStatus, Job, JobSink, JobState
+from gnomon.runner.base import Attempt, AttemptSink, AttemptState, ExecutorStatus
 
 
 class FakeRunner:
@@ -13,42 +13,44 @@ class FakeRunner:
 
     name = "fake"
 
-    def __init__(self, sink: JobSink | None = None, *, auto_succeed: bool = False) -> None:
+    def __init__(self, sink: AttemptSink | None = None, *, auto_succeed: bool = False) -> None:
         self.sink = sink
         self.auto_succeed = auto_succeed
-        self.started: list[Job] = []
+        self.started: list[Attempt] = []
         self.killed: list[tuple[str, str]] = []
-        self.adopted: list[Job] = []
-        self.running: dict[str, Job] = {}
+        self.adopted: list[Attempt] = []
+        self.running: dict[str, Attempt] = {}
         self.releases = 0
         self._lock = threading.Lock()
 
-    def bind(self, sink: JobSink) -> None:
+    def bind(self, sink: AttemptSink) -> None:
         self.sink = sink
 
-    def start(self, job: Job) -> None:
+    def start(self, attempt: Attempt) -> None:
         with self._lock:
-            self.started.append(job)
-            self.running[job.task_id] = job
-        self._report(JobState(job.task_id, ExecutorStatus.RUNNING, handle=f"fake-{job.task_id}"))
+            self.started.append(attempt)
+            self.running[attempt.task_id] = attempt
+        self._report(
+            AttemptState(attempt.task_id, ExecutorStatus.RUNNING, handle=f"fake-{attempt.task_id}")
+        )
         if self.auto_succeed:
-            self.finish(job.task_id, ExecutorStatus.SUCCEEDED)
+            self.finish(attempt.task_id, ExecutorStatus.SUCCEEDED)
 
     def kill(self, task_id: str, reason: str) -> None:
         with self._lock:
             self.killed.append((task_id, reason))
             was_running = self.running.pop(task_id, None) is not None
         if was_running:
-            self._report(JobState(task_id, ExecutorStatus.FAILED, reason=reason))
+            self._report(AttemptState(task_id, ExecutorStatus.FAILED, reason=reason))
 
-    def adopt(self, jobs: Sequence[Job]) -> None:
+    def adopt(self, attempts: Sequence[Attempt]) -> None:
         with self._lock:
-            self.adopted.extend(jobs)
-            for job in jobs:
-                self.running[job.task_id] = job
+            self.adopted.extend(attempts)
+            for attempt in attempts:
+                self.running[attempt.task_id] = attempt
         if self.auto_succeed:
-            for job in jobs:
-                self.finish(job.task_id, ExecutorStatus.SUCCEEDED)
+            for attempt in attempts:
+                self.finish(attempt.task_id, ExecutorStatus.SUCCEEDED)
 
     def healthy(self) -> str | None:
         return None
@@ -62,14 +64,14 @@ class FakeRunner:
         return None
 
     def finish(self, task_id: str, status: ExecutorStatus, reason: str | None = None) -> None:
-        """Report that the job ended with `status`."""
+        """Report that the attempt ended with `status`."""
         with self._lock:
             self.running.pop(task_id, None)
-        self._report(JobState(task_id, status, reason=reason))
+        self._report(AttemptState(task_id, status, reason=reason))
 
     def started_names(self) -> list[str]:
-        return [job.task_definition_name for job in self.started]
+        return [attempt.task_definition_name for attempt in self.started]
 
-    def _report(self, state: JobState) -> None:
+    def _report(self, state: AttemptState) -> None:
         if self.sink is not None:
             self.sink.state_changed(state)

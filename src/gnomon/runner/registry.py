@@ -1,8 +1,8 @@
 """Choosing backends: `BACKENDS` maps `settings.executor` to a container backend, and
 `make_runner` joins it with the shell backend into one `Runner` that routes by executable kind.
 
-The scheduler sees one runner. `docker_image_command` and `batch_image_command` jobs go to the
-configured container backend; `shell_script_command` jobs go to `ShellRunner` only when
+The scheduler sees one runner. `docker_image_command` and `batch_image_command` attempts go to the
+configured container backend; `shell_script_command` attempts go to `ShellRunner` only when
 `allow_shell` is set, and otherwise fail at once with a reason saying how to enable them.
 A backend that raises from `start` or `adopt` (it should report instead) fails those attempts
 with `executor error: ...` here, so no task is left `running` by a backend's bug.
@@ -20,17 +20,24 @@ from datetime import datetime
 from typing import Final, cast
 
 from gnomon.domain.enums import TaskStatus
-from gnomon.runner.base import ExecutorStatus, Job, JobSink, JobState, OutputLine, Runner
+from gnomon.runner.base import (
+    CONTAINER_KINDS,
+    EXECUTOR_ERROR,
+    SHELL_KIND,
+    Attempt,
+    AttemptSink,
+    AttemptState,
+    ExecutorStatus,
+    OutputLine,
+    Runner,
+)
 from gnomon.runner.docker import DockerRunner
 from gnomon.runner.fake import FakeRunner
 from gnomon.runner.shell import ShellRunner
 from gnomon.settings import Settings
 
-RunnerFactory = Callable[[Settings, JobSink, str], Runner]
+RunnerFactory = Callable[[Settings, AttemptSink, str], Runner]
 
-CONTAINER_KINDS: Final = ("docker_image_command", "batch_image_command")
-SHELL_KIND: Final = "shell_script_command"
-EXECUTOR_ERROR: Final = "executor error"
 SHELL_DISABLED: Final = (
     "shell_script_command tasks are disabled on this Gnomon; "
     "set GNOMON_ALLOW_SHELL=true to run them on its host"
@@ -39,16 +46,16 @@ SHELL_DISABLED: Final = (
 log = logging.getLogger(__name__)
 
 
-def _docker(settings: Settings, sink: JobSink, instance: str) -> Runner:
+def _docker(settings: Settings, sink: AttemptSink, instance: str) -> Runner:
     return DockerRunner(settings, sink, instance=instance)
 
 
-def _kubernetes(settings: Settings, sink: JobSink, instance: str) -> Runner:
+def _kubernetes(settings: Settings, sink: AttemptSink, instance: str) -> Runner:
     module = importlib.import_module("gnomon.runner.kubernetes")
     return cast(Runner, module.KubernetesRunner(settings, sink, instance=instance))
 
 
-def _fake(_settings: Settings, sink: JobSink, _instance: str) -> Runner:
+def _fake(_settings: Settings, sink: AttemptSink, _instance: str) -> Runner:
     return FakeRunner(sink)
 
 
@@ -61,14 +68,14 @@ BACKENDS: Final[dict[str, RunnerFactory]] = {
 
 
 class CompositeRunner:
-    """One `Runner` over several: `start` routes by `job.executable.kind`; `kill` goes to the
+    """One `Runner` over several: `start` routes by `attempt.executable.kind`; `kill` goes to the
     runner that started or adopted the task."""
 
-    def __init__(self, runners_by_kind: Mapping[str, Runner], *, sink: JobSink | None = None):
+    def __init__(self, runners_by_kind: Mapping[str, Runner], *, sink: AttemptSink | None = None):
         """
         Args:
             runners_by_kind: executable kind (`docker_image_command`, ...) to its runner.
-            sink: where a job of a kind no runner takes is reported FAILED.
+            sink: where an attempt of a kind no runner takes is reported FAILED.
         """
         self._by_kind = dict(runners_by_kind)
         self._runners = list({id(r): r for r in self._by_kind.values()}.values())
@@ -81,15 +88,15 @@ class CompositeRunner:
     def runners_by_kind(self) -> Mapping[str, Runner]:
         return dict(self._by_kind)
 
-    def start(self, job: Job) -> None:
-        runner = self._route(job)
+    def start(self, attempt: Attempt) -> None:
+        runner = self._route(attempt)
         if runner is None:
             return
         try:
-            runner.start(job)
+            runner.start(attempt)
         except Exception as exc:
             log.exception("the %s runner failed to start a task", runner.name)
-            self._failed([job], exc)
+            self._failed([attempt], exc)
 
     def kill(self, task_id: str, reason: str) -> None:
         with self._lock:
@@ -97,12 +104,12 @@ class CompositeRunner:
         for runner in [owner] if owner is not None else self._runners:
             runner.kill(task_id, reason)
 
-    def adopt(self, jobs: Sequence[Job]) -> None:
-        groups: dict[int, tuple[Runner, list[Job]]] = {}
-        for job in jobs:
-            runner = self._route(job)
+    def adopt(self, attempts: Sequence[Attempt]) -> None:
+        groups: dict[int, tuple[Runner, list[Attempt]]] = {}
+        for attempt in attempts:
+            runner = self._route(attempt)
             if runner is not None:
-                groups.setdefault(id(runner), (runner, []))[1].append(job)
+                groups.setdefault(id(runner), (runner, []))[1].append(attempt)
         for runner, group in groups.values():
             try:
                 runner.adopt(group)
@@ -110,9 +117,9 @@ class CompositeRunner:
                 log.exception("the %s runner failed to adopt tasks", runner.name)
                 self._failed(group, exc)
 
-    def _failed(self, jobs: Sequence[Job], exc: Exception) -> None:
-        for job in jobs:
-            state = JobState(job.task_id, ExecutorStatus.FAILED, f"{EXECUTOR_ERROR}: {exc}")
+    def _failed(self, attempts: Sequence[Attempt], exc: Exception) -> None:
+        for attempt in attempts:
+            state = AttemptState(attempt.task_id, ExecutorStatus.FAILED, f"{EXECUTOR_ERROR}: {exc}")
             if self._sink is not None:
                 self._sink.state_changed(state)
 
@@ -142,27 +149,29 @@ class CompositeRunner:
         with self._lock:
             self._owners.pop(task_id, None)
 
-    def _route(self, job: Job) -> Runner | None:
-        kind = job.executable.kind
+    def _route(self, attempt: Attempt) -> Runner | None:
+        kind = attempt.executable.kind
         runner = self._by_kind.get(kind)
         if runner is None:
             reason = SHELL_DISABLED if kind == SHELL_KIND else f"no backend runs {kind} tasks"
             if self._sink is not None:
-                self._sink.state_changed(JobState(job.task_id, ExecutorStatus.FAILED, reason))
+                self._sink.state_changed(
+                    AttemptState(attempt.task_id, ExecutorStatus.FAILED, reason)
+                )
             return None
         with self._lock:
-            self._owners[job.task_id] = runner
+            self._owners[attempt.task_id] = runner
         return runner
 
 
 class _EndWatchingSink:
     """Passes everything on, and tells the composite when a task has ended."""
 
-    def __init__(self, sink: JobSink) -> None:
+    def __init__(self, sink: AttemptSink) -> None:
         self._sink = sink
         self.composite: CompositeRunner | None = None
 
-    def state_changed(self, state: JobState) -> None:
+    def state_changed(self, state: AttemptState) -> None:
         self._sink.state_changed(state)
         if state.status.finished and self.composite is not None:
             self.composite.forget(state.task_id)
@@ -179,13 +188,13 @@ class _EndWatchingSink:
 
 def make_runner(
     settings: Settings,
-    sink: JobSink,
+    sink: AttemptSink,
     *,
     instance: str = "default",
     executor: str | None = None,
 ) -> CompositeRunner:
     """The runner for these settings: the container backend named by `executor` (default
-    `settings.executor`) for container jobs, plus `ShellRunner` when `allow_shell` is set.
+    `settings.executor`) for container attempts, plus `ShellRunner` when `allow_shell` is set.
 
     Args:
         settings: the settings every backend reads.

@@ -7,14 +7,15 @@ Sundial, also keeps stderr.
 The script runs with `bash <file>` in a fresh temporary directory (its cwd, deleted afterwards)
 and in its own process group, so a kill (SIGTERM, then SIGKILL after the grace period) reaches
 everything it started, and whatever it left in the background is killed when it exits: a job
-never outlives its task. Its environment is Gnomon's minus Gnomon's own settings (`GNOMON_*`,
+never outlives its attempt. Its environment is Gnomon's minus Gnomon's own settings (`GNOMON_*`,
 which may hold secrets such as the API token), then the script's variables, then the job's.
 
 Each attempt has one thread waiting for the process and two reading its pipes, in bounded chunks
 (a line longer than the log bound is cut as it streams). Processes do not survive a restart of
-Gnomon, so `adopt` reports every job `lost`. Whatever goes wrong on the way (an environment the
-OS refuses, a missing secret, a bug here) ends the attempt FAILED with a reason: a task never
-stays `running` because a thread of this runner died.
+Gnomon, so `adopt` reports every attempt `lost`. Whatever goes wrong on the way (an environment
+the OS refuses, a missing secret, a bug here) ends the attempt FAILED with a reason: a task never
+stays `running` because a thread of this runner died. Whichever thread ends an attempt reports
+it, once (see `AttemptBook`).
 """
 
 from __future__ import annotations
@@ -27,89 +28,93 @@ import subprocess
 import tempfile
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import IO, Final
 
 from gnomon.domain.definitions import ShellScriptCommand
 from gnomon.domain.enums import TaskStatus
 from gnomon.domain.logtext import decode_output
 from gnomon.errors import GnomonError
-from gnomon.runner._environment import resolve_on_host
-from gnomon.runner._output import READ_CHUNK_BYTES, LineSplitter, OutputPump, TaskOutput, now_utc
-from gnomon.runner.base import ExecutorStatus, Job, JobSink, JobState, job_environment
+from gnomon.runner.base import (
+    EXECUTOR_ERROR,
+    LOST,
+    STDERR,
+    STDOUT,
+    Attempt,
+    AttemptBook,
+    AttemptSink,
+    AttemptState,
+    ExecutorStatus,
+    TrackedAttempt,
+    attempt_environment,
+)
+from gnomon.runner.environment import resolve_on_host
+from gnomon.runner.output import READ_CHUNK_BYTES, LineSplitter, OutputPump, TaskOutput, now_utc
 from gnomon.settings import Settings
 
 STATUS_PREFIX: Final = "**status="
 METADATA_PREFIX: Final = "**metadata:"
 REPORTED_FAILURE: Final = "shell command reported failure"
-LOST: Final = "lost"
 SHUTDOWN: Final = "Gnomon shut down while the script ran"
 READER_JOIN_SECONDS: Final = 5.0
-EXECUTOR_ERROR: Final = "executor error"
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(eq=False)
-class _Attempt:
-    job: Job
+class _ScriptAttempt(TrackedAttempt):
+    """An attempt and its bash process; fields change under the book's lock."""
+
     process: subprocess.Popen[bytes] | None = None
-    kill_reason: str | None = None
     timer: threading.Timer | None = None
-    done: bool = False
-    threads: list[threading.Thread] = field(default_factory=list)
 
 
 class ShellRunner:
-    """Runs `shell_script_command` jobs as local bash processes."""
+    """Runs `shell_script_command` attempts as local bash processes."""
 
     name = "shell"
 
-    def __init__(self, settings: Settings, sink: JobSink) -> None:
+    def __init__(self, settings: Settings, sink: AttemptSink) -> None:
         self._settings = settings
         self._sink = sink
         self._pump = OutputPump(sink, settings.max_log_lines_per_task)
-        self._attempts: dict[str, _Attempt] = {}
-        self._lock = threading.Lock()
+        self._book: AttemptBook[_ScriptAttempt] = AttemptBook(sink)
 
-    def start(self, job: Job) -> None:
-        with self._lock:
-            if job.task_id in self._attempts:
-                return
-            attempt = _Attempt(job)
-            self._attempts[job.task_id] = attempt
-            thread = threading.Thread(
-                target=self._run,
-                args=(attempt,),
-                name=f"gnomon-shell-{job.task_id[:8]}",
-                daemon=True,
-            )
-            attempt.threads.append(thread)
+    def start(self, attempt: Attempt) -> None:
+        tracked = _ScriptAttempt(attempt)
+        thread = threading.Thread(
+            target=self._run,
+            args=(tracked,),
+            name=f"gnomon-shell-{attempt.task_id[:8]}",
+            daemon=True,
+        )
+        tracked.threads.append(thread)
+        if not self._book.add(tracked):
+            return
         try:
             thread.start()
         except Exception as exc:  # e.g. no thread can be started: fail it, never leave it running
-            log.exception("cannot start the shell attempt", extra={"task_id": job.task_id})
-            self._finish(attempt, ExecutorStatus.FAILED, f"{EXECUTOR_ERROR}: {exc}")
+            log.exception("cannot start the shell attempt", extra={"task_id": attempt.task_id})
+            self._finish(tracked, ExecutorStatus.FAILED, f"{EXECUTOR_ERROR}: {exc}")
 
     def kill(self, task_id: str, reason: str) -> None:
-        with self._lock:
-            attempt = self._attempts.get(task_id)
-            if attempt is None or attempt.done or attempt.kill_reason is not None:
+        with self._book.lock:
+            tracked = self._book.live(task_id)
+            if tracked is None or not tracked.note_kill(reason):
                 return
-            attempt.kill_reason = reason
-            process = attempt.process
+            process = tracked.process
             if process is None:
                 return
             self._signal(process, signal.SIGTERM)
-            attempt.timer = threading.Timer(
-                self._settings.kill_grace_seconds, self._force_kill, (attempt,)
+            tracked.timer = threading.Timer(
+                self._settings.kill_grace_seconds, self._force_kill, (tracked,)
             )
-            attempt.timer.daemon = True
-            attempt.timer.start()
+            tracked.timer.daemon = True
+            tracked.timer.start()
 
-    def adopt(self, jobs: Sequence[Job]) -> None:
-        for job in jobs:
-            self._report(JobState(job.task_id, ExecutorStatus.FAILED, reason=LOST))
+    def adopt(self, attempts: Sequence[Attempt]) -> None:
+        for attempt in attempts:
+            self._book.report(AttemptState(attempt.task_id, ExecutorStatus.FAILED, reason=LOST))
 
     def healthy(self) -> str | None:
         return None if shutil.which("bash") else "bash is not installed"
@@ -120,56 +125,56 @@ class ShellRunner:
 
     def close(self) -> None:
         """Kill running scripts (they could not be adopted after a restart) and wait for them."""
-        with self._lock:
-            attempts = list(self._attempts.values())
-        for attempt in attempts:
-            self.kill(attempt.job.task_id, SHUTDOWN)
-        for attempt in attempts:
-            for thread in attempt.threads:
+        attempts = self._book.all()
+        for tracked in attempts:
+            self.kill(tracked.task_id, SHUTDOWN)
+        for tracked in attempts:
+            for thread in tracked.threads:
                 thread.join(timeout=self._settings.kill_grace_seconds + READER_JOIN_SECONDS)
         self._pump.close()
 
-    def _run(self, attempt: _Attempt) -> None:
+    def _run(self, tracked: _ScriptAttempt) -> None:
         """The attempt's thread: whatever happens, it ends with exactly one terminal state."""
-        job = attempt.job
-        command = job.executable.member
+        executable = tracked.attempt.executable
+        command = executable.member
         if not isinstance(command, ShellScriptCommand):
-            self._finish(attempt, ExecutorStatus.FAILED, f"{job.executable.kind} is not a script")
+            self._finish(tracked, ExecutorStatus.FAILED, f"{executable.kind} is not a script")
             return
         workdir: str | None = None
         try:
             workdir = tempfile.mkdtemp(prefix="gnomon-shell-")
-            status, reason, code = self._run_in(attempt, command, workdir)
+            status, reason, code = self._run_in(tracked, command, workdir)
         except GnomonError as exc:  # a secret that cannot be had, and the like: said plainly
             status, reason, code = ExecutorStatus.FAILED, str(exc), None
         except Exception as exc:
-            log.exception("the shell attempt failed", extra={"task_id": job.task_id})
+            log.exception("the shell attempt failed", extra={"task_id": tracked.task_id})
             status, reason, code = ExecutorStatus.FAILED, f"{EXECUTOR_ERROR}: {exc}", None
-            if attempt.process is not None:  # started, then something here broke: stop it
-                self._signal(attempt.process, signal.SIGKILL)
+            if tracked.process is not None:  # started, then something here broke: stop it
+                self._signal(tracked.process, signal.SIGKILL)
         finally:
             if workdir is not None:
                 shutil.rmtree(workdir, ignore_errors=True)
-        self._finish(attempt, status, reason, code)
+        self._finish(tracked, status, reason, code)
 
     def _run_in(
-        self, attempt: _Attempt, command: ShellScriptCommand, workdir: str
+        self, tracked: _ScriptAttempt, command: ShellScriptCommand, workdir: str
     ) -> tuple[ExecutorStatus, str | None, int | None]:
         """Run the script to its end; its outcome (status, reason, exit code)."""
         script = os.path.join(workdir, "script.sh")
         with open(script, "w", encoding="utf-8") as file:
             file.write(command.script)
         try:
-            process = self._spawn(attempt, command, script, workdir)
+            process = self._spawn(tracked, command, script, workdir)
         except OSError as exc:
             return ExecutorStatus.FAILED, f"could not run bash: {exc}", None
         if process is None:
             return ExecutorStatus.FAILED, "killed before it started", None
-        self._report(JobState(attempt.job.task_id, ExecutorStatus.RUNNING, handle=str(process.pid)))
-        output = self._pump.open(attempt.job.task_id)
+        running = AttemptState(tracked.task_id, ExecutorStatus.RUNNING, handle=str(process.pid))
+        self._book.report(running)
+        output = self._pump.open(tracked.task_id)
         readers = [
-            self._reader(attempt, process.stdout, output, protocol=True),
-            self._reader(attempt, process.stderr, output, protocol=False),
+            self._reader(tracked, process.stdout, output, protocol=True),
+            self._reader(tracked, process.stderr, output, protocol=False),
         ]
         code = process.wait()
         self._signal(process, signal.SIGKILL)  # whatever the script left behind
@@ -183,18 +188,18 @@ class ShellRunner:
         return ExecutorStatus.FAILED, f"exit code {code}", code
 
     def _spawn(
-        self, attempt: _Attempt, command: ShellScriptCommand, script: str, workdir: str
+        self, tracked: _ScriptAttempt, command: ShellScriptCommand, script: str, workdir: str
     ) -> subprocess.Popen[bytes] | None:
         """Start bash unless a kill came first; the process is published under the lock."""
         inherited = {k: v for k, v in os.environ.items() if not k.startswith("GNOMON_")}
         user = resolve_on_host(command.environment_variables or [])
-        env = inherited | job_environment(
-            attempt.job, self._settings.callback_url(for_container=False), user
+        env = inherited | attempt_environment(
+            tracked.attempt, self._settings.callback_url(for_container=False), user
         )
-        with self._lock:
-            if attempt.kill_reason is not None:
+        with self._book.lock:
+            if tracked.kill_reason is not None:
                 return None
-            attempt.process = subprocess.Popen(
+            tracked.process = subprocess.Popen(
                 ["bash", script],
                 cwd=workdir,
                 env=env,
@@ -203,42 +208,42 @@ class ShellRunner:
                 stderr=subprocess.PIPE,
                 start_new_session=True,
             )
-            return attempt.process
+            return tracked.process
 
     def _reader(
-        self, attempt: _Attempt, pipe: IO[bytes] | None, output: TaskOutput, *, protocol: bool
+        self, tracked: _ScriptAttempt, pipe: IO[bytes] | None, output: TaskOutput, *, protocol: bool
     ) -> threading.Thread:
         def read() -> None:
             if pipe is None:
                 return
-            source = "stdout" if protocol else "stderr"
+            source = STDOUT if protocol else STDERR
             splitter = LineSplitter()
             with pipe:
                 try:
                     # os.read: whatever is there, up to a chunk, so lines arrive as written.
                     while chunk := os.read(pipe.fileno(), READ_CHUNK_BYTES):
                         for line, cut in splitter.feed(chunk):
-                            self._line(attempt, output, source, line, cut)
+                            self._line(tracked, output, source, line, cut)
                     last = splitter.end()
                     if last is not None:
-                        self._line(attempt, output, source, *last)
+                        self._line(tracked, output, source, *last)
                 except Exception:  # keep draining, or the script blocks on a full pipe
-                    log.exception("reading output failed", extra={"task_id": attempt.job.task_id})
+                    log.exception("reading output failed", extra={"task_id": tracked.task_id})
                     while os.read(pipe.fileno(), READ_CHUNK_BYTES):
                         pass
 
-        thread = threading.Thread(target=read, name=f"gnomon-shell-read-{attempt.job.task_id[:8]}")
+        thread = threading.Thread(target=read, name=f"gnomon-shell-read-{tracked.task_id[:8]}")
         thread.daemon = True
         thread.start()
         return thread
 
     def _line(
-        self, attempt: _Attempt, output: TaskOutput, source: str, line: bytes, cut: bool
+        self, tracked: _ScriptAttempt, output: TaskOutput, source: str, line: bytes, cut: bool
     ) -> None:
         """One line of output: a protocol line (whole stdout lines only) or a log line."""
-        if source == "stdout" and not cut:
+        if source == STDOUT and not cut:
             text = decode_output(line).rstrip("\r")
-            if self._protocol_line(attempt.job.task_id, text):
+            if self._protocol_line(tracked.task_id, text):
                 return
         output.add(source, line, cut=cut)
 
@@ -264,10 +269,10 @@ class ShellRunner:
             return True
         return False
 
-    def _force_kill(self, attempt: _Attempt) -> None:
-        with self._lock:
-            if not attempt.done and attempt.process is not None:
-                self._signal(attempt.process, signal.SIGKILL)
+    def _force_kill(self, tracked: _ScriptAttempt) -> None:
+        with self._book.lock:
+            if not tracked.done and tracked.process is not None:
+                self._signal(tracked.process, signal.SIGKILL)
 
     @staticmethod
     def _signal(process: subprocess.Popen[bytes], signum: signal.Signals) -> None:
@@ -277,23 +282,17 @@ class ShellRunner:
             pass
 
     def _finish(
-        self, attempt: _Attempt, status: ExecutorStatus, reason: str | None, code: int | None = None
+        self,
+        tracked: _ScriptAttempt,
+        status: ExecutorStatus,
+        reason: str | None,
+        code: int | None = None,
     ) -> None:
-        with self._lock:
-            if attempt.done:
-                return
-            attempt.done = True
-            self._attempts.pop(attempt.job.task_id, None)
-            if attempt.timer is not None:
-                attempt.timer.cancel()
-            if attempt.kill_reason is not None:
-                status, reason = ExecutorStatus.FAILED, attempt.kill_reason
+        """Report the attempt's one terminal state (see `AttemptBook.finish`)."""
+        handle = str(tracked.process.pid) if tracked.process is not None else None
         details = {} if code is None else {"exit_code": str(code)}
-        handle = str(attempt.process.pid) if attempt.process is not None else None
-        self._report(JobState(attempt.job.task_id, status, reason, handle, details))
-
-    def _report(self, state: JobState) -> None:
-        try:
-            self._sink.state_changed(state)
-        except Exception:
-            log.exception("the sink rejected a state", extra={"task_id": state.task_id})
+        self._book.finish(tracked, status, reason, handle=handle, details=details)
+        with self._book.lock:
+            timer = tracked.timer
+        if timer is not None:  # the attempt is done: no forced kill is needed
+            timer.cancel()

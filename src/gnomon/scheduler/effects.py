@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from gnomon.runner.base import Job
+from gnomon.runner.base import Attempt
 from gnomon.scheduler.observer import FinishedRun
 
 
@@ -20,7 +20,7 @@ class Effects:
 
     kills: list[tuple[str, str]] = field(default_factory=list)
     """(task id, reason) of attempts the runner must stop."""
-    starts: list[Job] = field(default_factory=list)
+    starts: list[Attempt] = field(default_factory=list)
     finished: list[FinishedRun] = field(default_factory=list)
 
     def mark(self) -> tuple[int, ...]:

@@ -23,7 +23,7 @@ from gnomon.domain.enums import ProcessStatus, TaskStatus
 from gnomon.domain.stored import read_stored
 from gnomon.domain.times import as_utc
 from gnomon.errors import StoreError
-from gnomon.runner.base import ExecutorStatus, Job, JobState
+from gnomon.runner.base import Attempt, AttemptState, ExecutorStatus
 from gnomon.scheduler.definition_book import DefinitionBook
 from gnomon.scheduler.effects import Effects
 from gnomon.scheduler.isolation import describe, storable
@@ -37,7 +37,7 @@ from gnomon.storage.tables import RetryRequestRow, TaskRow
 
 log = logging.getLogger(__name__)
 FAILED_RUN_REASON = "The scheduler could not handle this run"
-EventQueue = queue.SimpleQueue[tuple[JobState, datetime]]
+EventQueue = queue.SimpleQueue[tuple[AttemptState, datetime]]
 
 
 class ProcessBook:
@@ -62,14 +62,14 @@ class ProcessBook:
         """task id → process id, for every attempt of a running process."""
         self.wakes: dict[str, datetime] = {}
         self.dirty: set[str] = set()
-        self.consumed: list[tuple[JobState, datetime]] = []
+        self.consumed: list[tuple[AttemptState, datetime]] = []
         """Executor events taken this tick; put back if the tick's transaction fails."""
         self.batch = WriteBatch()
         """Writes of the current tick; the service flushes it between phases."""
 
     # -- loading --------------------------------------------------------------------------------
 
-    def load(self, session: Session, now: datetime) -> list[Job]:
+    def load(self, session: Session, now: datetime) -> list[Attempt]:
         """Every running process from the store; returns the attempts to re-adopt. A run whose
         stored task definitions no longer read is failed with the reason instead."""
         adopted: list[tuple[ProcessState, TaskRow]] = []
@@ -90,7 +90,7 @@ class ProcessBook:
             reason = f"{FAILED_RUN_REASON}: {problem}"
             self.fail_process(session, state, "load", reason, Effects(), now)
         since = store.latest_output(session=session, task_ids=[row.task_id for _, row in adopted])
-        return [_adopted_job(state, row, since.get(row.task_id)) for state, row in adopted]
+        return [_adopted_attempt(state, row, since.get(row.task_id)) for state, row in adopted]
 
     def _track(self, running: store.RunningProcess) -> ProcessState:
         row = running.row
@@ -143,7 +143,7 @@ class ProcessBook:
         self.consumed.clear()
 
     def _apply_event(
-        self, session: Session, effects: Effects, now: datetime, state: JobState, at: datetime
+        self, session: Session, effects: Effects, now: datetime, state: AttemptState, at: datetime
     ) -> None:
         process_id = self.owners.get(state.task_id)
         found = self.states[process_id].find_attempt(state.task_id) if process_id else None
@@ -360,7 +360,7 @@ class ProcessBook:
         else:
             self.wakes.pop(process.process_id, None)
 
-    def _start_task(self, process: ProcessState, task: TaskDefinition, now: datetime) -> Job:
+    def _start_task(self, process: ProcessState, task: TaskDefinition, now: datetime) -> Attempt:
         attempts = process.attempts_of(task.task_definition_name)
         task_id, token = self.batch.add_task(
             process_id=process.process_id,
@@ -372,7 +372,7 @@ class ProcessBook:
         attempts.append(AttemptRecord(task_id=task_id, started_at=now))
         self.owners[task_id] = process.process_id
         self.observer.task_started(process.definition_name, task.executable.kind)
-        return Job(
+        return Attempt(
             task_id=task_id,
             process_id=process.process_id,
             process_definition_name=process.definition_name,
@@ -422,8 +422,8 @@ def _one_more_attempt(process: ProcessState, task: TaskDefinition) -> TaskDefini
     return task.model_copy(update={"max_attempts": attempts + 1, "backoff_base_seconds": 0})
 
 
-def _adopted_job(process: ProcessState, row: TaskRow, output_since: datetime | None) -> Job:
-    return Job(
+def _adopted_attempt(process: ProcessState, row: TaskRow, output_since: datetime | None) -> Attempt:
+    return Attempt(
         task_id=row.task_id,
         process_id=process.process_id,
         process_definition_name=process.definition_name,
@@ -466,7 +466,7 @@ def _finished_run(process: ProcessState, status: ProcessStatus, now: datetime) -
 
 
 def _state_row(
-    state: JobState, at: datetime, backend: str, earlier: dict[str, dict[str, object]]
+    state: AttemptState, at: datetime, backend: str, earlier: dict[str, dict[str, object]]
 ) -> dict[str, object]:
     """The executor_state row for `state`, merged with an earlier report in the same tick."""
     status = f"{state.status.value}({state.reason})" if state.reason else state.status.value

@@ -211,9 +211,9 @@ class SchedulerService:
     def _apply(self, effects: Effects) -> None:
         for task_id, reason in effects.kills:
             _guarded(self.runner.kill, task_id, reason)
-        for job in effects.starts:
-            if not _guarded(self.runner.start, job) and self.metrics is not None:
-                self.metrics.executor_error(job.executable.kind)
+        for attempt in effects.starts:
+            if not _guarded(self.runner.start, attempt) and self.metrics is not None:
+                self.metrics.executor_error(attempt.executable.kind)
         for finished in effects.finished:
             _guarded(self.observer.process_finished, finished)
 
@@ -278,7 +278,7 @@ class SchedulerService:
         self._forget(keep_lease=True)
         with transaction(self.engine) as session:
             self._refresh_definitions(session, now)
-            jobs = self.processes.load(session, now)
+            attempts = self.processes.load(session, now)
             self.processes.batch.flush(session)  # runs that could not be resumed end now
             # Parse every template now, not in the first due minute, when time is short.
             self.definitions.templates(session, list(self.definitions.views))
@@ -287,7 +287,7 @@ class SchedulerService:
         # collector's full passes, which otherwise walk it in the middle of a due minute.
         gc.collect()
         gc.freeze()
-        self.runner.adopt(jobs)
+        self.runner.adopt(attempts)
 
     def _forget(self, *, keep_lease: bool = False) -> None:
         if not keep_lease:

@@ -21,7 +21,7 @@ from gnomon.domain.enums import TaskStatus
 from gnomon.domain.logtext import clean_message, storable
 from gnomon.domain.runs import MetadataEntry
 from gnomon.errors import StoreDataError, StoreError
-from gnomon.runner.base import JobState, OutputLine
+from gnomon.runner.base import AttemptState, OutputLine
 from gnomon.scheduler.wakeup import Wakeup
 from gnomon.storage import Engine, Session, callbacks, transaction
 from gnomon.storage.tables import TaskLogRow, TaskMetadataRow
@@ -34,7 +34,7 @@ _KEY_CHARS: int = TaskMetadataRow.__table__.c.key.type.length  # type: ignore[at
 
 
 class StoreSink:
-    """A thread-safe `JobSink` over the store, feeding the scheduler's event queue.
+    """A thread-safe `AttemptSink` over the store, feeding the scheduler's event queue.
 
     Runner threads call it (any number at once): output, metadata and a job's own verdict are
     written at once, each in a transaction of its own, and a store failure is logged, never
@@ -47,9 +47,9 @@ class StoreSink:
         self.engine = engine
         self.clock = clock
         self.wakeup = wakeup
-        self.states: queue.SimpleQueue[tuple[JobState, datetime]] = queue.SimpleQueue()
+        self.states: queue.SimpleQueue[tuple[AttemptState, datetime]] = queue.SimpleQueue()
 
-    def state_changed(self, state: JobState) -> None:
+    def state_changed(self, state: AttemptState) -> None:
         # Recorded by the scheduler thread in its next transaction, many at a time.
         self.states.put((state, self.clock.now()))
         self.wakeup.notify("executor")

@@ -9,8 +9,6 @@ grouped by subject in the modules listed at the end of `__all__`, imported as mo
 
 from __future__ import annotations
 
-import logging
-
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -38,8 +36,6 @@ from gnomon.storage.failures import store_errors
 from gnomon.storage.migrate import upgrade
 from gnomon.storage.wakeups import PgListener, notify_store
 from gnomon.storage.write_batch import WriteBatch
-
-log = logging.getLogger(__name__)
 
 __all__ = [
     "Engine",

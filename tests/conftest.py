@@ -20,10 +20,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
 from gnomon.api.app import create_app
-from gnomon.domain.clock import FakeClock
 from gnomon.settings import Settings
 from gnomon.storage.engine import make_engine
 from gnomon.storage.migrate import upgrade
+from tests.clock import FakeClock
 
 REQUIRE_ALL = os.environ.get("GNOMON_REQUIRE_ALL") == "1"
 

@@ -11,11 +11,11 @@ from pydantic import SecretStr
 from sqlalchemy.engine import Engine
 
 from gnomon.api.app import create_app
-from gnomon.domain.clock import FakeClock
 from gnomon.domain.definitions import TaskDefinition
 from gnomon.settings import Settings
 from gnomon.storage import WriteBatch, transaction
 from gnomon.storage.tokens import hash_token
+from tests.clock import FakeClock
 from tests.samples import definition, docker_task
 
 API_TOKEN = "operator-secret"

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from gnomon.api.app import create_app
-from gnomon.domain.clock import FakeClock
 from gnomon.settings import Settings
+from tests.clock import FakeClock
 from tests.live import live_server
 from tests.samples import definition
 

@@ -12,9 +12,9 @@ from sqlalchemy.engine import Engine
 
 from gnomon.api.app import create_app
 from gnomon.domain import limits
-from gnomon.domain.clock import FakeClock
 from gnomon.settings import Settings
 from tests.api.test_runs import log, metadata, seed_run
+from tests.clock import FakeClock
 
 
 @pytest.fixture

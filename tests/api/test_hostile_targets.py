@@ -15,9 +15,9 @@ from sqlalchemy.engine import Engine
 
 from gnomon.api.app import create_app
 from gnomon.api.query import MAX_LIST_RECORDS
-from gnomon.domain.clock import FakeClock
 from gnomon.settings import Settings
 from tests.api.test_auth import two_tasks
+from tests.clock import FakeClock
 from tests.live import live_server
 from tests.samples import definition
 

@@ -6,9 +6,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
 from gnomon.api.app import create_app
-from gnomon.domain.clock import FakeClock
 from gnomon.settings import Settings
 from gnomon.storage.engine import make_engine
+from tests.clock import FakeClock
 from tests.samples import definition
 
 

@@ -18,9 +18,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
 from gnomon.api.app import create_app
-from gnomon.domain.clock import FakeClock
 from gnomon.server import freeze_startup_heap
 from gnomon.settings import Settings
+from tests.clock import FakeClock
 
 PUT_CPU_SECONDS = 1.0
 LIST_CPU_SECONDS = 0.35

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 
 from gnomon.api.app import create_app
 from gnomon.domain import limits
-from gnomon.domain.clock import FakeClock
+from tests.clock import FakeClock
 from tests.samples import DAILY_22H, SAMPLE_PROCESS, definition, docker_task, sample_process
 from tests.unit.domain.test_wire_properties import definitions
 

@@ -10,9 +10,9 @@ from pydantic import SecretStr
 from sqlalchemy.engine import Engine
 
 from gnomon.api.app import create_app
-from gnomon.domain.clock import FakeClock
 from gnomon.settings import Settings
 from tests.api.test_auth import API_TOKEN, bearer, two_tasks
+from tests.clock import FakeClock
 from tests.samples import definition
 
 READS = [

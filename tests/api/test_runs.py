@@ -11,7 +11,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from gnomon.domain.clock import FakeClock
 from gnomon.domain.definitions import TaskDefinition
 from gnomon.domain.enums import ProcessStatus, TaskStatus
 from gnomon.storage import WriteBatch, transaction
@@ -21,6 +20,7 @@ from gnomon.storage.tables import (
     RetryRequestRow,
     TriggerRequestRow,
 )
+from tests.clock import FakeClock
 from tests.samples import definition, docker_task
 
 UNKNOWN = "00000000-0000-0000-0000-000000000000"

@@ -10,11 +10,11 @@ from pydantic import SecretStr
 from sqlalchemy.engine import Engine
 
 from gnomon.api.app import create_app
-from gnomon.domain.clock import FakeClock
 from gnomon.domain.enums import TaskStatus
 from gnomon.settings import Settings
 from gnomon.storage import WriteBatch, transaction
 from tests.api.test_auth import API_TOKEN, bearer, two_tasks
+from tests.clock import FakeClock
 
 GRACE = 120.0
 CALLBACKS = ["log_entries", "metadata", "succeed", "fail"]

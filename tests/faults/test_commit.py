@@ -16,11 +16,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from gnomon.api.app import create_app
-from gnomon.domain.clock import FakeClock
 from gnomon.domain.definitions import TaskDefinition
 from gnomon.domain.enums import ProcessStatus
 from gnomon.settings import Settings
 from gnomon.storage import WriteBatch, transaction
+from tests.clock import FakeClock
 from tests.faults.conftest import FaultyStore
 from tests.samples import definition, docker_task
 

@@ -18,11 +18,11 @@ import sqlalchemy as sa
 from sqlmodel import col
 
 from gnomon.api.app import create_app
-from gnomon.domain.clock import FakeClock
 from gnomon.domain.definitions import TaskDefinition
 from gnomon.settings import Settings
 from gnomon.storage import WriteBatch, transaction
 from gnomon.storage.tables import TaskLogRow
+from tests.clock import FakeClock
 from tests.faults.conftest import ONLY_POSTGRES, FaultyStore, served
 from tests.samples import docker_task
 

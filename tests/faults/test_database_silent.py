@@ -20,14 +20,14 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col
 
 from gnomon.api.app import create_app
-from gnomon.domain.clock import FakeClock
 from gnomon.domain.definitions import TaskDefinition
 from gnomon.settings import Settings
 from gnomon.storage import WriteBatch, transaction
 from gnomon.storage.tables import TaskLogRow
+from tests.clock import FakeClock
 from tests.faults.conftest import ONLY_POSTGRES, TEST_TIMEOUTS, FaultyStore, served
 from tests.samples import definition, docker_task
-from tests.scheduler.harness import Harness
+from tests.scheduler.harness import Harness, started_names
 from tests.waiting import wait_for
 
 pytestmark = ONLY_POSTGRES
@@ -160,7 +160,7 @@ def test_scheduler_wake_up_returns_and_recovers(
     faulty_store.proxy.resume()
     harness.trigger("d")
     wait_for(
-        lambda: harness.tick() and harness.runner.started_names() == ["only"],
+        lambda: harness.tick() and started_names(harness.runner) == ["only"],
         what="the scheduler to start the triggered run once the store answers",
         timeout=ANSWER_BOUND * 2,
     )

@@ -20,15 +20,15 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, select
 
-from gnomon.domain.clock import FakeClock
 from gnomon.runner.base import ExecutorStatus
 from gnomon.storage import lease as leases
 from gnomon.storage import run_requests
 from gnomon.storage.engine import transaction
 from gnomon.storage.tables import ProcessRow, TaskRow
+from tests.clock import FakeClock
 from tests.conftest import START
 from tests.samples import definition, docker_task
-from tests.scheduler.harness import Harness
+from tests.scheduler.harness import Harness, started_names
 
 RUNS = 20
 LEASE = 15
@@ -79,7 +79,7 @@ def test_a_frozen_holder_wakes_and_neither_fails_nor_repeats_anything(engine: En
     # The first tasks end; both runners watch them, the standby records it and starts `second`.
     _finish_everywhere([old, standby], {"first"})
     standby.tick()
-    assert sorted(standby.runner.started_names()) == ["second"] * RUNS
+    assert sorted(started_names(standby.runner)) == ["second"] * RUNS
 
     # The old holder thaws mid wake-up, believing it is START: its writes must be refused.
     started_before = len(old.runner.started)
@@ -120,7 +120,7 @@ def test_a_holder_whose_lease_ran_out_unreplaced_renews_and_goes_on(engine: Engi
     _finish_everywhere([old], {"first"})
     old.tick()
     assert old.service.lease is not None and old.service.lease.epoch == epoch
-    assert sorted(old.runner.started_names()).count("second") == RUNS
+    assert sorted(started_names(old.runner)).count("second") == RUNS
     assert old.runner.adopted == []  # no takeover of its own state: nothing was reloaded
 
 

@@ -17,10 +17,10 @@ from pydantic import SecretStr
 from sqlalchemy.engine import Engine
 
 from gnomon.api.app import create_app
-from gnomon.domain.clock import FakeClock
 from gnomon.domain.enums import ProcessStatus
 from gnomon.settings import Settings
 from tests.api.test_runs import seed_run
+from tests.clock import FakeClock
 from tests.live import live_server
 
 FUZZ_EXAMPLES = int(os.environ.get("GNOMON_FUZZ_EXAMPLES", "3"))

@@ -9,10 +9,10 @@ from typing import Any
 from prometheus_client import CollectorRegistry
 from sqlalchemy.engine import Engine
 
-from gnomon.domain.clock import FakeClock
 from gnomon.notifications import Notifier, NotifierConfig
 from gnomon.scheduler.notifying import NotificationObserver
 from gnomon.settings import Settings
+from tests.clock import FakeClock
 from tests.notifications.receivers import HttpReceiver
 from tests.samples import definition, docker_task
 from tests.scheduler.harness import Harness

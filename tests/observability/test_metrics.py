@@ -11,13 +11,13 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy.engine import Engine
 
 from gnomon.api.app import create_app
-from gnomon.domain.clock import FakeClock
 from gnomon.runner.base import ExecutorStatus
 from gnomon.runner.fake import FakeRunner
 from gnomon.scheduler.metrics import SchedulerMetrics
 from gnomon.scheduler.service import SchedulerService
 from gnomon.scheduler.sink import StoreSink
 from gnomon.settings import Settings
+from tests.clock import FakeClock
 from tests.samples import EVERY_MINUTE, definition, docker_task
 
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-")

@@ -27,9 +27,10 @@ import yaml
 from kubernetes import client
 from sqlalchemy.engine import Engine
 
-from gnomon.domain.clock import Clock, FakeClock
+from gnomon.domain.clock import Clock
 from gnomon.operator import operate
 from gnomon.settings import Settings
+from tests.clock import FakeClock
 from tests.conftest import skip_or_fail
 from tests.operator.kube import Kube, wait_for
 from tests.waiting import wait_until

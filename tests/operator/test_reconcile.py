@@ -10,7 +10,6 @@ import pytest
 import yaml
 from sqlalchemy.engine import Engine
 
-from gnomon.domain.clock import FakeClock
 from gnomon.domain.definitions import ProcessDefinition, ProcessDefinitionSpec
 from gnomon.domain.enums import ProcessStatus
 from gnomon.errors import NotFoundError
@@ -19,6 +18,7 @@ from gnomon.settings import Settings
 from gnomon.storage import PgListener, WriteBatch, make_engine, transaction
 from gnomon.storage.definitions import get_definition, get_definition_row
 from gnomon.storage.runs import ProcessQuery, get_process, list_processes
+from tests.clock import FakeClock
 from tests.operator.conftest import StartOperator
 from tests.operator.kube import FINALIZER, Kube, wait_for
 from tests.samples import DAILY_22H, docker_task

@@ -9,12 +9,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
-from gnomon.domain.clock import FakeClock
 from gnomon.domain.definitions import ProcessDefinition
 from gnomon.domain.times import as_utc
 from gnomon.storage.definitions import get_definition_row
 from gnomon.storage.engine import transaction
 from gnomon.storage.tables import TriggerRequestRow
+from tests.clock import FakeClock
 from tests.operator.conftest import StartOperator
 from tests.operator.kube import Kube, wait_for
 from tests.operator.test_reconcile import spec, stored

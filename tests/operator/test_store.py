@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.engine import Engine
 
-from gnomon.domain.clock import FakeClock
 from gnomon.operator.reconcile import (
     OperatorContext,
     read_run_status,
     remove_definition,
     store_spec,
 )
+from tests.clock import FakeClock
 from tests.samples import docker_task
 
 

@@ -11,12 +11,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
 from gnomon.api.app import create_app
-from gnomon.domain.clock import FakeClock
 from gnomon.domain.runs import Process
 from gnomon.runner.base import Runner
 from gnomon.scheduler.service import SchedulerConfig, SchedulerService
 from gnomon.scheduler.sink import StoreSink
 from gnomon.settings import Settings
+from tests.clock import FakeClock
 from tests.scheduler.harness import Harness
 from tests.waiting import wait_for
 

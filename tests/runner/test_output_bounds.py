@@ -19,7 +19,6 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from gnomon.domain.clock import FakeClock
 from gnomon.domain.limits import MAX_LOG_MESSAGE_CHARS
 from gnomon.domain.logtext import CUT_MARK
 from gnomon.runner.base import ExecutorStatus, OutputLine
@@ -28,6 +27,7 @@ from gnomon.runner.shell import ShellRunner
 from gnomon.scheduler.sink import StoreSink
 from gnomon.scheduler.wakeup import Wakeup
 from gnomon.storage.tables import TaskLogRow
+from tests.clock import FakeClock
 from tests.runner.attempts import container_attempt, shell_attempt
 from tests.runner.conftest import MakeDockerRunner
 from tests.runner.recorder import Recorder

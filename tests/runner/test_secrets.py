@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import Engine
 
-from gnomon.domain.clock import FakeClock
 from gnomon.runner.base import Attempt, ExecutorStatus
 from gnomon.runner.docker.runner import DockerRunner
 from gnomon.runner.shell import ShellRunner
+from tests.clock import FakeClock
 from tests.runner.attempts import container_attempt, shell_attempt
 from tests.runner.conftest import runner_settings
 from tests.runner.live import LiveHarness

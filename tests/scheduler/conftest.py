@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.engine import Engine
 
-from gnomon.domain.clock import FakeClock
+from tests.clock import FakeClock
 from tests.scheduler.harness import Harness
 
 

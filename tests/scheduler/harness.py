@@ -9,7 +9,6 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from gnomon.domain.clock import FakeClock
 from gnomon.domain.definitions import ProcessDefinition
 from gnomon.domain.runs import Process
 from gnomon.runner.base import Attempt, ExecutorStatus
@@ -19,6 +18,7 @@ from gnomon.scheduler.sink import StoreSink
 from gnomon.storage import definitions, run_requests
 from gnomon.storage.engine import transaction
 from gnomon.storage.runs import ProcessQuery, list_processes
+from tests.clock import FakeClock
 
 
 class Harness:
@@ -125,3 +125,8 @@ class Harness:
         return [
             (t.status.value, t.reason) for t in process.task if t.task_definition_name == task_name
         ]
+
+
+def started_names(runner: FakeRunner) -> list[str]:
+    """The task definitions `runner` was asked to start, in order."""
+    return [attempt.task_definition_name for attempt in runner.started]

@@ -20,7 +20,6 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from gnomon.api.app import create_app
-from gnomon.domain.clock import FakeClock
 from gnomon.domain.definitions import ProcessDefinition, TaskDefinition
 from gnomon.runner.base import ExecutorStatus
 from gnomon.scheduler import apply_starts, process_book
@@ -31,6 +30,7 @@ from gnomon.storage import definitions, scheduling
 from gnomon.storage.definitions import get_definition_row
 from gnomon.storage.engine import transaction
 from gnomon.storage.tables import ProcessDefinitionRow, TaskSnapshotRow, TaskTemplateRow
+from tests.clock import FakeClock
 from tests.conftest import START
 from tests.samples import EVERY_MINUTE, definition, docker_task
 from tests.scheduler.harness import Harness

@@ -22,12 +22,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
 from gnomon.api.app import create_app
-from gnomon.domain.clock import FakeClock
 from gnomon.domain.times import as_utc
 from gnomon.settings import Settings
 from gnomon.storage.engine import make_engine
 from gnomon.storage.migrate import upgrade
 from gnomon.storage.tables import SchedulerLeaseRow
+from tests.clock import FakeClock
 from tests.scheduler.harness import Harness
 
 

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from gnomon.domain.clock import FakeClock
 from gnomon.storage.tables import ProcessRow
+from tests.clock import FakeClock
 from tests.samples import EVERY_MINUTE, definition, docker_task
 from tests.scheduler.harness import Harness
 

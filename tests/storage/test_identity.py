@@ -6,12 +6,12 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
-from gnomon.domain.clock import FakeClock
 from gnomon.server import job_instance
 from gnomon.settings import Settings
 from gnomon.storage.engine import make_engine, transaction
 from gnomon.storage.identity import instance_id
 from gnomon.storage.migrate import upgrade
+from tests.clock import FakeClock
 
 
 def test_the_id_is_written_once_and_read_back(engine: Engine, clock: FakeClock) -> None:

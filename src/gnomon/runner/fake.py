@@ -69,9 +69,6 @@ class FakeRunner:
             self.running.pop(task_id, None)
         self._report(AttemptState(task_id, status, reason=reason))
 
-    def started_names(self) -> list[str]:
-        return [attempt.task_definition_name for attempt in self.started]
-
     def _report(self, state: AttemptState) -> None:
         if self.sink is not None:
             self.sink.state_changed(state)

@@ -36,6 +36,7 @@ from gnomon.settings import ExecutorName, Settings
 from gnomon.storage import (
     Engine,
     PgListener,
+    display_url,
     is_sqlite,
     make_engine,
     notify_store,
@@ -53,7 +54,7 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 def migrate(settings: Settings) -> int:
     engine = make_engine(settings.database_url, store_timeouts(settings, migrating=True))
     upgrade(engine)
-    log.info("store schema is up to date at %s", engine.url.render_as_string(hide_password=True))
+    log.info("store schema is up to date at %s", display_url(settings.database_url))
     return 0
 
 
@@ -168,7 +169,7 @@ def serve(settings: Settings) -> int:
 
 
 def _listen_to_store(engine: Engine, wakeup: Wakeup) -> PgListener | None:
-    if engine.dialect.name != "postgresql":
+    if is_sqlite(engine):  # one process per SQLite file: in-process wake-ups are enough
         return None
     listener = PgListener(engine, wakeup)
     listener.start()

@@ -28,8 +28,8 @@ def live_server(app: FastAPI) -> Iterator[str]:
     thread = threading.Thread(target=server.run, name="live-uvicorn", daemon=True)
     thread.start()
     try:
-        wait_for(lambda: server.started, what="uvicorn to start", timeout=10)
+        wait_for(lambda: server.started, what="uvicorn to start", timeout=10, interval=0.02)
         yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
-        thread.join(timeout=10)
+        thread.join(timeout=15)

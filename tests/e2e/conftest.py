@@ -13,8 +13,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.client.conftest import free_port
 from tests.images import busybox_image, docker_client  # noqa: F401  (fixtures)
+from tests.live import free_port
 from tests.waiting import wait_until
 
 

@@ -3,23 +3,17 @@ a TCP proxy (tests/faults/proxy.py) that cuts, or goes silent."""
 
 from __future__ import annotations
 
-import socket
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-import uvicorn
-from fastapi import FastAPI
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import SQLModel
 
 from gnomon.storage.engine import StoreTimeouts, is_sqlite, make_engine
 from tests.faults.proxy import TcpProxy, proxied
-from tests.waiting import wait_for
 
 TEST_TIMEOUTS = StoreTimeouts(connect_seconds=2, statement_seconds=1, pool_seconds=1)
 """Short bounds, so a silent store shows within seconds."""
@@ -80,21 +74,3 @@ def faulty_store(engine: Engine) -> Iterator[FaultyStore]:
         through = make_engine(proxy.url(url), timeouts=TEST_TIMEOUTS)
         yield FaultyStore("postgres", through, engine, proxy)
         through.dispose()
-
-
-@contextmanager
-def served(app: FastAPI) -> Iterator[str]:
-    """`app` on a loopback port over real HTTP (uvicorn in a thread); yields its base URL."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="off")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    wait_for(lambda: server.started, what="uvicorn to start", timeout=10, interval=0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)

@@ -23,7 +23,8 @@ from gnomon.settings import Settings
 from gnomon.storage import WriteBatch, transaction
 from gnomon.storage.tables import TaskLogRow
 from tests.clock import FakeClock
-from tests.faults.conftest import ONLY_POSTGRES, FaultyStore, served
+from tests.faults.conftest import ONLY_POSTGRES, FaultyStore
+from tests.live import live_server
 from tests.samples import docker_task
 
 pytestmark = ONLY_POSTGRES
@@ -100,7 +101,7 @@ def test_no_acknowledged_entry_is_lost_when_connections_are_cut(
     assert faulty_store.proxy is not None
     task_ids = tasks(faulty_store, clock, CLIENTS)
     outcomes, stop = Outcomes(), threading.Event()
-    with served(create_app(Settings(), faulty_store.engine, clock=clock)) as base:
+    with live_server(create_app(Settings(), faulty_store.engine, clock=clock)) as base:
         clients = [
             threading.Thread(target=stream, args=(base, task_id, stop, outcomes))
             for task_id in task_ids

@@ -25,7 +25,8 @@ from gnomon.settings import Settings
 from gnomon.storage import WriteBatch, transaction
 from gnomon.storage.tables import TaskLogRow
 from tests.clock import FakeClock
-from tests.faults.conftest import ONLY_POSTGRES, TEST_TIMEOUTS, FaultyStore, served
+from tests.faults.conftest import ONLY_POSTGRES, TEST_TIMEOUTS, FaultyStore
+from tests.live import live_server
 from tests.samples import definition, docker_task
 from tests.scheduler.harness import Harness, started_names
 from tests.waiting import wait_for
@@ -76,7 +77,7 @@ def timed_get(client: httpx.Client, path: str) -> tuple[httpx.Response, float]:
 def test_api_answers_503_in_time_and_recovers(faulty_store: FaultyStore, clock: FakeClock) -> None:
     assert faulty_store.proxy is not None
     app = create_app(Settings(), faulty_store.engine, clock=clock)
-    with served(app) as base, httpx.Client(base_url=base, timeout=60) as client:
+    with live_server(app) as base, httpx.Client(base_url=base, timeout=60) as client:
         assert client.put("/api/process_definitions/d", json=definition("d")).status_code == 200
         task_id = a_task(faulty_store, clock.now())
         entry_id, status = post_entry(client, task_id)
@@ -109,7 +110,7 @@ def test_healthcheck_answers_within_a_second_while_requests_hang(
 ) -> None:
     assert faulty_store.proxy is not None
     app = create_app(Settings(), faulty_store.engine, clock=clock)
-    with served(app) as base, httpx.Client(base_url=base, timeout=60) as client:
+    with live_server(app) as base, httpx.Client(base_url=base, timeout=60) as client:
         assert client.get("/_internal_/healthcheck").status_code == 200
         faulty_store.proxy.go_silent()
         response, seconds = timed_get(client, "/_internal_/healthcheck")

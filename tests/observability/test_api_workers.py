@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.client.conftest import free_port
+from tests.live import free_port
 from tests.waiting import wait_for
 
 

@@ -8,7 +8,6 @@ standing for whatever might still escape it.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import textwrap
@@ -28,6 +27,7 @@ from gnomon.storage.engine import make_engine
 from gnomon.storage.migrate import upgrade
 from gnomon.storage.tables import SchedulerLeaseRow
 from tests.clock import FakeClock
+from tests.live import free_port
 from tests.scheduler.harness import Harness
 
 
@@ -75,12 +75,6 @@ def test_a_stopped_loop_is_not_dead(harness: Harness) -> None:
     harness.service.stop()
     harness.service.run()
     assert harness.service.problem() is None
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 DYING_SERVER = textwrap.dedent(

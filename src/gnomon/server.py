@@ -39,6 +39,7 @@ from gnomon.settings import ExecutorName, Settings
 from gnomon.storage.engine import is_sqlite, make_engine, store_timeouts, transaction
 from gnomon.storage.identity import instance_id
 from gnomon.storage.migrate import upgrade
+from gnomon.web import install_pages
 
 log = logging.getLogger(__name__)
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -153,6 +154,7 @@ def serve(settings: Settings) -> int:
         executor_health=scheduler.service.runner.healthy,
         scheduler_health=scheduler.service.problem,
     )
+    install_pages(app)
     try:
         _run_uvicorn(app, settings, container_gateway(settings), until_ends=scheduler.thread)
     finally:
@@ -195,7 +197,9 @@ def serve_api(settings: Settings) -> int:
 
 def api_app(settings: Settings) -> FastAPI:
     engine = _engine_for_serving(settings)
-    return create_app(settings, engine, on_change=lambda topic: notify_store(engine, topic))
+    app = create_app(settings, engine, on_change=lambda topic: notify_store(engine, topic))
+    install_pages(app)
+    return app
 
 
 def api_app_from_environment() -> FastAPI:
@@ -204,6 +208,7 @@ def api_app_from_environment() -> FastAPI:
     configure_logging(settings.log_level, settings.log_format)
     engine = make_engine(settings.database_url, store_timeouts(settings))
     app = create_app(settings, engine, on_change=lambda topic: notify_store(engine, topic))
+    install_pages(app)
     freeze_startup_heap()
     return app
 

@@ -98,7 +98,8 @@ def next_run(
     last_started_at: datetime | None,
     now: datetime,
 ) -> datetime | None:
-    """When the scheduler next starts a run on schedule; `now` if one is due; None if never."""
+    """When the scheduler next starts a run on schedule, or the fire time it is due for (at or
+    before `now`) if one is due; None if never."""
     if view.schedule is None or view.problem is not None:
         return None
     definition = DefinitionView(
@@ -111,7 +112,7 @@ def next_run(
         last_started_at=last_started_at,
     )
     check = check_schedule(definition, now)
-    return now if check.due is not None else check.next_due
+    return check.due or check.next_due
 
 
 def cron_words(minutes: str, hours: str, day: str, month: str, weekday: str) -> str | None:

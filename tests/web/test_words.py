@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -80,19 +81,13 @@ def test_common_cron_schedules_in_words(fields: str, words: str | None) -> None:
     assert cron_words(*fields.split()) == words
 
 
+def cron(**fields: str) -> str:
+    every_hour = {"minutes": "0", "hours": "*", "day_of_month": "*", "month": "*"}
+    return json.dumps({"cron_schedule": {**every_hour, "day_of_week": "?", **fields}})
+
+
 def test_a_schedule_the_words_do_not_cover_is_shown_as_written() -> None:
-    view = schedule_view(
-        {
-            "cron_schedule": {
-                "minutes": "0",
-                "hours": "8,12",
-                "day_of_month": "*",
-                "month": "*",
-                "day_of_week": "?",
-                "time_zone": "America/New_York",
-            }
-        }
-    )
+    view = schedule_view(cron(hours="8,12", time_zone="America/New_York"))
     assert (view.words, view.raw, view.zone) == (
         "Cron schedule",
         "0 8,12 * * ?",
@@ -101,16 +96,11 @@ def test_a_schedule_the_words_do_not_cover_is_shown_as_written() -> None:
 
 
 def test_a_stored_schedule_that_no_longer_reads_says_why() -> None:
-    view = schedule_view(
-        {
-            "cron_schedule": {
-                "minutes": "61",
-                "hours": "*",
-                "day_of_month": "*",
-                "month": "*",
-                "day_of_week": "?",
-            }
-        }
-    )
+    view = schedule_view(cron(minutes="61"))
     assert view.words == "Unreadable schedule"
     assert view.problem is not None and "minutes" in view.problem
+
+
+@pytest.mark.parametrize("stored", [None, "null"])
+def test_no_schedule_is_manual(stored: str | None) -> None:
+    assert schedule_view(stored).words == "Manual"

@@ -164,8 +164,9 @@ class DefinitionOverview:
 
     name: str
     description: str | None
-    schedule: dict[str, Any] | None
-    """The stored schedule, as Sundial's JSON."""
+    schedule: str | None
+    """The stored schedule as Sundial's JSON text (`null` or None without one): the page reads
+    each distinct text once, instead of decoding a thousand alike on every load."""
     paused: bool
     overlap_action: str
     owner: str | None
@@ -307,7 +308,7 @@ def definition_overviews(*, session: Session, history: int) -> list[DefinitionOv
         sa.select(
             _DEFINITION.name,
             _DEFINITION.description,
-            _DEFINITION.schedule,
+            sa.cast(_DEFINITION.schedule, sa.Text).label("schedule"),
             _DEFINITION.paused,
             _DEFINITION.overlap_action,
             _DEFINITION.owner,

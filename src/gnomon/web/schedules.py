@@ -15,14 +15,11 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
-from typing import Any, Final
-
-from pydantic import ValidationError
+from typing import Final
 
 from gnomon.domain import (
     CronExpression,
     CronSchedule,
-    InvalidCronError,
     OverlapAction,
     ProcessSchedule,
     parse_cron,
@@ -57,11 +54,12 @@ class ScheduleView:
     cron: CronExpression | None = field(default=None, compare=False)
 
 
-def schedule_view(stored: dict[str, Any] | None) -> ScheduleView:
-    """The view of a stored schedule (Sundial's JSON), remembered per distinct schedule."""
-    if stored is None:
-        return ScheduleView(words="Manual", note="runs only when triggered")
-    return _read(json.dumps(stored, sort_keys=True))
+MANUAL: Final = ScheduleView(words="Manual", note="runs only when triggered")
+
+
+def schedule_view(stored: str | None) -> ScheduleView:
+    """The view of a stored schedule (Sundial's JSON text), remembered per distinct text."""
+    return MANUAL if stored is None else _read(stored)
 
 
 @lru_cache(maxsize=4096)
@@ -69,9 +67,12 @@ def _read(stored: str) -> ScheduleView:
     # Parsing a cron expression costs a tenth of a millisecond; a thousand definitions share a
     # few dozen schedules, so each is parsed once.
     try:
-        schedule = read_stored(ProcessSchedule, json.loads(stored))
+        data = json.loads(stored)
+        if data is None:
+            return MANUAL
+        schedule = read_stored(ProcessSchedule, data)
         cron = parse_cron(schedule.cron_schedule) if schedule.cron_schedule else None
-    except (ValidationError, InvalidCronError) as exc:
+    except ValueError as exc:  # bad JSON; pydantic's ValidationError and InvalidCronError too
         return ScheduleView(words="Unreadable schedule", raw=stored, problem=str(exc))
     if schedule.cron_schedule is not None:
         fields = _fields(schedule.cron_schedule)

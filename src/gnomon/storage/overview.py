@@ -51,8 +51,6 @@ _TRIGGER = TriggerRequestRow.__table__.c  # type: ignore[attr-defined]
 MAX_PAGE_SIZE: Final = 200
 """Most runs one page of the list shows."""
 _BEFORE_ANY_RUN: Final = datetime(1000, 1, 1, tzinfo=UTC)
-_UNIX_EPOCH_JULIAN_DAY: Final = 2_440_587.5
-"""SQLite's `julianday('1970-01-01')`."""
 
 
 @dataclass(frozen=True)
@@ -142,15 +140,15 @@ class RecentRun(NamedTuple):
 
     The definitions page reads ten per definition, ten thousand for a big store, so this is a
     tuple of plain values (a frozen dataclass was a measurable part of the page's time) and the
-    start comes as seconds since the epoch, computed by the store: turning ten thousand stored
-    times into aware datetimes cost more than the query. `started_at` makes one when needed.
+    start is seconds since the epoch: turning ten thousand stored times into aware datetimes
+    cost more than the query. `started_at` makes one when needed.
     """
 
     process_id: str
     started: float
-    """When it started, in seconds since the epoch (UTC), to the millisecond."""
+    """When it started, in seconds since the epoch (UTC)."""
     seconds: float | None
-    """How long it took, to the millisecond; None while it runs."""
+    """How long it took; None while it runs."""
     status: str
 
     @property
@@ -158,9 +156,9 @@ class RecentRun(NamedTuple):
         return datetime.fromtimestamp(self.started, UTC)
 
 
-@dataclass(frozen=True)
-class DefinitionOverview:
-    """A definition as the definitions page shows it, with its latest runs, newest first."""
+class DefinitionOverview(NamedTuple):
+    """A definition as the definitions page shows it, with its latest runs, newest first (a
+    tuple, like `RecentRun`: a page builds a thousand)."""
 
     name: str
     description: str | None
@@ -341,37 +339,35 @@ def _recent_runs(session: Session, history: int) -> dict[str, tuple[RecentRun, .
     return {name: _read_runs(text, history) for name, text in session.execute(statement).all()}
 
 
-# A definition's last runs come back as one text: a record per run, fields apart. One row per
-# definition instead of ten is most of this page's speed, and a definition whose runs did not
-# change since the last page load has the same text, so it is read once (`_read_runs`). No field
-# can hold these separators: ids are UUIDs, statuses words, the rest numbers.
+# A definition's last runs come back as one text: a record per run, fields apart, times as
+# UTC text (`2026-03-02 12:00:00.123456`). One row per definition instead of ten is most of this
+# page's speed, and a definition whose runs did not change since the last page load has the same
+# text, so it is read only once (`_read_runs`); the store only joins strings, which also spares
+# SQLite ten thousand date computations. No field can hold the separators: ids are UUIDs,
+# statuses words, the rest times.
 _FIELD: Final = "\x1f"
 _RECORD: Final = "\x1e"
+_EPOCH: Final = datetime(1970, 1, 1)
 
 
 @lru_cache(maxsize=8192)
 def _read_runs(text: str, history: int) -> tuple[RecentRun, ...]:
     runs = []
     for record in text.split(_RECORD):
-        process_id, started, seconds, status = record.split(_FIELD)
-        runs.append(
-            RecentRun(process_id, float(started), float(seconds) if seconds else None, status)
+        process_id, started_text, ended_text, status = record.split(_FIELD)
+        started = datetime.fromisoformat(started_text)
+        seconds = (
+            (datetime.fromisoformat(ended_text) - started).total_seconds() if ended_text else None
         )
+        runs.append(RecentRun(process_id, (started - _EPOCH).total_seconds(), seconds, status))
     runs.sort(key=lambda run: (-run.started, run.process_id))
     return tuple(runs[:history])
 
 
-def _runs_text(process_id: Any, started: Any, seconds: Any, status: Any) -> Any:
+def _runs_text(process_id: Any, started: Any, ended: Any, status: Any) -> Any:
+    """One run's record; `started` and `ended` are UTC times as text (`ended` may be NULL)."""
     field = sa.literal(_FIELD)
-    return (
-        process_id
-        + field
-        + sa.cast(started, sa.String)
-        + field
-        + sa.func.coalesce(sa.cast(seconds, sa.String), "")
-        + field
-        + status
-    )
+    return process_id + field + started + field + sa.func.coalesce(ended, "") + field + status
 
 
 def _recent_runs_lateral(history: int) -> Any:
@@ -383,15 +379,23 @@ def _recent_runs_lateral(history: int) -> Any:
         .limit(history)
         .lateral("latest")
     )
-    started = sa.func.round(sa.func.extract("epoch", latest.c.started_at), 3)
-    seconds = sa.func.round(sa.func.extract("epoch", latest.c.ended_at - latest.c.started_at), 3)
-    text = _runs_text(latest.c.process_id, started, seconds, latest.c.status)
+    text = _runs_text(
+        latest.c.process_id,
+        _utc_text(latest.c.started_at),
+        _utc_text(latest.c.ended_at),
+        latest.c.status,
+    )
     return (
         sa.select(_DEFINITION.name, sa.func.string_agg(text, sa.literal(_RECORD)))
         .select_from(_DEFINITIONS)
         .join(latest, sa.true())
         .group_by(_DEFINITION.name)
     )
+
+
+def _utc_text(moment: Any) -> Any:
+    """PostgreSQL: a timestamptz as the text SQLite stores it, whatever the session's zone."""
+    return sa.func.to_char(sa.func.timezone("UTC", moment), "YYYY-MM-DD HH24:MI:SS.US")
 
 
 def _recent_runs_bounded(history: int) -> Any:
@@ -418,12 +422,11 @@ def _recent_runs_bounded(history: int) -> Any:
         _PROCESS.process_definition_name == bounds.c.name,
         _PROCESS.started_at >= bounds.c.since,
     )
-    started = sa.func.julianday(_PROCESS.started_at)
-    ended = sa.func.julianday(_PROCESS.ended_at)
+    # SQLite keeps times as UTC text already.
     text = _runs_text(
         _PROCESS.process_id,
-        sa.func.round((started - _UNIX_EPOCH_JULIAN_DAY) * 86_400.0, 3),
-        sa.func.round((ended - started) * 86_400.0, 3),
+        sa.type_coerce(_PROCESS.started_at, sa.String),
+        sa.type_coerce(_PROCESS.ended_at, sa.String),
         _PROCESS.status,
     )
     return (

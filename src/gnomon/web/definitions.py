@@ -6,10 +6,9 @@ circles coloured by status and sized by duration, each a link to its run.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from typing import Final
+from typing import Final, NamedTuple
 
 from fastapi import APIRouter, Request, Response
 from markupsafe import Markup
@@ -33,9 +32,9 @@ _OWNER_KIND: Final = "ProcessDefinition "
 """How the operator names the resource that owns a definition (`operator.naming.owner`)."""
 
 
-@dataclass(frozen=True)
-class DefinitionRow:
-    """Everything a definition's row shows, so that equal rows are drawn once (`draw`)."""
+class DefinitionRow(NamedTuple):
+    """Everything a definition's row shows, so that equal rows are drawn once (`draw`); a tuple,
+    which is quicker to build and to compare than a frozen dataclass, a thousand times a page."""
 
     name: str
     description: str | None

@@ -45,6 +45,7 @@ from gnomon.storage import (
     upgrade,
 )
 from gnomon.storage.identity import instance_id
+from gnomon.web import install_pages
 
 log = logging.getLogger(__name__)
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -159,6 +160,7 @@ def serve(settings: Settings) -> int:
         executor_health=scheduler.service.runner.healthy,
         scheduler_health=scheduler.service.problem,
     )
+    install_pages(app)
     try:
         _run_uvicorn(app, settings, container_gateway(settings), until_ends=scheduler.thread)
     finally:
@@ -201,7 +203,9 @@ def serve_api(settings: Settings) -> int:
 
 def api_app(settings: Settings) -> FastAPI:
     engine = _engine_for_serving(settings)
-    return create_app(settings, engine, on_change=lambda topic: notify_store(engine, topic))
+    app = create_app(settings, engine, on_change=lambda topic: notify_store(engine, topic))
+    install_pages(app)
+    return app
 
 
 def api_app_from_environment() -> FastAPI:
@@ -210,6 +214,7 @@ def api_app_from_environment() -> FastAPI:
     configure_logging(settings.log_level, settings.log_format)
     engine = make_engine(settings.database_url, store_timeouts(settings))
     app = create_app(settings, engine, on_change=lambda topic: notify_store(engine, topic))
+    install_pages(app)
     freeze_startup_heap()
     return app
 

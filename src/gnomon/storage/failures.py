@@ -60,11 +60,14 @@ def _invalidated(exc: sa.exc.SQLAlchemyError) -> bool:
 
 def _detail(exc: sa.exc.SQLAlchemyError) -> str:
     """The database's own first line, without SQLAlchemy's decoration."""
-    source = exc.orig if isinstance(exc, sa.exc.DBAPIError) and exc.orig else exc
-    lines = str(source).strip().splitlines()
-    return lines[0] if lines else type(source).__name__
+    lines = str(_source(exc)).strip().splitlines()
+    return lines[0] if lines else _kind(exc)
 
 
 def _kind(exc: sa.exc.SQLAlchemyError) -> str:
-    source = exc.orig if isinstance(exc, sa.exc.DBAPIError) and exc.orig else exc
-    return type(source).__name__
+    return type(_source(exc)).__name__
+
+
+def _source(exc: sa.exc.SQLAlchemyError) -> BaseException:
+    """The driver's own exception where SQLAlchemy wraps one."""
+    return exc.orig if isinstance(exc, sa.exc.DBAPIError) and exc.orig else exc

@@ -60,7 +60,8 @@ def test_each_finished_run_is_described_to_the_webhook(
     first, second = sorted(receiver.bodies(), key=lambda body: body["started_at"])
     assert (first["status"], second["status"]) == ("succeeded", "failed")
     assert second["previous_status"] == "succeeded"
-    assert second["run_url"].startswith("http://gnomon.example/api/processes/")
+    assert second["run_url"] == f"http://gnomon.example/api/processes/{second['process_id']}"
+    assert second["run_page_url"] == f"http://gnomon.example/processes/{second['process_id']}"
 
 
 def test_a_failing_receiver_neither_blocks_nor_reruns(

@@ -33,7 +33,7 @@ from gnomon.domain.limits import (
     MAX_ENV_VALUE_CHARS,
     MAX_LOG_MESSAGE_CHARS,
 )
-from gnomon.domain.logtext import clean_message, decode_output, storable
+from gnomon.domain.logtext import CUT_MARK, clean_message, decode_output, storable
 from gnomon.domain.runs import ExecutionStateEntry, LogEntry, MetadataEntry, Process, Task
 from gnomon.domain.stored import read_stored
 from gnomon.domain.summary import DID_NOT_RUN, task_summary
@@ -41,6 +41,7 @@ from gnomon.domain.times import as_utc, format_wire_time
 from gnomon.domain.validation import check_definition, parse_cron, shell_problems
 
 __all__ = [
+    "CUT_MARK",
     "DID_NOT_RUN",
     "MAX_ENTRIES_PER_CALLBACK",
     "MAX_ENV_VALUE_CHARS",

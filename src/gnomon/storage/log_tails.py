@@ -42,7 +42,7 @@ def last_lines(
     if not ids or lines < 1:
         return {}
     parts = [_newest(task_id, lines, chars) for task_id in ids]
-    statement = parts[0] if len(parts) == 1 else sa.union_all(*parts)
+    statement: Any = parts[0] if len(parts) == 1 else sa.union_all(*parts)
     found: dict[str, list[LogEntry]] = defaultdict(list)
     for entry_id, task_id, when, source, message in session.execute(statement):
         if len(message) > chars:

@@ -33,13 +33,16 @@ from gnomon.domain.limits import (
     MAX_ENV_VALUE_CHARS,
     MAX_LOG_MESSAGE_CHARS,
 )
-from gnomon.domain.logtext import clean_message, decode_output, storable
+from gnomon.domain.logtext import CUT_MARK, clean_message, decode_output, storable
 from gnomon.domain.runs import ExecutionStateEntry, LogEntry, MetadataEntry, Process, Task
 from gnomon.domain.stored import read_stored
+from gnomon.domain.summary import DID_NOT_RUN, task_summary
 from gnomon.domain.times import as_utc, format_wire_time
 from gnomon.domain.validation import check_definition, parse_cron, shell_problems
 
 __all__ = [
+    "CUT_MARK",
+    "DID_NOT_RUN",
     "MAX_ENTRIES_PER_CALLBACK",
     "MAX_ENV_VALUE_CHARS",
     "MAX_LOG_MESSAGE_CHARS",
@@ -84,5 +87,6 @@ __all__ = [
     "seconds_between",
     "shell_problems",
     "storable",
+    "task_summary",
     "topological_order",
 ]

@@ -38,13 +38,20 @@ def trigger_definition(
     check_name("process_definition_name", name)
     task_filter = None
     if task_definition_name is not None:
-        check_name("task_definition_name", task_definition_name)
-        tasks = store.get_definition(session=session, name=name).task_definitions
-        if task_definition_name not in {task.task_definition_name for task in tasks}:
-            raise NotFoundError("task definition", f"{name}/{task_definition_name}")
+        _check_task(session, name, task_definition_name)
         task_filter = [task_definition_name]
     run_requests.add_trigger(session=session, name=name, task_filter=task_filter, now=now)
     _commit(session, context, "triggers")
+
+
+def check_trigger(session: Session, name: str, task_definition_name: str | None = None) -> None:
+    """Raise what `trigger_definition` would, without triggering (to ask for a confirmation
+    only about what can be done)."""
+    check_name("process_definition_name", name)
+    if task_definition_name is None:
+        store.get_definition_row(session=session, name=name)
+    else:
+        _check_task(session, name, task_definition_name)
 
 
 def pause_definition(session: Session, context: AppContext, now: datetime, name: str) -> None:
@@ -62,6 +69,12 @@ def delete_definition(session: Session, context: AppContext, name: str) -> None:
     check_name("process_definition_name", name)
     store.delete_definition(session=session, name=name)
     _commit(session, context, "definitions")
+
+
+def check_delete(session: Session, name: str) -> None:
+    """Raise what `delete_definition` would, without deleting."""
+    check_name("process_definition_name", name)
+    store.check_owner(session=session, name=name)
 
 
 def kill_run(session: Session, context: AppContext, now: datetime, process_id: str) -> None:
@@ -94,6 +107,13 @@ def check_run_id(process_id: str) -> None:
     PostgreSQL)."""
     if not _RUN_ID.fullmatch(process_id):
         raise InvalidInputError("process_id", "not a run id: a UUID is expected")
+
+
+def _check_task(session: Session, name: str, task_definition_name: str) -> None:
+    check_name("task_definition_name", task_definition_name)
+    tasks = store.get_definition(session=session, name=name).task_definitions
+    if task_definition_name not in {task.task_definition_name for task in tasks}:
+        raise NotFoundError("task definition", f"{name}/{task_definition_name}")
 
 
 def _set_paused(

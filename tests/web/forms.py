@@ -68,8 +68,8 @@ class Browser:
         response = self.client.post(path, data=data, headers=headers, follow_redirects=False)
         return _answer(response)
 
-    def confirm(self, path: str, **fields: str) -> Answer:
-        return self.post(path, confirmed="1", **fields)
+    def confirm(self, path: str, *, headers: dict[str, str] | None = None, **fields: str) -> Answer:
+        return self.post(path, headers=headers, confirmed="1", **fields)
 
     def sign_in(self, token: str, next_path: str = "/") -> Answer:
         return self.post("/login", token=token, next=next_path)

@@ -191,7 +191,7 @@ def test_a_made_up_session_cookie_is_not_a_session(
     response = guarded.client.post(
         "/process_definitions/etl/pause",
         data={"csrf": csrf},
-        headers={"cookie": cookie},  # type: ignore[dict-item]
+        headers={b"cookie": cookie},
         follow_redirects=False,
     )
     assert response.headers["location"].startswith("/login?")

@@ -16,16 +16,40 @@
     return text || "The server answered with status " + status + ".";
   }
 
-  // One alert area per button, right after it.
-  function alertAfter(button, text) {
-    var area = button.nextElementSibling;
-    if (!area || !area.classList.contains("action-alert")) {
-      area = document.createElement("p");
-      area.className = "action-alert";
-      area.setAttribute("role", "alert");
+  function newAlert() {
+    var area = document.createElement("p");
+    area.className = "action-alert";
+    area.setAttribute("role", "alert");
+    return area;
+  }
+
+  // The button's alert area: right after it, or, for a button in a table row, in a row of its
+  // own just under that row (a table cell is too narrow for a sentence).
+  function alertArea(button) {
+    var row = button.closest("tr");
+    var next = row ? row.nextElementSibling : button.nextElementSibling;
+    if (row && next && next.classList.contains("alert-row")) {
+      return next.querySelector(".action-alert");
+    }
+    if (!row && next && next.classList.contains("action-alert")) {
+      return next;
+    }
+    var area = newAlert();
+    if (row) {
+      var alertRow = document.createElement("tr");
+      var cell = alertRow.insertCell();
+      alertRow.className = "alert-row";
+      cell.colSpan = row.cells.length;
+      cell.appendChild(area);
+      row.insertAdjacentElement("afterend", alertRow);
+    } else {
       button.insertAdjacentElement("afterend", area);
     }
-    area.textContent = text;
+    return area;
+  }
+
+  function alertAfter(button, text) {
+    alertArea(button).textContent = text;
   }
 
   function setBusy(form, button, busy) {

@@ -271,10 +271,24 @@ def test_a_body_that_is_not_a_form_is_refused_as_a_page(ui: Browser, store: Stor
     assert ui.client.get("/api/process_definitions/etl").json()["paused"] is False
 
 
-def test_an_action_cannot_be_read_with_get(ui: Browser, store: Store) -> None:
+def test_opening_an_action_as_a_page_does_nothing_and_goes_to_its_page(
+    ui: Browser, store: Store
+) -> None:
     store.define("etl")
-    assert ui.client.get("/process_definitions/etl/trigger").status_code == 405
-    assert ui.triggers() == []
+    run = store.run("etl", status=ProcessStatus.RUNNING)
+    for action in DEFINITION_ACTIONS:
+        answer = ui.get(f"/process_definitions/etl/{action}")
+        assert (answer.status, answer.location) == (303, "/process_definitions/etl")
+    for action in ("kill", "retry"):
+        answer = ui.get(f"/processes/{run}/{action}")
+        assert (answer.status, answer.location) == (303, f"/processes/{run}")
+    assert ui.triggers() == [] and ui.kills() == [] and ui.topics == []
+    assert ui.client.get("/api/process_definitions/etl").json()["paused"] is False
+
+
+def test_the_actions_and_the_login_stay_out_of_the_api_document(ui: Browser) -> None:
+    paths = ui.client.get("/openapi.json").json()["paths"]
+    assert not [path for path in paths if not path.startswith(("/api/", "/_internal_/"))]
 
 
 # What the pages show after an action.

@@ -12,6 +12,7 @@ from gnomon.settings import Settings
 from tests.web.conftest import Store
 from tests.web.forms import CSRF_COOKIE, Browser, forms, hidden_fields, message, ui_browser
 from tests.web.forms import ui as ui  # noqa: F401  (fixture)
+from tests.web.statements import recorded_statements
 
 ACTIONS = [
     "/process_definitions/etl/trigger",
@@ -137,3 +138,13 @@ def test_the_public_url_counts_as_this_site(store: Store) -> None:
             "/process_definitions/etl/pause", headers={"origin": "https://gnomon.example.com"}
         )
         assert answer.status == 303
+
+
+def test_a_refused_form_never_reaches_the_store(ui: Browser, store: Store) -> None:
+    store.define("etl")
+    ui.token()
+    with recorded_statements(store.engine) as statements:
+        assert ui.post("/process_definitions/etl/trigger", csrf="x", confirmed="1").status == 403
+        forged = {"origin": "https://evil.example"}
+        assert ui.post("/process_definitions/etl/pause", headers=forged).status == 403
+    assert statements == []

@@ -163,6 +163,18 @@ def retry(
     return _done(form, run_page(process_id), "retried")
 
 
+@router.get(DEFINITIONS + "/{name}/trigger")
+@router.get(DEFINITIONS + "/{name}/pause")
+@router.get(DEFINITIONS + "/{name}/resume")
+@router.get(DEFINITIONS + "/{name}/delete")
+@router.get("/processes/{process_id}/kill")
+@router.get("/processes/{process_id}/retry")
+def not_an_action(request: Request) -> Response:
+    """An action's URL opened as a page (a confirmation page reloaded later, a copied link):
+    nothing is done; the browser goes to the page the action belongs to."""
+    return RedirectResponse(home(request), status_code=303)
+
+
 def _done(form: Form, default: str, notice: str) -> Response:
     return RedirectResponse(with_notice(local_path(form.get("next"), default), notice), 303)
 

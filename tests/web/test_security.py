@@ -1,5 +1,5 @@
 """What every page promises whoever reads it: security headers, escaped values, the API's read
-policy, and no script at all in this version."""
+policy, and no script but the project's own files."""
 
 from __future__ import annotations
 
@@ -19,10 +19,19 @@ from gnomon.settings import Settings
 from gnomon.storage.scheduling import mark_definitions
 from tests.clock import FakeClock
 from tests.web.conftest import Attempt, Site, Store, pages_app
+from tests.web.html import Element
 from tests.web.statements import recorded_statements
 
 XSS = "<script>alert(1)</script>"
 PAGES = ["/", "/process_definitions", "/?status=bogus"]
+OWN_SCRIPT = re.compile(r"/static/[a-z]+\.js\?v=[0-9a-f]{12}")
+
+
+def assert_only_own_scripts(document: Element) -> None:
+    """Every script is one of the project's files, loaded by URL; none is written inline."""
+    for script in document.find_all("script"):
+        assert OWN_SCRIPT.fullmatch(script.attrs.get("src", "")), script.attrs
+        assert script.children == [], "an inline script"
 
 
 @pytest.mark.parametrize("path", PAGES)
@@ -46,7 +55,7 @@ def test_pages_carry_the_security_headers(site: Site, path: str) -> None:
 @pytest.mark.parametrize("path", PAGES)
 def test_pages_hold_no_script_and_no_inline_style(site: Site, path: str) -> None:
     page = site.get(path)
-    assert page.document.find_all("script") == []
+    assert_only_own_scripts(page.document)
     assert page.document.find_all("style") == []
     assert " style=" not in page.text
     assert not re.search(r" on[a-z]+=", page.text)
@@ -83,7 +92,7 @@ def test_values_from_users_and_jobs_are_escaped(site: Site, store: Store) -> Non
     for path in ("/", "/process_definitions", "/?definition=%3Cscript%3E"):
         page = site.get(path)
         assert XSS not in page.text
-        assert page.document.find_all("script") == []
+        assert_only_own_scripts(page.document)
     definitions = site.get("/process_definitions")
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in definitions.text
     assert XSS in definitions.document.find("main").text()  # shown, as text
@@ -162,3 +171,16 @@ def test_gnomon_api_serves_the_pages_next_to_the_api(tmp_path: Path) -> None:
         assert client.get("/").status_code == 200
         assert client.get("/process_definitions").status_code == 200
         assert client.get("/api/process_definitions/").json() == []
+
+
+def test_the_script_is_the_projects_own_file_with_the_same_headers(site: Site) -> None:
+    (script,) = site.get("/").document.find_all("script")
+    assert "defer" in script.attrs
+
+    response = site.client.get(script.attrs["src"])
+
+    assert response.status_code == 200
+    assert "javascript" in response.headers["content-type"]
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert "script-src 'self'" in response.headers["content-security-policy"]
+    assert "innerHTML" not in response.text  # messages are shown as text, never as markup

@@ -77,11 +77,18 @@ def get_definition_row(*, session: Session, name: str) -> ProcessDefinitionRow:
     return row
 
 
-def delete_definition(*, session: Session, name: str, owner: str | None = None) -> None:
-    """Delete a definition and its templates and open triggers; past processes stay."""
+def check_owner(*, session: Session, name: str, owner: str | None = None) -> ProcessDefinitionRow:
+    """Definition `name`'s row, if `owner` (None: the REST API) may delete or replace it; raises
+    NotFoundError or ConflictError as `delete_definition` would."""
     row = get_definition_row(session=session, name=name)
     if row.owner != owner:
         raise ConflictError(_ownership_message(name, row.owner))
+    return row
+
+
+def delete_definition(*, session: Session, name: str, owner: str | None = None) -> None:
+    """Delete a definition and its templates and open triggers; past processes stay."""
+    row = check_owner(session=session, name=name, owner=owner)
     session.execute(
         sa.delete(TaskTemplateRow).where(col(TaskTemplateRow.process_definition_name) == name)
     )

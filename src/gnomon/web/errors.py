@@ -21,7 +21,8 @@ log = logging.getLogger(__name__)
 
 
 class PageError(GnomonError):
-    """A page that cannot be shown as asked: its HTTP status, a title and what to do about it."""
+    """A page that cannot be shown as asked: its HTTP status, a title and what to do about it,
+    and the link onward (`link`: href and text; by default back to the latest runs)."""
 
     def __init__(
         self,
@@ -30,12 +31,14 @@ class PageError(GnomonError):
         message: str,
         *,
         headers: Mapping[str, str] | None = None,
+        link: tuple[str, str] | None = None,
     ) -> None:
         super().__init__(f"{title}: {message}")
         self.status = status
         self.title = title
         self.message = message
         self.headers = dict(headers or {})
+        self.link = link or ("/", "Back to the latest runs")
 
 
 def error_page(request: Request, error: PageError) -> Response:
@@ -46,6 +49,7 @@ def error_page(request: Request, error: PageError) -> Response:
         status_code=error.status,
         title=error.title,
         message=error.message,
+        link=error.link,
     )
     response.headers.update(error.headers)
     return response

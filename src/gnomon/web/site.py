@@ -1,4 +1,4 @@
-"""What the UI adds to the API's app: its pages and their stylesheet."""
+"""What the UI adds to the API's app: its pages, their actions and login, and its static files."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import logging
 
 from fastapi import FastAPI
 
-from gnomon.web import definitions, runs
+from gnomon.web import actions, definitions, login, runs
 from gnomon.web.headers import SecureStaticFiles
 from gnomon.web.rendering import STATIC_DIRECTORY, STATIC_PREFIX
 
@@ -14,7 +14,8 @@ log = logging.getLogger(__name__)
 
 
 def install_pages(app: FastAPI) -> None:
-    """Serve the UI's pages at `/` and `/process_definitions`, and its files under `/static`."""
+    """Serve the UI's pages at `/` and `/process_definitions`, its actions and login, and its
+    files under `/static`."""
     app.mount(STATIC_PREFIX, SecureStaticFiles(directory=STATIC_DIRECTORY), name="static")
-    for module in (runs, definitions):
+    for module in (runs, definitions, actions, login):
         app.include_router(module.router)

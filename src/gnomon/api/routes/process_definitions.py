@@ -6,15 +6,15 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
+from gnomon.api import commands
 from gnomon.api.deps import ApiTokenDep, ContextDep, NowDep, ReadTokenDep, SessionDep
 from gnomon.api.openapi import errors
 from gnomon.api.query import DefinitionName, NameFilter
 from gnomon.api.wire import wire_response
 from gnomon.domain.definitions import ProcessDefinition
 from gnomon.domain.validation import check_definition, shell_problems
-from gnomon.errors import InvalidInputError, NotFoundError
+from gnomon.errors import InvalidInputError
 from gnomon.storage import definitions as store
-from gnomon.storage import run_requests
 
 router = APIRouter(prefix="/api/process_definitions", tags=["process definitions"])
 NAME = "/{process_definition_name}"
@@ -85,9 +85,7 @@ def delete_process_definition(
     process_definition_name: DefinitionName, session: SessionDep, context: ContextDep
 ) -> Response:
     """Deletes a registered process definition; its past processes stay readable."""
-    store.delete_definition(session=session, name=process_definition_name)
-    session.commit()
-    context.on_change("definitions")
+    commands.delete_definition(session, context, process_definition_name)
     return Response(status_code=204)
 
 
@@ -100,20 +98,9 @@ def trigger_process_definition(
     task_definition_name: NameFilter | None = None,
 ) -> Response:
     """Triggers a new instance of the process (only the named task, if given)."""
-    task_filter = None
-    if task_definition_name is not None:
-        definition = store.get_definition(session=session, name=process_definition_name)
-        names = {t.task_definition_name for t in definition.task_definitions}
-        if task_definition_name not in names:
-            raise NotFoundError(
-                "task definition", f"{process_definition_name}/{task_definition_name}"
-            )
-        task_filter = [task_definition_name]
-    run_requests.add_trigger(
-        session=session, name=process_definition_name, task_filter=task_filter, now=now
+    commands.trigger_definition(
+        session, context, now, process_definition_name, task_definition_name
     )
-    session.commit()
-    context.on_change("triggers")
     return Response(status_code=204)
 
 
@@ -122,7 +109,8 @@ def pause_process_definition(
     process_definition_name: DefinitionName, session: SessionDep, context: ContextDep, now: NowDep
 ) -> Response:
     """Pause the process schedule; triggers still start runs."""
-    return _set_paused(process_definition_name, True, session, context, now)
+    commands.pause_definition(session, context, now, process_definition_name)
+    return Response(status_code=204)
 
 
 @router.post(NAME + "/resume", status_code=204, responses=WRITE_ERRORS, dependencies=[ApiTokenDep])
@@ -130,15 +118,7 @@ def resume_process_definition(
     process_definition_name: DefinitionName, session: SessionDep, context: ContextDep, now: NowDep
 ) -> Response:
     """Resume the process schedule."""
-    return _set_paused(process_definition_name, False, session, context, now)
-
-
-def _set_paused(
-    name: str, paused: bool, session: SessionDep, context: ContextDep, now: NowDep
-) -> Response:
-    store.set_paused(session=session, name=name, paused=paused, now=now)
-    session.commit()
-    context.on_change("definitions")
+    commands.resume_definition(session, context, now, process_definition_name)
     return Response(status_code=204)
 
 

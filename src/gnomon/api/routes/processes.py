@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from fastapi import APIRouter, Response
 
+from gnomon.api import commands
 from gnomon.api.deps import ApiTokenDep, ContextDep, NowDep, ReadTokenDep, SessionDep
 from gnomon.api.openapi import errors
 from gnomon.api.query import (
@@ -19,7 +18,6 @@ from gnomon.api.query import (
 from gnomon.api.wire import wire_response
 from gnomon.domain.enums import ProcessStatus
 from gnomon.domain.runs import Process
-from gnomon.storage import run_requests
 from gnomon.storage.runs import ProcessQuery, get_process, list_processes
 
 router = APIRouter(prefix="/api/processes", tags=["processes"])
@@ -69,7 +67,8 @@ def retry_process_run(
     process_id: RunId, session: SessionDep, context: ContextDep, now: NowDep
 ) -> Response:
     """Retries a failed process run; each failed task gets one more attempt, without backoff."""
-    return _request(run_requests.add_retry, process_id, session, context, now)
+    commands.retry_run(session, context, now, process_id)
+    return Response(status_code=204)
 
 
 @router.post(ID + "/kill", status_code=204, responses=REQUEST_ERRORS, dependencies=[ApiTokenDep])
@@ -77,18 +76,5 @@ def kill_process_run(
     process_id: RunId, session: SessionDep, context: ContextDep, now: NowDep
 ) -> Response:
     """Terminates an active process: running tasks are stopped and it ends failed."""
-    return _request(run_requests.add_kill, process_id, session, context, now)
-
-
-def _request(
-    record: Callable[..., str],
-    process_id: RunId,
-    session: SessionDep,
-    context: ContextDep,
-    now: NowDep,
-) -> Response:
-    """Record a kill or retry for the scheduler and wake it."""
-    record(session=session, process_id=process_id, now=now)
-    session.commit()
-    context.on_change("requests")
+    commands.kill_run(session, context, now, process_id)
     return Response(status_code=204)

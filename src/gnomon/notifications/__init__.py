@@ -29,7 +29,13 @@ from gnomon.notifications.policy import (
     should_notify,
     statuses_needed,
 )
-from gnomon.notifications.report import RunReport, TaskOutcome, TaskReport, format_duration
+from gnomon.notifications.report import (
+    RunReport,
+    TaskOutcome,
+    TaskReport,
+    format_duration,
+    task_summary,
+)
 from gnomon.notifications.webhook import build_webhook_body, send_webhook
 
 __all__ = [
@@ -58,4 +64,5 @@ __all__ = [
     "send_webhook",
     "should_notify",
     "statuses_needed",
+    "task_summary",
 ]

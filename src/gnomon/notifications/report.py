@@ -113,6 +113,34 @@ class RunReport:
         return self.status.value
 
 
+def task_summary(
+    status: str, attempts: int, *, reason: str | None = None, executor: str | None = None
+) -> str:
+    """Sundial's line for a task definition in a run, for people.
+
+    `Succeeded on docker after 2 attempts`, `Failed on docker for reason: exit code 3 after 3
+    attempts`, `Running on docker (attempt 2)`, `Waiting to retry after 1 attempt`, `Did not run`.
+
+    Args:
+        status: The latest attempt's status (`succeeded`, `failed`, `running`), `waiting` for
+            a task that will still start, or `did not run`.
+        attempts: Attempts made so far, the first included.
+        reason: Why the latest attempt failed, if it did.
+        executor: Where it ran (`docker`, `kubernetes`, `shell`), when known.
+    """
+    if status == "did not run" or (attempts == 0 and status != "waiting"):
+        return "Did not run"
+    on = f" on {executor}" if executor else ""
+    made = f"{attempts} attempt{'s' if attempts != 1 else ''}"
+    if status == "running":
+        return f"Running{on} (attempt {attempts})"
+    if status == "waiting":
+        return f"Waiting to retry after {made}" if attempts else "Waiting to start"
+    if status == "failed" and reason:
+        return f"Failed{on} for reason: {reason} after {made}"
+    return f"{status.capitalize()}{on} after {made}"
+
+
 def format_duration(seconds: float) -> str:
     """`1h 2m 3s`, `4m 5s`, `6s`, or `0.4s` for sub-second runs."""
     if seconds < 1:

@@ -127,11 +127,11 @@ def nodes(page: Page) -> dict[str, Element]:
 
 
 def cards(page: Page) -> dict[str, Element]:
-    return {s.attrs["data-task"]: s for s in page.document.find_all("section", cls="task-card")}
+    return {s.attrs["data-task"]: s for s in page.document.find_all("tbody", cls="task-group")}
 
 
 def summary(page: Page, name: str) -> str:
-    return cards(page)[name].find("p", cls="task-summary").text()
+    return cards(page)[name].find("span", cls="task-summary").text()
 
 
 def buttons(page: Page) -> dict[str, str]:
@@ -193,7 +193,7 @@ def test_a_succeeded_run_shows_its_graph_timeline_and_tasks(site: Site, store: S
     assert summary(page, "extract") == "Succeeded on docker after 1 attempt"
     assert summary(page, "transform") == "Succeeded on docker after 2 attempts"
     assert summary(page, "report") == "Succeeded on docker after 1 attempt"
-    rows = cards(page)["transform"].find("tbody").find_all("tr")
+    rows = cards(page)["transform"].find_all("tr", cls="attempt-row")
     assert [row.find("th").text() for row in rows] == ["#1 on docker", "#2 on docker"]
     first = {td.attrs["data-label"]: td.text() for td in rows[0].find_all("td")}
     assert first["Started"] == "2026-03-02 12:01:01" and first["Ended"] == "2026-03-02 12:01:30"
@@ -332,7 +332,7 @@ def test_a_killed_run_says_so_and_its_tasks_did_not_run(site: Site, store: Store
     reason = "The task's process was requested to be killed"
     with transaction(store.engine) as session:
         batch = WriteBatch()
-        task_id = killing.document.find("tbody").find("tr").attrs["data-task-id"]
+        task_id = killing.document.find("tr", cls="attempt-row").attrs["data-task-id"]
         batch.end_task(task_id, TaskStatus.FAILED, reason, store.clock.now())
         batch.end_process(process_id, ProcessStatus.FAILED, store.clock.now())
         batch.flush(session)
@@ -492,3 +492,38 @@ def test_statements_do_not_grow_with_tasks_attempts_or_metadata(
     with recorded_statements(engine) as statements:
         assert site.get("/processes/" + str(uuid.UUID(int=1))).status == 404
     assert len(statements) == 1
+
+
+def test_a_task_behind_a_failed_dependency_will_not_run_while_the_run_goes_on(
+    site: Site, store: Store
+) -> None:
+    tasks = [
+        task("extract"),
+        task("load", "extract"),
+        TaskDefinition.model_validate(docker_task("report", "load", optional=("extract",))),
+        TaskDefinition.model_validate(docker_task("notify", optional=("load",))),
+        task("archive"),
+    ]
+    process_id = seed(
+        store,
+        Seed(
+            tasks,
+            [
+                Try("extract", TaskStatus.FAILED, 0, 5, "exit code 3"),
+                Try("archive", TaskStatus.RUNNING, 0),
+            ],
+            status=ProcessStatus.RUNNING,
+        ),
+    )
+
+    page = site.get(f"/processes/{process_id}")
+
+    statuses = {name: g.attrs["data-status"] for name, g in nodes(page).items()}
+    assert statuses == {
+        "extract": "failed",
+        "load": "none",
+        "report": "none",
+        "notify": "waiting",
+        "archive": "running",
+    }
+    assert summary(page, "load") == "Did not run"

@@ -12,7 +12,8 @@ from __future__ import annotations
 import logging
 import uuid
 from collections import defaultdict
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Final
 
@@ -20,6 +21,7 @@ from fastapi import APIRouter, Request, Response
 from markupsafe import Markup
 
 from gnomon.api.deps import NowDep, SessionDep
+from gnomon.domain import topological_order
 from gnomon.notifications import task_summary
 from gnomon.storage.run_detail import AttemptDetail, RunDetail, TaskSnapshot, run_detail
 from gnomon.web.access import PageReadDep
@@ -57,6 +59,14 @@ class TaskView:
     @property
     def name(self) -> str:
         return self.snapshot.name
+
+    def ran_on(self, attempt: AttemptDetail | None) -> str | None:
+        """Where an attempt ran: its executor backend, or `shell` for a shell script (the
+        executor state names the container backend for every attempt)."""
+        kind = self.snapshot.executable_kind
+        if kind == "shell" or attempt is None or attempt.backend is None:
+            return kind
+        return attempt.backend
 
 
 @router.get("/processes/{process_id}")
@@ -106,49 +116,88 @@ def task_views(detail: RunDetail, now: datetime) -> list[TaskView]:
     for attempt in detail.attempts:
         by_task[attempt.task].append(attempt)
     wanted = set(detail.task_filter) if detail.task_filter else None
+    shown = [task for task in detail.tasks if wanted is None or task.name in wanted]
+    blocked = _blocked(detail, shown, by_task)
     return [
-        _task_view(detail, task, tuple(by_task[task.name]), now)
-        for task in detail.tasks
-        if wanted is None or task.name in wanted
+        _task_view(detail, task, tuple(by_task[task.name]), task.name in blocked, now)
+        for task in shown
     ]
 
 
+def _blocked(
+    detail: RunDetail, tasks: list[TaskSnapshot], by_task: dict[str, list[AttemptDetail]]
+) -> set[str]:
+    """Tasks that will never start: a required dependency failed for good, or will never run
+    itself (the scheduler's rule; dependencies outside the task filter do not count)."""
+    shown = {task.name for task in tasks}
+    needs = {
+        task.name: [d.name for d in task.dependencies if d.required and d.name in shown]
+        for task in tasks
+    }
+    try:
+        order = topological_order(needs)
+    except ValueError:  # a cycle: the scheduler failed this run already; say nothing more
+        return set()
+    failed = {
+        task.name for task in tasks if _final_status(detail, task, by_task[task.name]) == "failed"
+    }
+    blocked: set[str] = set()
+    for name in order:
+        if not by_task[name] and any(need in failed or need in blocked for need in needs[name]):
+            blocked.add(name)
+    return blocked
+
+
 def _task_view(
-    detail: RunDetail, task: TaskSnapshot, attempts: tuple[AttemptDetail, ...], now: datetime
+    detail: RunDetail,
+    task: TaskSnapshot,
+    attempts: tuple[AttemptDetail, ...],
+    blocked: bool,
+    now: datetime,
 ) -> TaskView:
-    status = node_status(detail, task, attempts)
+    status = None if blocked else node_status(detail, task, attempts)
     last = attempts[-1] if attempts else None
-    executor = (last.backend if last else None) or task.executable_kind
-    summary = task_summary(
-        status or "did not run",
-        len(attempts),
-        reason=last.reason if last and last.status == "failed" else None,
-        executor=executor,
-    )
     started = attempts[0].started_at if attempts else None
     ended = last.ended_at if last and status not in ("running", "waiting") else None
     took = duration(((ended or now) - started).total_seconds()) if started else None
-    return TaskView(
+    view = TaskView(
         snapshot=task,
         attempts=attempts,
         status=status,
-        summary=summary,
+        summary="",
         anchor="task-" + path_segment(task.name),
         started_at=started,
         ended_at=ended,
         took=took,
         failures=sum(1 for attempt in attempts if attempt.status == "failed"),
     )
+    summary = task_summary(
+        status or "did not run",
+        len(attempts),
+        reason=last.reason if last and last.status == "failed" else None,
+        executor=view.ran_on(last),
+    )
+    return replace(view, summary=summary)
 
 
 def node_status(
-    detail: RunDetail, task: TaskSnapshot, attempts: tuple[AttemptDetail, ...]
+    detail: RunDetail, task: TaskSnapshot, attempts: Sequence[AttemptDetail]
 ) -> str | None:
     """The latest attempt's status; `waiting` while the run goes on and the task will still
     start (or retry); None when it never ran and never will."""
     going = detail.ended_at is None and not detail.kill_requested
     if not attempts:
         return "waiting" if going else None
+    return _final_status(detail, task, attempts)
+
+
+def _final_status(
+    detail: RunDetail, task: TaskSnapshot, attempts: Sequence[AttemptDetail]
+) -> str | None:
+    """The latest attempt's status, or `waiting` for a failure that will be retried."""
+    if not attempts:
+        return None
+    going = detail.ended_at is None and not detail.kill_requested
     latest = attempts[-1].status
     if latest == "failed" and going and len(attempts) < task.max_attempts:
         return "waiting"

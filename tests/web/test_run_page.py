@@ -127,7 +127,7 @@ def nodes(page: Page) -> dict[str, Element]:
 
 
 def cards(page: Page) -> dict[str, Element]:
-    return {s.attrs["data-task"]: s for s in page.document.find_all("tbody", cls="task-group")}
+    return {s.attrs["data-task-name"]: s for s in page.document.find_all("tbody", cls="task-group")}
 
 
 def summary(page: Page, name: str) -> str:
@@ -181,6 +181,9 @@ def test_a_succeeded_run_shows_its_graph_timeline_and_tasks(site: Site, store: S
         "transform": "succeeded",
         "report": "succeeded",
     }
+    # Users' scripts find a task's node by `[data-task=NAME]`: one element per task.
+    tagged = [e.attrs["data-task"] for e in page.document.find_all() if "data-task" in e.attrs]
+    assert sorted(tagged) == ["extract", "report", "transform"]
     lines = [t.text() for t in graph["transform"].find_all("text", cls="node-line")]
     assert lines == ["12:01:01–12:03:20", "2 min 19 s · 1 failure"]
     edges = {
@@ -270,7 +273,7 @@ def test_a_run_failed_after_retries_offers_retry_and_says_why(site: Site, store:
     assert summary(page, "transform") == "Failed on docker for reason: exit code 3 after 3 attempts"
     assert buttons(page) == {"Retry failed tasks": f"/processes/{process_id}/retry"}
     card = cards(page)["transform"]
-    assert card.attrs["data-status"] == "failed"
+    assert card.attrs["data-task-status"] == "failed"
     assert "3 attempts allowed · after extract" in card.text()
 
 

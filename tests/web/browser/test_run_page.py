@@ -94,11 +94,11 @@ def test_the_run_page(
     status_of("archive-raw-files-to-cold-storage-bucket").to_have_attribute(
         "data-status", "running"
     )
-    card = page.locator('tbody.task-group[data-task="load-warehouse"]')
+    card = page.locator('tbody.task-group[data-task-name="load-warehouse"]')
     expect(card.locator(".task-summary")).to_have_text(
         "Failed on shell for reason: exit code 2 after 2 attempts"
     )
-    orders = page.locator('tbody.task-group[data-task="extract-orders"]')
+    orders = page.locator('tbody.task-group[data-task-name="extract-orders"]')
     expect(orders.locator(".metadata dt")).to_have_text(["rows", "source"])
     expect(page.locator(".gantt-bar")).to_have_count(10)
     expect(page.get_by_role("button", name="Kill")).to_be_visible()

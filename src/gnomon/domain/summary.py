@@ -30,11 +30,14 @@ def task_summary(
         executor: The backend it ran on (`docker`, `kubernetes`, `shell`), when known.
 
     Returns:
-        `Did not run`, `Waiting`, `Waiting to retry after 1 attempt`, `Running on docker`,
-        `Running on docker (attempt 2)`, `Succeeded on docker after 2 attempts`,
-        `Failed for reason: exit code 3 after 3 attempts`, or the status itself, capitalised,
+        `Did not run` (also for no attempt at all), `Waiting to start`, `Waiting to retry
+        after 1 attempt`, `Running on docker`, `Running on docker (attempt 2)`, `Succeeded on
+        docker after 2 attempts`, `Failed for reason: exit code 3 after 3 attempts`, or the
+        status itself, capitalised,
         for any other value.
     """
+    if status == DID_NOT_RUN or (attempts == 0 and status != "waiting"):
+        return "Did not run"
     on = f" on {executor}" if executor else ""
     if status == "succeeded":
         return f"Succeeded{on} after {_attempts(attempts)}"
@@ -43,8 +46,6 @@ def task_summary(
         return f"Failed{on}{why} after {_attempts(attempts)}"
     if status == "running":
         return f"Running{on}" + (f" (attempt {attempts})" if attempts > 1 else "")
-    if status == "waiting" and attempts:
-        return f"Waiting to retry after {_attempts(attempts)}"
-    if status == DID_NOT_RUN:
-        return "Did not run"
+    if status == "waiting":
+        return f"Waiting to retry after {_attempts(attempts)}" if attempts else "Waiting to start"
     return status[:1].upper() + status[1:]

@@ -2,7 +2,7 @@
 
 Server-rendered HTML (Jinja2, autoescaped) and one stylesheet of its own; every page reads with
 JavaScript off. It sits above the API (`gnomon.api`) and reads the store through
-`gnomon.storage.overview`, never through SQL of its own.
+`gnomon.storage.overview` and `gnomon.storage.run_detail`, never through SQL of its own.
 """
 
 from gnomon.web.site import install_pages

@@ -17,6 +17,7 @@ import logging
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Final
 
 from markupsafe import Markup
@@ -95,10 +96,17 @@ def graph_svg(nodes: Sequence[GraphNode], edges: Sequence[GraphEdge], *, label: 
     )[::-1]
     shown_lines = min(max((len(node.lines) for node in unique), default=0), MAX_LINES)
     height = 2 * _PAD + 16 + _LINE_HEIGHT * shown_lines
-    placed = layout(
-        [node.name for node in unique], [(e.source, e.target) for e in kept], node_height=height
+    placed = _layout(
+        tuple(node.name for node in unique), tuple((e.source, e.target) for e in kept), height
     )
     return _draw(unique, kept, placed, label)
+
+
+@lru_cache(maxsize=256)
+def _layout(names: tuple[str, ...], edges: tuple[tuple[str, str], ...], height: float) -> Layout:
+    # A run's graph has the same shape on every load, and so have the runs of one definition;
+    # the layout is read only.
+    return layout(names, edges, node_height=height)
 
 
 def _draw(nodes: list[GraphNode], edges: list[GraphEdge], placed: Layout, label: str) -> Markup:
@@ -184,6 +192,7 @@ def _path(points: list[tuple[float, float]]) -> str:
     return "".join(parts)
 
 
+@lru_cache(maxsize=8192)
 def fit(text: str, room: float, size: float, *, bold: bool = False) -> str:
     """`text` cut short with `…` so that it fits `room` pixels at font size `size`.
 

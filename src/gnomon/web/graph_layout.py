@@ -24,8 +24,8 @@ from typing import Final
 
 log = logging.getLogger(__name__)
 
-NODE_WIDTH: Final = 196.0
-COLUMN_GAP: Final = 64.0
+NODE_WIDTH: Final = 188.0
+COLUMN_GAP: Final = 44.0
 NODE_GAP: Final = 18.0
 WAYPOINT_GAP: Final = 10.0
 """Room kept around a waypoint of a long edge in a column."""

@@ -96,7 +96,7 @@ def start_scheduler(
     notifications = NotificationObserver(
         engine,
         Notifier.from_settings(settings, registry),
-        settings.callback_url(for_container=False),
+        settings.site_url(),
     )
 
     instance = job_instance(settings, engine)

@@ -49,8 +49,9 @@ class Settings(BaseSettings):
     """Port the API listens on."""
 
     public_url: str | None = None
-    """URL jobs call back to. Default: `http://host.docker.internal:PORT` for containers,
-    `http://127.0.0.1:PORT` for shell scripts."""
+    """URL jobs call back to, and where links in notifications point (`URL/processes/ID`).
+    Default: `http://host.docker.internal:PORT` for containers, `http://127.0.0.1:PORT` for shell
+    scripts and links."""
 
     executor: ExecutorName = ExecutorName.DOCKER
     """Backend for `docker_image_command` and `batch_image_command`: docker, kubernetes or fake."""
@@ -197,6 +198,10 @@ class Settings(BaseSettings):
             return self.public_url.rstrip("/")
         host = "host.docker.internal" if for_container else "127.0.0.1"
         return f"http://{host}:{self.port}"
+
+    def site_url(self) -> str:
+        """Where people reach Gnomon's pages: links to a run in notifications start with it."""
+        return self.callback_url(for_container=False)
 
 
 def settings_table() -> str:

@@ -19,6 +19,7 @@ from tests.notifications.receivers import (
 )
 from tests.notifications.support import (
     PROCESS_ID,
+    SITE_URL,
     STARTED,
     NotifierFactory,
     ReportFactory,
@@ -77,7 +78,7 @@ def make_report() -> ReportFactory:
             previous_status=previous,
             recent_statuses=list(recent),
             tasks=default_tasks(status) if tasks is None else list(tasks),
-            run_url=f"http://gnomon.test/api/processes/{PROCESS_ID}",
+            site_url=SITE_URL,
             killed=killed,
         )
 

@@ -15,6 +15,9 @@ S = ProcessStatus.SUCCEEDED
 F = ProcessStatus.FAILED
 STARTED = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 PROCESS_ID = UUID("6f1c9d2e-0b7a-4c4e-9a51-3f2d8e7b1c00")
+SITE_URL = "http://gnomon.test"
+PAGE_URL = f"{SITE_URL}/processes/{PROCESS_ID}"
+API_URL = f"{SITE_URL}/api/processes/{PROCESS_ID}"
 
 TRANSITIONS: list[tuple[ProcessStatus | None, ProcessStatus]] = [
     (S, S),

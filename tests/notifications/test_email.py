@@ -105,10 +105,10 @@ def test_body_names_the_run_and_every_task_with_its_attempts(
     assert "failed (killed)" in body
     assert "4m 5s" in body
     assert str(PROCESS_ID) in body
-    assert report.run_url in body
-    assert "extract: succeeded after 1 attempt" in body
-    assert "transform: failed after 3 attempts: exit code 2" in body
-    assert "load: did not run" in body
+    assert report.page_url in body
+    assert "extract: Succeeded after 1 attempt" in body
+    assert "transform: Failed for reason: exit code 2 after 3 attempts" in body
+    assert "load: Did not run" in body
 
 
 def test_success_mentions_retried_tasks(
@@ -121,7 +121,7 @@ def test_success_mentions_retried_tasks(
     assert notifier.join(10)
     message = smtp_server[0].messages[0].message
     assert message["Subject"] == "Process succeeded: nightly-etl"
-    assert "load: succeeded after 2 attempts" in plain_body(message)
+    assert "load: Succeeded after 2 attempts" in plain_body(message)
 
 
 def test_no_message_when_nobody_asked(

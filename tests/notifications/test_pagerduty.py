@@ -11,6 +11,7 @@ from gnomon.domain.enums import ProcessStatus
 from gnomon.notifications import Notifier
 from tests.notifications.receivers import HttpReceiver
 from tests.notifications.support import (
+    PAGE_URL,
     PROCESS_ID,
     F,
     NotifierFactory,
@@ -75,7 +76,7 @@ def test_trigger_at_the_threshold_repeats_on_one_incident_and_resolves_on_succes
         "incident_key": "gnomon/nightly-etl",
         "description": "Gnomon process nightly-etl has failed 2 times in a row",
         "client": "Gnomon",
-        "client_url": f"http://gnomon.test/api/processes/{PROCESS_ID}",
+        "client_url": PAGE_URL,
         "details": {
             "process_definition_name": "nightly-etl",
             "process_id": str(PROCESS_ID),
@@ -84,8 +85,8 @@ def test_trigger_at_the_threshold_repeats_on_one_incident_and_resolves_on_succes
             "consecutive_failures": 2,
             "started_at": "2026-03-02T12:00:00.000Z",
             "ended_at": "2026-03-02T12:04:05.000Z",
-            "failed_tasks": ["transform: failed after 3 attempts: exit code 2"],
-            "run_url": f"http://gnomon.test/api/processes/{PROCESS_ID}",
+            "failed_tasks": ["transform: Failed for reason: exit code 2 after 3 attempts"],
+            "run_url": PAGE_URL,
         },
     }
     assert (

@@ -6,6 +6,8 @@ from gnomon.domain.definitions import Notification
 from gnomon.notifications import TaskReport
 from tests.notifications.receivers import HttpReceiver
 from tests.notifications.support import (
+    API_URL,
+    PAGE_URL,
     PROCESS_ID,
     F,
     NotifierFactory,
@@ -41,7 +43,8 @@ def test_body_describes_the_finished_run(
         "started_at": "2026-03-02T12:00:00.000Z",
         "ended_at": "2026-03-02T12:04:05.000Z",
         "duration_seconds": 245.0,
-        "run_url": f"http://gnomon.test/api/processes/{PROCESS_ID}",
+        "run_url": API_URL,
+        "run_page_url": PAGE_URL,
         "tasks": [
             {
                 "task_definition_name": "extract",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import psycopg
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -9,6 +10,7 @@ from sqlalchemy.engine import Engine
 from gnomon.errors import StoreDataError, StoreError, StoreUnavailableError
 from gnomon.storage import StoreTimeouts, make_engine, ping, transaction, upgrade
 from gnomon.storage.definitions import definition_bodies
+from gnomon.storage.failures import translated
 
 NOWHERE = "postgresql+psycopg://nobody@127.0.0.1:1/gnomon"
 """A port nothing listens on: every connection is refused at once."""
@@ -69,3 +71,27 @@ def test_errors_of_the_callers_own_pass_unchanged(engine: Engine) -> None:
     with pytest.raises(ZeroDivisionError):
         with transaction(engine):
             raise ZeroDivisionError
+
+
+def _error_raised_over(lost: Exception) -> sa.exc.ProgrammingError:
+    """A driver error raised while the driver handled `lost`, as SQLAlchemy wraps it."""
+    try:
+        try:
+            raise lost
+        except type(lost):
+            raise psycopg.ProgrammingError("can't change 'autocommit' now") from None
+    except psycopg.ProgrammingError as echo:
+        echo.__context__ = lost
+        return sa.exc.ProgrammingError("select pg_catalog.version()", {}, echo)
+
+
+def test_an_error_raised_while_a_connection_was_lost_is_unavailability() -> None:
+    # Seen under connections cut at random: the pre-ping's socket closed, then restoring
+    # autocommit on the dead handle raised a ProgrammingError, which once answered 500.
+    error = _error_raised_over(psycopg.OperationalError("connection socket closed"))
+    assert isinstance(translated(error), StoreUnavailableError)
+
+
+def test_an_error_raised_over_an_error_of_the_callers_own_stays_a_store_error() -> None:
+    error = _error_raised_over(ValueError("a mistake of the caller's"))
+    assert type(translated(error)) is StoreError

@@ -31,6 +31,7 @@ def test_defaults_work_on_one_machine(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.allow_shell is False
     assert settings.callback_url(for_container=True) == "http://host.docker.internal:8080"
     assert settings.callback_url(for_container=False) == "http://127.0.0.1:8080"
+    assert settings.site_url() == "http://127.0.0.1:8080"
 
 
 def test_environment_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -41,6 +42,7 @@ def test_environment_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.port == 9999
     assert settings.allow_shell is True
     assert settings.callback_url(for_container=True) == "http://gnomon.example:80"
+    assert settings.site_url() == "http://gnomon.example:80"
 
 
 def test_invalid_values_are_rejected(monkeypatch: pytest.MonkeyPatch) -> None:

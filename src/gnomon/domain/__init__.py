@@ -33,7 +33,7 @@ from gnomon.domain.limits import (
     MAX_ENV_VALUE_CHARS,
     MAX_LOG_MESSAGE_CHARS,
 )
-from gnomon.domain.logtext import clean_message, decode_output, storable
+from gnomon.domain.logtext import CUT_MARK, clean_message, decode_output, storable
 from gnomon.domain.manifests import (
     MANIFEST_API_VERSION,
     MANIFEST_KIND,
@@ -43,10 +43,13 @@ from gnomon.domain.manifests import (
 )
 from gnomon.domain.runs import ExecutionStateEntry, LogEntry, MetadataEntry, Process, Task
 from gnomon.domain.stored import read_stored
+from gnomon.domain.summary import DID_NOT_RUN, task_summary
 from gnomon.domain.times import as_utc, format_wire_time
 from gnomon.domain.validation import check_definition, parse_cron, shell_problems
 
 __all__ = [
+    "CUT_MARK",
+    "DID_NOT_RUN",
     "MANIFEST_API_VERSION",
     "MANIFEST_KIND",
     "MAX_ENTRIES_PER_CALLBACK",
@@ -96,5 +99,6 @@ __all__ = [
     "seconds_between",
     "shell_problems",
     "storable",
+    "task_summary",
     "topological_order",
 ]

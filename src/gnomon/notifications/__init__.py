@@ -29,10 +29,21 @@ from gnomon.notifications.policy import (
     should_notify,
     statuses_needed,
 )
-from gnomon.notifications.report import RunReport, TaskOutcome, TaskReport, format_duration
+from gnomon.notifications.report import (
+    LOG_TAIL_CHARS,
+    LOG_TAIL_LINES,
+    LOG_TAIL_TASKS,
+    RunReport,
+    TaskOutcome,
+    TaskReport,
+    format_duration,
+)
 from gnomon.notifications.webhook import build_webhook_body, send_webhook
 
 __all__ = [
+    "LOG_TAIL_CHARS",
+    "LOG_TAIL_LINES",
+    "LOG_TAIL_TASKS",
     "Channel",
     "Delivery",
     "DeliveryError",

@@ -3,8 +3,11 @@
 Any SMTP relay works (a cluster's mail relay, a provider's submission port, or a local MTA), so
 Gnomon needs no cloud account to send mail. One message per finished run goes to every selected
 recipient, with Sundial's subjects (`Process succeeded: <name>` / `Process failed: <name>`) so
-existing mail filters keep working. The body is plain text with an HTML alternative; Sundial's
-GraphViz picture, which needed a public S3 bucket, is left out in favour of a link to the run.
+existing mail filters keep working. The message is `multipart/alternative`: a plain-text body and
+an HTML one, both rendered by Jinja2 from `templates/` and saying the same: the run's facts, a
+link to its page in the web UI, Sundial's task summary table, and the last lines of each failed
+task's final attempt. Sundial's GraphViz picture, which needed a public S3 bucket, is left out in
+favour of the link.
 
 This module is named `mail` rather than `email` so that it cannot shadow the standard library's
 `email` package.
@@ -12,22 +15,26 @@ This module is named `mail` rather than `email` so that it cannot shadow the sta
 
 from __future__ import annotations
 
-import html
 import logging
+import re
 import smtplib
 import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from email.errors import HeaderParseError
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from enum import StrEnum
+from functools import cache
+from typing import Any, Final
+
+import jinja2
 
 from gnomon.domain.definitions import Email
-from gnomon.domain.times import format_wire_time
 from gnomon.notifications.errors import DeliveryError
-from gnomon.notifications.report import RunReport, format_duration
+from gnomon.notifications.report import RunReport, TaskReport, format_duration
 
 log = logging.getLogger(__name__)
 
@@ -71,51 +78,95 @@ def _subject(report: RunReport) -> str:
     return f"Process {verb}: {report.process_definition_name}"
 
 
-def _summary_rows(report: RunReport) -> list[tuple[str, str]]:
+# Terminal colour codes are common in job output; other control characters could garble a mail
+# reader's display. Tabs and line breaks are kept.
+_TERMINAL_CODES: Final = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
+_CONTROLS: Final = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _readable(message: str) -> str:
+    return _CONTROLS.sub("\ufffd", _TERMINAL_CODES.sub("", message))
+
+
+@dataclass(frozen=True)
+class _Line:
+    time: str
+    source: str
+    message: str
+
+
+@dataclass(frozen=True)
+class _Tail:
+    """The quoted end of one failed task's final attempt."""
+
+    task_definition_name: str
+    attempt: int
+    lines: tuple[_Line, ...]
+
+
+def _tail(task: TaskReport) -> _Tail:
+    lines = tuple(
+        _Line(entry.when.strftime("%H:%M:%S.%f")[:-3], entry.source, _readable(entry.message))
+        for entry in task.log_tail or ()
+    )
+    return _Tail(task.task_definition_name, task.attempts, lines)
+
+
+def _facts(report: RunReport) -> list[tuple[str, str]]:
     outcome = report.status.value + (" (killed)" if report.killed else "")
-    rows = [
+    return [
         ("Process definition", report.process_definition_name),
         ("Outcome", outcome),
         ("Previous run", report.previous_status.value if report.previous_status else "none"),
+        ("Started", _utc(report.started_at)),
+        ("Ended", _utc(report.ended_at)),
         ("Duration", format_duration(report.duration_seconds)),
-        ("Started", format_wire_time(report.started_at)),
-        ("Ended", format_wire_time(report.ended_at)),
         ("Process id", str(report.process_id)),
-        ("Run", report.run_url),
     ]
-    return rows
+
+
+def _utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _context(report: RunReport) -> dict[str, Any]:
+    """What both bodies say: the same facts, tasks and log lines."""
+    failed = [task for task in report.tasks if task.status == "failed"]
+    quoted = [task for task in failed if task.log_tail is not None]
+    return {
+        "subject": _subject(report),
+        "headline": report.status.value.capitalize() + (" (killed)" if report.killed else ""),
+        "report": report,
+        "facts": _facts(report),
+        "tails": [_tail(task) for task in quoted],
+        "unquoted": len(failed) - len(quoted),
+    }
+
+
+@cache
+def _environment() -> jinja2.Environment:
+    # HTML is escaped, the plain-text body is not (it is no markup); an undefined name is an
+    # error, so a typo in a template fails its tests instead of hiding a value.
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("gnomon.notifications", "templates"),
+        autoescape=jinja2.select_autoescape(
+            enabled_extensions=("html",), disabled_extensions=("txt",), default=True
+        ),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
 
 
 def render_text(report: RunReport) -> str:
     """The plain-text body."""
-    lines = [_subject(report), ""]
-    lines += [f"{label + ':':<20}{value}" for label, value in _summary_rows(report)]
-    lines += ["", "Tasks:"]
-    lines += [f"  {task.task_definition_name}: {task.summary()}" for task in report.tasks]
-    if not report.tasks:
-        lines.append("  (none)")
-    return "\n".join(lines) + "\n"
+    return _environment().get_template("run.txt").render(_context(report))
 
 
 def render_html(report: RunReport) -> str:
-    """The HTML alternative: the same facts as the text body, as two small tables."""
-    esc = html.escape
-    summary = "".join(
-        f"<tr><th align='left'>{esc(label)}</th><td>{esc(value)}</td></tr>"
-        for label, value in _summary_rows(report)
-        if label != "Run"
-    )
-    tasks = "".join(
-        f"<tr><td>{esc(task.task_definition_name)}</td><td>{esc(task.summary())}</td></tr>"
-        for task in report.tasks
-    )
-    link = f"<p><a href='{esc(report.run_url, quote=True)}'>Open the run</a></p>"
-    return (
-        f"<html><body><h2>{esc(_subject(report))}</h2>"
-        f"<table>{summary}</table>{link}"
-        f"<h3>Tasks</h3><table><tr><th>Task</th><th>Result</th></tr>{tasks}</table>"
-        "</body></html>"
-    )
+    """The HTML body: the same facts as the text, styled inline as mail readers need."""
+    return _environment().get_template("run.html").render(_context(report))
 
 
 def build_email_message(

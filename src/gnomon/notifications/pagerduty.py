@@ -59,7 +59,7 @@ def build_pagerduty_event(
         "incident_key": incident_key(report.process_definition_name),
         "description": _description(report, action)[:1024],
         "client": CLIENT,
-        "client_url": report.run_url,
+        "client_url": report.page_url,
         "details": {
             "process_definition_name": report.process_definition_name,
             "process_id": str(report.process_id),
@@ -69,7 +69,7 @@ def build_pagerduty_event(
             "started_at": format_wire_time(report.started_at),
             "ended_at": format_wire_time(report.ended_at),
             "failed_tasks": failed_tasks,
-            "run_url": report.run_url,
+            "run_url": report.page_url,
         },
     }
 

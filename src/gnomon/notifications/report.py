@@ -15,10 +15,18 @@ from datetime import datetime
 from typing import Final, Literal
 from uuid import UUID
 
+from gnomon.domain import DID_NOT_RUN, LogEntry, task_summary
 from gnomon.domain.enums import ProcessStatus
 
 TaskOutcome = Literal["succeeded", "failed", "did not run"]
-TASK_OUTCOMES: Final = ("succeeded", "failed", "did not run")
+TASK_OUTCOMES: Final = ("succeeded", "failed", DID_NOT_RUN)
+
+LOG_TAIL_LINES: Final = 20
+"""Lines of a failed task's final attempt that an email quotes."""
+LOG_TAIL_CHARS: Final = 500
+"""Characters of each quoted line; a longer one is cut (the run page has it whole)."""
+LOG_TAIL_TASKS: Final = 10
+"""Failed tasks whose lines an email quotes; the others are left to the run page."""
 
 
 @dataclass(frozen=True)
@@ -31,6 +39,8 @@ class TaskReport:
         attempts: Attempts made, the first included (0 when it did not run).
         reason: Why the last attempt failed (e.g. `exit code 2`), if it failed.
         duration_seconds: Wall time of the last attempt, when known.
+        log_tail: The last lines of the final attempt's log, oldest first; None when they
+            were not read (the task did not fail, or the email quotes enough tasks already).
     """
 
     task_definition_name: str
@@ -38,6 +48,7 @@ class TaskReport:
     attempts: int
     reason: str | None = None
     duration_seconds: float | None = None
+    log_tail: tuple[LogEntry, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.status not in TASK_OUTCOMES:
@@ -46,14 +57,8 @@ class TaskReport:
             raise ValueError("attempts must not be negative")
 
     def summary(self) -> str:
-        """One line for people: `failed after 3 attempts: exit code 2`."""
-        if self.status == "did not run":
-            return "did not run"
-        noun = "attempt" if self.attempts == 1 else "attempts"
-        text = f"{self.status} after {self.attempts} {noun}"
-        if self.status == "failed" and self.reason:
-            text += f": {self.reason}"
-        return text
+        """Sundial's line: `Failed for reason: exit code 2 after 3 attempts` (`task_summary`)."""
+        return task_summary(self.status, self.attempts, self.reason)
 
 
 @dataclass(frozen=True)
@@ -72,7 +77,8 @@ class RunReport:
             included; at least `statuses_needed(...)` of them (see `gnomon.notifications`),
             fewer only when the definition has not run that often.
         tasks: One entry per task definition.
-        run_url: Link to the run, e.g. `<public url>/api/processes/<id>`.
+        site_url: Where people and programs reach this Gnomon (the public URL); links to the
+            run start with it.
         killed: Whether the run ended because it was killed.
     """
 
@@ -84,7 +90,7 @@ class RunReport:
     previous_status: ProcessStatus | None
     recent_statuses: Sequence[ProcessStatus]
     tasks: Sequence[TaskReport]
-    run_url: str
+    site_url: str
     killed: bool = False
 
     def __post_init__(self) -> None:
@@ -95,6 +101,16 @@ class RunReport:
                 raise ValueError(f"{name} must be an aware datetime")
         if not self.recent_statuses or self.recent_statuses[0] != self.status:
             raise ValueError("recent_statuses must start with this run's own status")
+
+    @property
+    def page_url(self) -> str:
+        """The run's page in the web UI, where every link for people points."""
+        return f"{self.site_url.rstrip('/')}/processes/{self.process_id}"
+
+    @property
+    def api_url(self) -> str:
+        """The run as Sundial JSON (`GET /api/processes/<id>`), for programs."""
+        return f"{self.site_url.rstrip('/')}/api/processes/{self.process_id}"
 
     @property
     def succeeded(self) -> bool:

@@ -38,9 +38,11 @@ def build_webhook_body(report: RunReport) -> dict[str, Any]:
 
     Returns:
         `event`, `process_definition_name`, `process_id`, `status`, `previous_status` (omitted
-        for a first run), `killed`, `started_at`, `ended_at`, `duration_seconds`, `run_url` and
-        `tasks` (each with `task_definition_name`, `status`, `attempts`, and `reason` and
-        `duration_seconds` when known).
+        for a first run), `killed`, `started_at`, `ended_at`, `duration_seconds`, `run_url`
+        (the run as JSON, `GET /api/processes/<id>`: receivers may fetch it), `run_page_url`
+        (the run's page in the web UI, the link to show people) and `tasks` (each with
+        `task_definition_name`, `status`, `attempts`, and `reason` and `duration_seconds`
+        when known).
     """
     body: dict[str, Any] = {
         "event": EVENT,
@@ -55,7 +57,8 @@ def build_webhook_body(report: RunReport) -> dict[str, Any]:
         started_at=format_wire_time(report.started_at),
         ended_at=format_wire_time(report.ended_at),
         duration_seconds=report.duration_seconds,
-        run_url=report.run_url,
+        run_url=report.api_url,
+        run_page_url=report.page_url,
         tasks=[_task_body(task) for task in report.tasks],
     )
     return body

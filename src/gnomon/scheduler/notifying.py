@@ -1,5 +1,10 @@
 """Notifications after a run ends: build the report off the scheduler thread, then hand it to
-the notifier, whose workers deliver. Nothing here can delay or fail a run."""
+the notifier, whose workers deliver. Nothing here can delay or fail a run.
+
+The report is prepared on this module's own thread, from the store: the definition's
+notifications, the latest finished runs for the policy, and, when an email will quote them, the
+last lines of each failed task's final attempt (bounded, in one statement).
+"""
 
 from __future__ import annotations
 
@@ -7,23 +12,42 @@ import logging
 import queue
 import threading
 import uuid
+from collections.abc import Mapping, Sequence
 from typing import cast
 
+from gnomon.domain import LogEntry, Notification
 from gnomon.domain.enums import ProcessStatus
 from gnomon.errors import NotFoundError, StoreError
-from gnomon.notifications import Notifier, RunReport, TaskOutcome, TaskReport, statuses_needed
-from gnomon.scheduler.observer import FinishedRun, SchedulerObserver
-from gnomon.storage import Engine, definitions, transaction
+from gnomon.notifications import (
+    LOG_TAIL_CHARS,
+    LOG_TAIL_LINES,
+    LOG_TAIL_TASKS,
+    Notifier,
+    RunReport,
+    TaskOutcome,
+    TaskReport,
+    statuses_needed,
+)
+from gnomon.scheduler.observer import FinishedRun, SchedulerObserver, TaskSummary
+from gnomon.storage import Engine, Session, definitions, log_tails, transaction
 from gnomon.storage import scheduling as store
 
 log = logging.getLogger(__name__)
 
 
 class NotificationObserver(SchedulerObserver):
-    def __init__(self, engine: Engine, notifier: Notifier, public_url: str) -> None:
+    """Prepares and hands over notifications about finished runs.
+
+    Args:
+        engine: The store.
+        notifier: Sends what the report calls for.
+        site_url: Where people reach this Gnomon; links to a run start with it.
+    """
+
+    def __init__(self, engine: Engine, notifier: Notifier, site_url: str) -> None:
         self.engine = engine
         self.notifier = notifier
-        self.public_url = public_url.rstrip("/")
+        self.site_url = site_url.rstrip("/")
         self._queue: queue.SimpleQueue[FinishedRun | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._work, name="gnomon-notify", daemon=True)
         self._thread.start()
@@ -64,9 +88,15 @@ class NotificationObserver(SchedulerObserver):
                 before=run.started_at,
                 limit=statuses_needed(notifications),
             )
-        self.notifier.notify(self._report(run, previous), notifications)
+            tails = _read_tails(session, run, notifications)
+        self.notifier.notify(self._report(run, previous, tails), notifications)
 
-    def _report(self, run: FinishedRun, earlier: list[ProcessStatus]) -> RunReport:
+    def _report(
+        self,
+        run: FinishedRun,
+        earlier: list[ProcessStatus],
+        tails: Mapping[str, Sequence[LogEntry]],
+    ) -> RunReport:
         return RunReport(
             process_definition_name=run.definition_name,
             process_id=uuid.UUID(run.process_id),
@@ -75,12 +105,33 @@ class NotificationObserver(SchedulerObserver):
             ended_at=run.ended_at,
             previous_status=earlier[0] if earlier else None,
             recent_statuses=[run.status, *earlier],
-            tasks=[
-                TaskReport(
-                    t.task_definition_name, cast(TaskOutcome, t.status), t.attempts, t.reason
-                )
-                for t in run.tasks
-            ],
-            run_url=f"{self.public_url}/api/processes/{run.process_id}",
+            tasks=[_task_report(task, tails) for task in run.tasks],
+            site_url=self.site_url,
             killed=run.killed,
         )
+
+
+def _read_tails(
+    session: Session, run: FinishedRun, notifications: Sequence[Notification]
+) -> dict[str, Sequence[LogEntry]]:
+    """The last lines of the failed tasks' final attempts an email would quote, by task id; an
+    attempt without output maps to no lines. Nothing is read when no email is configured."""
+    if not any(entry.email is not None for entry in notifications):
+        return {}
+    quoted = [task.task_id for task in run.tasks if task.status == "failed" and task.task_id]
+    quoted = quoted[:LOG_TAIL_TASKS]
+    found = log_tails.last_lines(
+        session=session, task_ids=quoted, lines=LOG_TAIL_LINES, chars=LOG_TAIL_CHARS
+    )
+    return {task_id: found.get(task_id, []) for task_id in quoted}
+
+
+def _task_report(task: TaskSummary, tails: Mapping[str, Sequence[LogEntry]]) -> TaskReport:
+    tail = tails.get(task.task_id) if task.task_id else None
+    return TaskReport(
+        task.task_definition_name,
+        cast(TaskOutcome, task.status),
+        task.attempts,
+        task.reason,
+        log_tail=None if tail is None else tuple(tail),
+    )

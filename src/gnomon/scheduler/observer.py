@@ -20,6 +20,8 @@ class TaskSummary:
     """`succeeded`, `failed` or `did not run`."""
     attempts: int
     reason: str | None = None
+    task_id: str | None = None
+    """The final attempt's id; None when the task did not run."""
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from typing import cast
 from gnomon.domain.definitions import TaskDefinition, TaskExecutable
 from gnomon.domain.enums import ProcessStatus, TaskStatus
 from gnomon.domain.stored import read_stored
+from gnomon.domain.summary import DID_NOT_RUN
 from gnomon.domain.times import as_utc
 from gnomon.errors import StoreError
 from gnomon.runner.base import Attempt, AttemptState, ExecutorStatus
@@ -449,9 +450,10 @@ def _finished_run(process: ProcessState, status: ProcessStatus, now: datetime) -
         summaries.append(
             TaskSummary(
                 task_definition_name=task.task_definition_name,
-                status=last.status.value if last else "did not run",
+                status=last.status.value if last else DID_NOT_RUN,
                 attempts=len(attempts),
                 reason=last.reason if last else None,
+                task_id=last.task_id if last else None,
             )
         )
     return FinishedRun(

@@ -18,9 +18,11 @@ store's) wraps that work in `store_errors` too.
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import psycopg
 import sqlalchemy as sa
 
 from gnomon.errors import ConcurrentWriteError, StoreDataError, StoreError, StoreUnavailableError
@@ -29,6 +31,14 @@ log = logging.getLogger(__name__)
 
 _UNAVAILABLE = (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError)
 """Unreachable, connection lost or timed out, statement cancelled, pool exhausted."""
+_DRIVER_UNAVAILABLE = (
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+    sqlite3.OperationalError,
+    sqlite3.InterfaceError,
+)
+"""The same, as the drivers raise it before SQLAlchemy wraps it."""
+_CHAIN_LIMIT = 8
 
 
 @contextmanager
@@ -45,7 +55,7 @@ def translated(exc: sa.exc.SQLAlchemyError) -> StoreError:
     detail, kind = _detail(exc), _kind(exc)
     if isinstance(exc, sa.exc.IntegrityError):
         return ConcurrentWriteError(detail, kind)
-    if isinstance(exc, _UNAVAILABLE) or _invalidated(exc):
+    if isinstance(exc, _UNAVAILABLE) or _invalidated(exc) or _raised_over_lost_connection(exc):
         # A connection that died mid-request surfaces as whatever the driver raised on the dead
         # handle (sqlite3 says ProgrammingError); SQLAlchemy marks those as invalidated.
         return StoreUnavailableError(detail, kind)
@@ -56,6 +66,23 @@ def translated(exc: sa.exc.SQLAlchemyError) -> StoreError:
 
 def _invalidated(exc: sa.exc.SQLAlchemyError) -> bool:
     return isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated
+
+
+def _raised_over_lost_connection(exc: sa.exc.SQLAlchemyError) -> bool:
+    """Whether the driver's error was raised while handling a lost connection.
+
+    SQLAlchemy's pre-ping on PostgreSQL meets a socket closed mid-ping, then fails again as it
+    restores autocommit on the dead handle ("can't change 'autocommit' now"): a ProgrammingError
+    that is only the echo of the lost connection underneath it.
+    """
+    cause: BaseException | None = _source(exc).__context__
+    for _ in range(_CHAIN_LIMIT):
+        if cause is None:
+            return False
+        if isinstance(cause, _DRIVER_UNAVAILABLE):
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return False
 
 
 def _detail(exc: sa.exc.SQLAlchemyError) -> str:

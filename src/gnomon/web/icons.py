@@ -1,9 +1,9 @@
 """Status icons: each status has a shape of its own, not only a colour.
 
-Succeeded is a disc with a check, failed a disc with a cross, running a half-filled ring, not run
-a dashed ring, paused two bars. They inherit the text colour (`currentColor`), so the status's
-colour comes from the stylesheet. Built once here as constants: templates print them thousands of
-times per page.
+Succeeded is a disc with a check, failed a disc with a cross, running a half-filled ring, waiting
+a clock, not run a dashed ring, paused two bars. They inherit the text colour (`currentColor`),
+so the status's colour comes from the stylesheet. Built once here as constants: templates print
+them thousands of times per page.
 """
 
 from __future__ import annotations
@@ -26,6 +26,9 @@ _SHAPES: Final = {
     ),
     "running": (
         '<circle class="ring" cx="8" cy="8" r="6.25"/><path d="M8 1.75a6.25 6.25 0 0 1 0 12.5z"/>'
+    ),
+    "waiting": (
+        '<circle class="ring" cx="8" cy="8" r="6.25"/><path class="hand" d="M8 4.6V8l2.4 1.6"/>'
     ),
     "paused": (
         '<rect x="4" y="2.5" width="3" height="11" rx="1"/>'

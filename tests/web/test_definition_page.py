@@ -320,6 +320,35 @@ def test_docker_tasks_show_their_command_and_secret_references(site: Site, store
     assert facts(task_card(page, "load"))["Attempts"] == "1, no retries"
 
 
+def test_the_task_graph_draws_the_dependencies(site: Site, store: Store) -> None:
+    tasks = [
+        docker_task("extract", max_attempts=3),
+        docker_task("orders", "extract"),
+        docker_task("stock", "extract"),
+        docker_task("load", "orders", optional=("stock",)),
+    ]
+    store.define("etl", task_definitions=tasks)
+
+    graph = site.get("/process_definitions/etl").document.find("figure", cls="graph")
+
+    nodes = graph.find_all("g", cls="node")
+    assert [n.attrs["data-task"] for n in nodes] == ["extract", "orders", "stock", "load"]
+    assert {n.attrs["data-status"] for n in nodes} == {"none"}  # a definition has not run
+    assert nodes[0].find("a").attrs["href"] == "#task-extract"
+    assert "up to 3 attempts" in nodes[0].text()
+    edges = {
+        (e.attrs["data-source"], e.attrs["data-target"]): e.classes
+        for e in graph.find_all("g", cls="edge")
+    }
+    assert edges == {
+        ("extract", "orders"): {"edge", "edge-required"},
+        ("extract", "stock"): {"edge", "edge-required"},
+        ("orders", "load"): {"edge", "edge-required"},
+        ("stock", "load"): {"edge", "edge-optional"},
+    }
+    assert graph.find("svg").attrs["aria-label"] == "Task graph of etl"
+
+
 def test_notifications_say_where_and_when(site: Site, store: Store) -> None:
     body = sample_process("sample")
     body["notifications"].append(

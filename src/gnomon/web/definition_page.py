@@ -37,9 +37,10 @@ from gnomon.web.definition_source import (
 )
 from gnomon.web.errors import PageError, PageRoute
 from gnomon.web.formatting import duration, relative, shown_time
+from gnomon.web.graph import GraphEdge, GraphNode, graph_svg
 from gnomon.web.rendering import render
 from gnomon.web.schedules import ScheduleView, fire_times, next_run, schedule_view
-from gnomon.web.task_views import notification_view, task_view
+from gnomon.web.task_views import TaskView, notification_view, task_view
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +117,7 @@ def page_context(detail: DefinitionDetail, now: datetime, request: Request) -> d
     schedule = schedule_view(_schedule_text(body))
     runs = detail.runs
     upcoming = _next_run(detail, schedule, now)
+    tasks = [task_view(task) for task in body.get("task_definitions", [])]
     return {
         "head": _header(detail),
         "notice": NOTICES.get(request.query_params.get("done", "")),
@@ -123,7 +125,8 @@ def page_context(detail: DefinitionDetail, now: datetime, request: Request) -> d
         "next_run": upcoming,
         "next_run_words": relative(upcoming, now) if upcoming and upcoming > now else "due now",
         "fire_times": fire_times(schedule, now, FIRE_TIMES),
-        "tasks": [task_view(task) for task in body.get("task_definitions", [])],
+        "tasks": tasks,
+        "graph": task_graph(detail.name, tasks),
         "notifications": [notification_view(n) for n in body.get("notifications", [])],
         "rows": [RunRow(run, duration(_seconds(run, now))) for run in runs],
         "stats": run_stats(runs, now),
@@ -135,6 +138,28 @@ def page_context(detail: DefinitionDetail, now: datetime, request: Request) -> d
         ),
         "relative": lambda moment: relative(moment, now),
     }
+
+
+def task_graph(name: str, tasks: list[TaskView]) -> Markup:
+    """The definition's task graph: its task definitions, none run, each linking to its card;
+    solid arrows for dependencies that must succeed, dashed for those that may fail."""
+    nodes = [
+        GraphNode(task.name, None, _graph_lines(task), href=f"#task-{task.name}") for task in tasks
+    ]
+    edges = [
+        GraphEdge(dependency.name, task.name, dependency.required)
+        for task in tasks
+        for dependency in task.dependencies
+    ]
+    return graph_svg(nodes, edges, label=f"Task graph of {name}")
+
+
+def _graph_lines(task: TaskView) -> tuple[str, ...]:
+    if task.problem:
+        return ("unreadable",)
+    if task.max_attempts > 1:
+        return (task.kind, f"up to {task.max_attempts} attempts")
+    return (task.kind,)
 
 
 def _header(detail: DefinitionDetail) -> Header:

@@ -88,6 +88,7 @@ class TaskView:
     limits: list[Fact] = field(default_factory=list)
     """Attempts, backoff, runtime limit, explicit success."""
     dependencies: list[Dependency] = field(default_factory=list)
+    max_attempts: int = 1
     problem: str | None = None
     """Why the stored task definition cannot be read any more."""
 
@@ -121,6 +122,7 @@ def task_view(body: dict[str, Any]) -> TaskView:
         dependencies=[
             Dependency(d.task_definition_name, d.success_required) for d in task.dependencies
         ],
+        max_attempts=task.max_attempts,
     )
 
 

@@ -176,3 +176,12 @@ def test_the_duration_axis_covers_the_longest_run_in_at_most_five_labels(longest
     assert top >= longest
     assert 2 <= len(duration_ticks(top)) <= 5
     assert duration_ticks(top)[-1] == top
+
+
+def test_time_labels_keep_clear_of_the_axis_title() -> None:
+    drawn = parse(str(duration_chart([point(0, 1), point(0.1, 2)], label="x", size=NARROW)))
+    for text in drawn.find_all("text"):
+        if "chart-label" in text.classes and text.attrs["text-anchor"] == "middle":
+            half = len(text.text()) * NARROW.font * 0.3
+            assert float(text.attrs["x"]) - half >= NARROW.left
+            assert float(text.attrs["x"]) + half <= NARROW.width

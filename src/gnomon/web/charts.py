@@ -210,7 +210,9 @@ def _duration_axis(top: float, size: ChartSize, y: Scale) -> list[str]:
 
 
 def _tick_duration(seconds: float) -> str:
-    return "0" if seconds == 0 else duration(seconds)
+    if seconds < 10:  # ticks are whole seconds: `2 s`, not `2.0 s`
+        return f"{seconds:.0f} s" if seconds else "0"
+    return duration(seconds)
 
 
 def _time_axis(first: datetime, last: datetime, size: ChartSize, x: Scale) -> list[str]:
@@ -221,11 +223,15 @@ def _time_axis(first: datetime, last: datetime, size: ChartSize, x: Scale) -> li
     baseline = size.bottom
     for moment in ticks:
         at = x(moment.timestamp())
+        text = time_label(moment, step, previous)
+        # Kept clear of the axis title on the left and of the edge on the right.
+        half = len(text) * size.font * 0.3
+        middle = round(min(max(at, size.left + half), size.width - half), 1)
         parts.append(
             f'<line class="chart-tick" x1="{at}" x2="{at}" y1="{baseline}" '
             f'y2="{baseline + size.font * 0.4}"/>'
-            f'<text class="chart-label" x="{at}" y="{baseline + size.font * 1.5}" '
-            f'text-anchor="middle">{escape(time_label(moment, step, previous))}</text>'
+            f'<text class="chart-label" x="{middle}" y="{baseline + size.font * 1.5}" '
+            f'text-anchor="middle">{escape(text)}</text>'
         )
         previous = moment
     parts.append(

@@ -8,8 +8,10 @@ the time measured is the server's, from the request to the last byte of the resp
 network or a client in between.
 
 Besides the two pages, the runs list is also timed filtered by status and deep in its history (a
-keyset page half-way through the store), which must cost the same as its first page. The first
-render of the definitions page is reported apart: it fills the cache of finished runs' circles.
+keyset page half-way through the store), which must cost the same as its first page, and one
+definition's own page (`/process_definitions/NAME`: its last hundred runs, table and chart). The
+first render of the definitions page is reported apart: it fills the cache of finished runs'
+circles.
 
     python bench/ui.py [--processes 100000] [--tasks 3] [--definitions 1000] [--requests 50]
                        [--store both] [--postgres-url URL]
@@ -105,7 +107,13 @@ def run_store(store: str, url: str, args: argparse.Namespace) -> list[Timing]:
     app = create_app(Settings(database_url=url), engine)
     install_pages(app)
     freeze_startup_heap()  # as `gnomon serve` and `gnomon api` do
-    pages = ["/process_definitions", "/", "/?status=failed", f"/?older={deep}"]
+    pages = [
+        "/process_definitions",
+        "/",
+        "/?status=failed",
+        f"/?older={deep}",
+        f"/process_definitions/{busiest_definition(engine)}",
+    ]
     timings = [asyncio.run(timed(app, store, page, args.requests)) for page in pages]
     engine.dispose()
     return timings
@@ -122,6 +130,17 @@ def deep_cursor(engine: sa.engine.Engine) -> str:
             .limit(1)
         ).one()
     return f"{started:%Y-%m-%dT%H:%M:%S.%f}Z_{process_id}"
+
+
+def busiest_definition(engine: sa.engine.Engine) -> str:
+    """The definition with the most runs (a hundred with the default sizes)."""
+    name = col(ProcessRow.process_definition_name)
+    with engine.connect() as connection:
+        return str(
+            connection.execute(
+                sa.select(name).group_by(name).order_by(sa.func.count().desc(), name).limit(1)
+            ).scalar_one()
+        )
 
 
 async def timed(app: FastAPI, store: str, page: str, requests: int) -> Timing:

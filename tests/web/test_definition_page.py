@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+import yaml
 from pydantic import SecretStr
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -21,6 +22,8 @@ from gnomon.storage.scheduling import mark_definitions
 from gnomon.storage.tables import ProcessDefinitionRow, TaskTemplateRow
 from gnomon.web.definition_page import HISTORY, NOTICES
 from tests.clock import FakeClock
+from tests.kubernetes.conftest import CRD_PATH, load_yaml
+from tests.kubernetes.structural import to_json_schema, validator_for
 from tests.samples import docker_task, sample_process
 from tests.web.conftest import EVERY_HOUR_AT_5, Page, Site, Store, pages_app
 from tests.web.html import Element
@@ -457,6 +460,22 @@ def test_the_source_is_the_apis_json_and_a_manifest_that_loads_back(
     assert script.attrs["src"].startswith("/static/copy.js?v=")
     assert "defer" in script.attrs
     assert site.client.get(script.attrs["src"]).status_code == 200
+
+
+def test_the_manifest_is_a_valid_resource(site: Site, store: Store, engine: Engine) -> None:
+    body = sample_process("sample")
+    store.define("sample", **{k: v for k, v in body.items() if k != "process_definition_name"})
+    with Session(engine) as session:
+        mark_definitions(session=session, marks=[("sample", 1, "read-only, left out")])
+        session.commit()
+    (version,) = load_yaml(CRD_PATH)["spec"]["versions"]
+    validator = validator_for(to_json_schema(version["schema"]["openAPIV3Schema"]))
+
+    page = site.get("/process_definitions/sample")
+
+    manifest = yaml.safe_load(raw_text(_by_id(page, "source-yaml")))
+    assert list(validator.iter_errors(manifest)) == []
+    assert "scheduling_error" not in manifest["spec"]
 
 
 def test_a_resource_owned_definition_is_shown_as_its_resource(site: Site, store: Store) -> None:

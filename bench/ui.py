@@ -11,8 +11,10 @@ The run page (`/processes/{id}`) is timed on a run of 50 tasks (a fan-out and fa
 tasks retried, each attempt with metadata written several times): under 50 ms median.
 
 Besides the two pages, the runs list is also timed filtered by status and deep in its history (a
-keyset page half-way through the store), which must cost the same as its first page. The first
-render of the definitions page is reported apart: it fills the cache of finished runs' circles.
+keyset page half-way through the store), which must cost the same as its first page, and one
+definition's own page (`/process_definitions/NAME`: its last hundred runs, table and chart). The
+first render of the definitions page is reported apart: it fills the cache of finished runs'
+circles.
 
     python bench/ui.py [--processes 100000] [--tasks 3] [--definitions 1000] [--requests 50]
                        [--store both] [--postgres-url URL]
@@ -120,6 +122,7 @@ def run_store(store: str, url: str, args: argparse.Namespace) -> list[Timing]:
         "/?status=failed",
         f"/?older={deep}",
         f"/processes/{wide}",
+        f"/process_definitions/{busiest_definition(engine)}",
     ]
     timings = [asyncio.run(timed(app, store, page, args.requests)) for page in pages]
     engine.dispose()
@@ -199,6 +202,17 @@ def _task(name: str, *after: str, attempts: int = 1) -> dict[str, Any]:
         "executable": {"docker_image_command": {"image": "busybox", "command": ["true"]}},
         "max_attempts": attempts,
     }
+
+
+def busiest_definition(engine: sa.engine.Engine) -> str:
+    """The definition with the most runs (a hundred with the default sizes)."""
+    name = col(ProcessRow.process_definition_name)
+    with engine.connect() as connection:
+        return str(
+            connection.execute(
+                sa.select(name).group_by(name).order_by(sa.func.count().desc(), name).limit(1)
+            ).scalar_one()
+        )
 
 
 async def timed(app: FastAPI, store: str, page: str, requests: int) -> Timing:

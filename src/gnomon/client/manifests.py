@@ -1,5 +1,8 @@
 """Definitions from files: `ProcessDefinition` manifests (the same YAML `kubectl apply` takes) or
-Sundial `process_definition` JSON bodies, one or many per file."""
+Sundial `process_definition` JSON bodies, one or many per file.
+
+A file that holds no usable definition raises `ManifestError` (`gnomon.domain.manifests`, which
+also owns the manifest's shape), its message saying which document and why."""
 
 from __future__ import annotations
 
@@ -8,14 +11,7 @@ from typing import Any
 
 import yaml
 
-from gnomon.errors import GnomonError
-
-API_VERSION = "gnomon.dev/v1alpha1"
-KIND = "ProcessDefinition"
-
-
-class ManifestError(GnomonError, ValueError):
-    """A file that holds no usable definition; the message says which document and why."""
+from gnomon.domain import ManifestError, body_from_manifest
 
 
 def load_definitions(text: str, source: str) -> list[dict[str, Any]]:
@@ -49,14 +45,7 @@ def _bodies(document: Any, source: str, index: int) -> Iterator[dict[str, Any]]:
 
 
 def _from_manifest(document: dict[str, Any], where: str) -> dict[str, Any]:
-    if document.get("kind") != KIND:
-        raise ManifestError(f"{where}: kind {document.get('kind')!r} is not {KIND}")
-    if document.get("apiVersion") != API_VERSION:
-        raise ManifestError(f"{where}: apiVersion must be {API_VERSION}")
-    name = (document.get("metadata") or {}).get("name")
-    if not name:
-        raise ManifestError(f"{where}: metadata.name is missing")
-    spec = document.get("spec")
-    if not isinstance(spec, dict):
-        raise ManifestError(f"{where}: spec is missing")
-    return {"process_definition_name": name, **spec}
+    try:
+        return body_from_manifest(document)
+    except ManifestError as exc:
+        raise ManifestError(f"{where}: {exc}") from None

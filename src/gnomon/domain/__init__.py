@@ -34,6 +34,13 @@ from gnomon.domain.limits import (
     MAX_LOG_MESSAGE_CHARS,
 )
 from gnomon.domain.logtext import CUT_MARK, clean_message, decode_output, storable
+from gnomon.domain.manifests import (
+    MANIFEST_API_VERSION,
+    MANIFEST_KIND,
+    ManifestError,
+    body_from_manifest,
+    manifest_from_body,
+)
 from gnomon.domain.runs import ExecutionStateEntry, LogEntry, MetadataEntry, Process, Task
 from gnomon.domain.stored import read_stored
 from gnomon.domain.summary import DID_NOT_RUN, task_summary
@@ -43,6 +50,8 @@ from gnomon.domain.validation import check_definition, parse_cron, shell_problem
 __all__ = [
     "CUT_MARK",
     "DID_NOT_RUN",
+    "MANIFEST_API_VERSION",
+    "MANIFEST_KIND",
     "MAX_ENTRIES_PER_CALLBACK",
     "MAX_ENV_VALUE_CHARS",
     "MAX_LOG_MESSAGE_CHARS",
@@ -58,6 +67,7 @@ __all__ = [
     "ExecutionStateEntry",
     "InvalidCronError",
     "LogEntry",
+    "ManifestError",
     "MetadataEntry",
     "Notification",
     "NotifyWhen",
@@ -78,10 +88,12 @@ __all__ = [
     "add_seconds",
     "as_utc",
     "backoff_seconds",
+    "body_from_manifest",
     "check_definition",
     "clean_message",
     "decode_output",
     "format_wire_time",
+    "manifest_from_body",
     "parse_cron",
     "read_stored",
     "seconds_between",

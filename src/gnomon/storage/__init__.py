@@ -14,6 +14,7 @@ from sqlmodel import Session
 
 from gnomon.storage import (
     callbacks,
+    definition_detail,
     definitions,
     identity,
     lease,
@@ -47,6 +48,7 @@ __all__ = [
     "StoreTimeouts",
     "WriteBatch",
     "callbacks",
+    "definition_detail",
     "definitions",
     "display_url",
     "identity",

@@ -67,7 +67,7 @@ def definition_bodies(*, session: Session, name: str | None = None) -> list[dict
     if name is not None and not rows:
         raise NotFoundError("process definition", name)
     tasks = _template_bodies(session, name)
-    return [_wire_body(row, tasks.get(row.name, [])) for row in rows]
+    return [wire_body(row, tasks.get(row.name, [])) for row in rows]
 
 
 def get_definition_row(*, session: Session, name: str) -> ProcessDefinitionRow:
@@ -185,7 +185,8 @@ def _template_bodies(session: Session, name: str | None) -> dict[str, list[dict[
     return result
 
 
-def _wire_body(row: ProcessDefinitionRow, tasks: list[dict[str, Any]]) -> dict[str, Any]:
+def wire_body(row: ProcessDefinitionRow, tasks: list[dict[str, Any]]) -> dict[str, Any]:
+    """A stored definition and its stored task bodies as Sundial's JSON (`GET` answers this)."""
     body: dict[str, Any] = {"paused": row.paused}
     if row.description is not None:
         body["process_description"] = row.description

@@ -13,9 +13,10 @@ import json
 import logging
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Final
+from zoneinfo import ZoneInfo
 
 from gnomon.domain import (
     CronExpression,
@@ -114,6 +115,58 @@ def next_run(
     )
     check = check_schedule(definition, now)
     return check.due or check.next_due
+
+
+@dataclass(frozen=True)
+class FireTime:
+    """A moment a cron schedule fires, in UTC and on the wall clock of its time zone."""
+
+    at: datetime
+    local: datetime
+    change: str | None = None
+    """How the zone's clocks changed since the fire time before, if they did."""
+
+
+def fire_times(view: ScheduleView, after: datetime, count: int) -> list[FireTime]:
+    """The first `count` fire times of a cron schedule strictly after `after`, as the scheduler
+    computes them (`CronExpression.next_after`, whose DST rule they follow); none for other
+    schedules."""
+    if view.cron is None or view.problem is not None:
+        return []
+    zone = ZoneInfo(view.cron.time_zone)
+    times: list[FireTime] = []
+    moment: datetime | None = after
+    offset = after.astimezone(zone).utcoffset()
+    while len(times) < count and moment is not None:
+        moment = view.cron.next_after(moment)
+        if moment is None:
+            break
+        local = moment.astimezone(zone)
+        times.append(FireTime(moment, local, _change(local, offset, zone)))
+        offset = local.utcoffset()
+    return times
+
+
+def _change(local: datetime, offset: timedelta | None, zone: ZoneInfo) -> str | None:
+    """Words for a clock change at this fire time, or since the one before."""
+    now_offset = local.utcoffset()
+    assert now_offset is not None, "a ZoneInfo time always has an offset"
+    before = (local.astimezone(UTC) - timedelta(microseconds=1)).astimezone(zone).utcoffset()
+    if before is not None and before < now_offset:
+        return f"clocks go forward at this moment, to UTC{_offset_text(now_offset)}"
+    if local.replace(fold=1).utcoffset() != now_offset:
+        return "this wall time occurs twice today: it fires the first time"
+    if offset is not None and offset != now_offset:
+        direction = "forward" if now_offset > offset else "back"
+        return f"clocks went {direction}, to UTC{_offset_text(now_offset)}"
+    return None
+
+
+def _offset_text(offset: timedelta) -> str:
+    minutes = int(offset.total_seconds() // 60)
+    sign = "+" if minutes >= 0 else "-"
+    hours, rest = divmod(abs(minutes), 60)
+    return f"{sign}{hours:02d}:{rest:02d}"
 
 
 def cron_words(minutes: str, hours: str, day: str, month: str, weekday: str) -> str | None:

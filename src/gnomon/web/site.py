@@ -6,7 +6,7 @@ import logging
 
 from fastapi import FastAPI
 
-from gnomon.web import actions, definitions, login, run_page, runs
+from gnomon.web import actions, definition_page, definitions, login, run_page, runs
 from gnomon.web.headers import SecureStaticFiles
 from gnomon.web.rendering import STATIC_DIRECTORY, STATIC_PREFIX
 
@@ -14,8 +14,9 @@ log = logging.getLogger(__name__)
 
 
 def install_pages(app: FastAPI) -> None:
-    """Serve the UI's pages (`/`, `/process_definitions`, `/processes/{id}`), its actions and
-    login, and its files under `/static`."""
+    """Serve the UI's pages (`/`, `/process_definitions`, `/process_definitions/NAME`,
+    `/processes/{id}`), their actions and login, and its files under `/static`."""
     app.mount(STATIC_PREFIX, SecureStaticFiles(directory=STATIC_DIRECTORY), name="static")
-    for module in (runs, definitions, run_page, actions, login):
+    # Actions first: `/process_definitions/NAME/trigger` opened as a page is the action's own.
+    for module in (runs, definitions, actions, definition_page, run_page, login):
         app.include_router(module.router)

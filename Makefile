@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 
-.PHONY: run test lint typecheck pytest fuzz bench readme clean
+.PHONY: run test lint typecheck pytest fuzz bench readme readme-screenshot clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,12 @@ bench: $(STAMP)
 
 readme: $(STAMP)
 	$(BIN)/python scripts/readme_settings.py
+
+# The README's picture of the run page, taken by the browser journey from a real run on Docker.
+readme-screenshot: $(STAMP)
+	GNOMON_SCREENSHOTS=.cache/screenshots $(BIN)/pytest -q tests/web/browser/test_journey.py \
+		-k graph_and_the_log_live
+	cp .cache/screenshots/readme-run-page.png docs/run-page.png
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

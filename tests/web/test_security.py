@@ -1,5 +1,5 @@
 """What every page promises whoever reads it: security headers, escaped values, the API's read
-policy, and no script at all in this version."""
+policy, and no script but the UI's own files."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from gnomon.settings import Settings
 from gnomon.storage.scheduling import mark_definitions
 from tests.clock import FakeClock
 from tests.web.conftest import Attempt, Site, Store, pages_app
+from tests.web.html import Element
 from tests.web.statements import recorded_statements
 
 XSS = "<script>alert(1)</script>"
@@ -43,10 +44,19 @@ def test_pages_carry_the_security_headers(site: Site, path: str) -> None:
     assert headers["x-frame-options"] == "DENY"
 
 
+def assert_only_own_scripts(document: Element) -> None:
+    """Every script is one of the UI's own files, loaded deferred; none is inline."""
+    scripts = document.find_all("script")
+    assert scripts, "the pages load their scripts"
+    for script in scripts:
+        assert re.fullmatch(r"/static/[a-z]+\.js\?v=[0-9a-f]{12}", script.attrs["src"]), script
+        assert "defer" in script.attrs and script.children == [], script
+
+
 @pytest.mark.parametrize("path", PAGES)
-def test_pages_hold_no_script_and_no_inline_style(site: Site, path: str) -> None:
+def test_pages_hold_only_their_own_scripts_and_no_inline_style(site: Site, path: str) -> None:
     page = site.get(path)
-    assert page.document.find_all("script") == []
+    assert_only_own_scripts(page.document)
     assert page.document.find_all("style") == []
     assert " style=" not in page.text
     assert not re.search(r" on[a-z]+=", page.text)
@@ -83,7 +93,7 @@ def test_values_from_users_and_jobs_are_escaped(site: Site, store: Store) -> Non
     for path in ("/", "/process_definitions", "/?definition=%3Cscript%3E"):
         page = site.get(path)
         assert XSS not in page.text
-        assert page.document.find_all("script") == []
+        assert_only_own_scripts(page.document)
     definitions = site.get("/process_definitions")
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in definitions.text
     assert XSS in definitions.document.find("main").text()  # shown, as text

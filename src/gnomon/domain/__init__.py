@@ -5,6 +5,7 @@ Every other layer builds on these names; nothing here imports from another layer
 
 from __future__ import annotations
 
+from gnomon.domain import changes
 from gnomon.domain.clock import Clock, SystemClock
 from gnomon.domain.cron import CronExpression, InvalidCronError
 from gnomon.domain.dag import topological_order
@@ -75,6 +76,7 @@ __all__ = [
     "add_seconds",
     "as_utc",
     "backoff_seconds",
+    "changes",
     "check_definition",
     "clean_message",
     "decode_output",

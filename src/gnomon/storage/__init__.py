@@ -18,12 +18,14 @@ from gnomon.storage import (
     identity,
     lease,
     overview,
+    run_logs,
     run_requests,
     runs,
     scheduling,
     tables,
     tokens,
 )
+from gnomon.storage.change_notices import ChangeRelay
 from gnomon.storage.engine import (
     StoreTimeouts,
     display_url,
@@ -39,6 +41,7 @@ from gnomon.storage.wakeups import PgListener, notify_store
 from gnomon.storage.write_batch import WriteBatch
 
 __all__ = [
+    "ChangeRelay",
     "Engine",
     "PgListener",
     "Session",
@@ -54,6 +57,7 @@ __all__ = [
     "notify_store",
     "overview",
     "ping",
+    "run_logs",
     "run_requests",
     "runs",
     "scheduling",

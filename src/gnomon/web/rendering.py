@@ -65,8 +65,13 @@ ENVIRONMENT: Final = _environment()
 
 
 def render(request: Request, template: str, *, status: int = 200, **context: Any) -> HTMLResponse:
-    """The page `template` filled with `context`, with the security headers."""
+    """The page `template` filled with `context`, with the security headers.
+
+    `live`, if given, is the URL of the page's change stream (`gnomon.web.live`): the page then
+    updates itself while open.
+    """
     context.setdefault("csrf", "")
+    context.setdefault("live", None)
     html = ENVIRONMENT.get_template(template).render(path=request.url.path, **context)
     response = HTMLResponse(html, status_code=status)
     # Pages show the store as it is now: a browser may keep one, but asks again before showing it.

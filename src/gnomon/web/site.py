@@ -6,7 +6,7 @@ import logging
 
 from fastapi import FastAPI
 
-from gnomon.web import definitions, runs
+from gnomon.web import definitions, live, livelogs, runs
 from gnomon.web.headers import SecureStaticFiles
 from gnomon.web.rendering import STATIC_DIRECTORY, STATIC_PREFIX
 
@@ -14,7 +14,8 @@ log = logging.getLogger(__name__)
 
 
 def install_pages(app: FastAPI) -> None:
-    """Serve the UI's pages at `/` and `/process_definitions`, and its files under `/static`."""
+    """Serve the UI's pages at `/` and `/process_definitions`, a run's live log, the pages' live
+    streams under `/live`, and the UI's files under `/static`."""
     app.mount(STATIC_PREFIX, SecureStaticFiles(directory=STATIC_DIRECTORY), name="static")
-    for module in (runs, definitions):
+    for module in (runs, definitions, livelogs, live):
         app.include_router(module.router)

@@ -13,6 +13,7 @@ from gnomon.domain.changes import LOGS, RUNS, Change
 from gnomon.scheduler.wakeup import Wakeup
 from gnomon.storage import ChangeRelay, PgListener
 from gnomon.storage.change_notices import CHANNEL, decode, encode
+from gnomon.storage.wakeups import CHANNEL as WAKEUP_CHANNEL
 
 pytestmark = [pytest.mark.postgres, pytest.mark.parametrize("engine", ["postgres"], indirect=True)]
 
@@ -92,4 +93,4 @@ def test_notices_are_small_and_strange_ones_are_refused(engine: Engine) -> None:
     for payload in ("", "[]", '{"changes": [[1, 2]]}', '{"changes": [["a"]]}', "triggers"):
         with pytest.raises((ValueError, TypeError)):
             decode(payload)
-    assert CHANNEL != "gnomon"
+    assert CHANNEL != WAKEUP_CHANNEL

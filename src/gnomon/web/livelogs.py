@@ -24,7 +24,7 @@ from starlette.concurrency import run_in_threadpool
 
 from gnomon.api.deps import ContextDep, SessionDep
 from gnomon.domain import NAME_PATTERN, as_utc, format_wire_time
-from gnomon.domain.changes import Subscription
+from gnomon.domain.changes import RUNS, Subscription
 from gnomon.errors import NotFoundError, StoreError
 from gnomon.storage import Engine, run_logs, transaction
 from gnomon.storage.run_logs import RunLogEntry
@@ -165,9 +165,11 @@ async def livelogs_stream(
     context: ContextDep,
     subscription: LogChanges,
 ) -> AsyncIterator[ServerSentEvent]:
-    """A run's new log lines as `entries` events while it runs, then an `end` event."""
+    """A run's new log lines as `entries` events while it runs, a `run` event when its attempts
+    change, and an `end` event when it ends."""
     lines = NewLines(context.engine, process_id, task, since)
     yield ServerSentEvent(comment="live", retry=RETRY_MILLISECONDS)
+    run_changed = False
     while True:
         try:
             status, fresh, more = await run_in_threadpool(lines.read)
@@ -182,8 +184,12 @@ async def livelogs_stream(
         if status != "running":
             yield ServerSentEvent(event="end", data={"status": status})
             return
-        if await subscription.next() is None:
+        if run_changed:  # an attempt started or ended: the page's head and downloads are stale
+            yield ServerSentEvent(event="run", data={"status": status})
+        batch = await subscription.next()
+        if batch is None:
             return
+        run_changed = any(change.topic == RUNS for change in batch)
 
 
 class NewLines:

@@ -389,9 +389,14 @@
       {
         events: {
           entries: add,
+          run: refreshParts,
           end: function (data) {
             stream.finish();
             show("ended", "Run ended" + (data && data.status ? ": " + data.status : ""));
+            if (followBox) {
+              followBox.hidden = true;
+            }
+            refreshParts();
           },
         },
       },
@@ -401,6 +406,31 @@
       follow.addEventListener("change", atEnd);
     }
     atEnd();
+  }
+
+  // The parts of a page marked data-refresh (with an id) fetched again and swapped, the rest kept:
+  // the live log's head and downloads follow the run while its lines stream in.
+  function refreshParts() {
+    fetch(window.location.href, { credentials: "same-origin", cache: "no-store" })
+      .then(function (response) {
+        return response.ok ? response.text() : null;
+      })
+      .then(function (html) {
+        if (!html) {
+          return;
+        }
+        var next = new DOMParser().parseFromString(html, "text/html");
+        document.querySelectorAll("[data-refresh][id]").forEach(function (old) {
+          var fresh = next.getElementById(old.id);
+          if (fresh) {
+            old.replaceWith(fresh);
+            fresh.dispatchEvent(new CustomEvent("gnomon:content", { bubbles: true }));
+          }
+        });
+      })
+      .catch(function () {
+        return null;
+      });
   }
 
   // -- small enhancements ----------------------------------------------------------------------

@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
+import fastapi.routing
 import httpx
 import pytest
 from pydantic import SecretStr
@@ -16,12 +17,14 @@ from gnomon.api.app import create_app
 from gnomon.domain import ProcessStatus, TaskStatus
 from gnomon.domain.changes import METADATA, RUNS, ChangeFeed
 from gnomon.settings import Settings
+from gnomon.storage import StoreTimeouts, make_engine
 from gnomon.web import install_pages
 from tests.clock import FakeClock
 from tests.live import live_server
 from tests.waiting import wait_until
 from tests.web.conftest import MAX_STREAMS, Attempt, Store
 from tests.web.sse import EventStream
+from tests.web.test_hostile_requests import NOWHERE
 
 QUIET = 0.6
 """Long enough past the feed's window (0.1 s) that a second event would have come."""
@@ -188,3 +191,31 @@ def test_a_stream_ended_by_the_run_says_so(server: str, store: Store, clock: Fak
         event = stream.next()
         assert (event.event, event.json()) == ("end", {"status": "succeeded"})
         stream.ended()
+
+
+def test_a_quiet_stream_sends_keep_alive_comments(
+    server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(fastapi.routing, "_PING_INTERVAL", 0.2)
+    with EventStream(server + "/live/runs") as stream:
+        wait_until(lambda: list(stream.comments), lambda c: "ping" in c, what="a keep-alive")
+        assert stream.comments[0] == "live"  # the first line: the stream is open
+        stream.quiet(0)
+
+
+def test_a_store_that_is_gone_answers_503(clock: FakeClock) -> None:
+    engine = make_engine(NOWHERE, StoreTimeouts(connect_seconds=2, pool_seconds=0.5))
+    app = create_app(Settings(), engine, clock=clock)
+    install_pages(app)
+    run = uuid.uuid4()
+    with live_server(app) as url:
+        for path in (
+            f"/live/processes/{run}",
+            f"/processes/{run}/livelogs",
+            f"/processes/{run}/livelogs/stream",
+            f"/tasks/{run}/logs.txt",
+        ):
+            response = httpx.get(url + path)
+            assert response.status_code == 503, (path, response.text[:300])
+        assert app.state.context.changes.subscribers == 0
+        app.state.context.changes.close()

@@ -277,6 +277,10 @@ def test_new_lines_stream_as_json_until_the_run_ends(
         assert [line["message"] for line in stream.next().json()] == ["late"]
         stream.quiet(0.5)
 
+        feed.publish(RUNS, process_id)  # an attempt started or ended: the page's head is stale
+        run = stream.next()
+        assert (run.event, run.json()) == ("run", {"status": "running"})
+
         end_run(engine, process_id, clock)
         feed.publish(RUNS, process_id)
         end = stream.next()

@@ -172,10 +172,12 @@ def test_times_are_shown_in_the_readers_zone(gnomon: Gnomon, viewer: BrowserCont
     assert int(shown[11:13]) in ((hour + 1) % 24, (hour + 2) % 24)  # CET or CEST
 
 
-def test_times_stay_utc_without_javascript(gnomon: Gnomon, browser: Browser) -> None:
-    put(gnomon, "quick", shell("only", "echo ok"))
+def test_without_javascript_times_stay_utc_and_the_log_reads(
+    gnomon: Gnomon, browser: Browser
+) -> None:
+    put(gnomon, "quick", shell("only", f"echo '{XSS}'"))
     trigger(gnomon, "quick")
-    one_run(gnomon, "quick")
+    run = one_run(gnomon, "quick")
     context = browser.new_context(java_script_enabled=False, timezone_id=ZONE)
     page = context.new_page()
     page.goto(gnomon.url + "/")
@@ -184,4 +186,15 @@ def test_times_stay_utc_without_javascript(gnomon: Gnomon, browser: Browser) -> 
     utc = started.get_attribute("datetime") or ""
     assert started.inner_text() == utc[:10] + " " + utc[11:19]
     expect(page.locator(".live-indicator")).to_have_count(0)
+
+    gnomon.wait_for("/api/processes/", lambda runs: runs[0]["status"] != "running")
+    page.goto(f"{gnomon.url}/processes/{run['process_id']}/livelogs")
+    expect(page.locator(".log-line .log-message").first).to_have_text(XSS)
+    expect(page.locator("#l-follow")).to_be_hidden()  # it needs the script; so does the stream
+    page.select_option("#l-task", "only")
+    page.get_by_role("button", name="Show").click()
+    expect(page).to_have_url(re.compile(r"\?task=only$"))
+    with page.expect_download() as download:
+        page.get_by_role("link", name="only").click()
+    assert download.value.suggested_filename == "quick.only.attempt-1.txt"
     context.close()

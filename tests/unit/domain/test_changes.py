@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import threading
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 import pytest
 
@@ -12,10 +15,35 @@ from gnomon.domain.changes import LOGS, RUNS, Change, ChangeFeed, FeedFullError
 WINDOW = 0.05
 
 
+def in_a_loop_of_its_own(test: Callable[[], Coroutine[Any, Any, None]]) -> Callable[[], None]:
+    """Run the coroutine test in a new event loop on a thread of its own, as the server's SSE
+    handlers run apart from the scheduler's and the sink's threads that publish."""
+
+    @functools.wraps(test)
+    def run() -> None:
+        failures: list[BaseException] = []
+
+        def main() -> None:
+            try:
+                asyncio.run(test())
+            except BaseException as exc:  # handed to the test's thread
+                failures.append(exc)
+
+        thread = threading.Thread(target=main, name="subscriber-loop")
+        thread.start()
+        thread.join(timeout=60)
+        assert not thread.is_alive(), "the test's loop did not finish"
+        if failures:
+            raise failures[0]
+
+    return run
+
+
 def everything(_change: Change) -> bool:
     return True
 
 
+@in_a_loop_of_its_own
 async def test_a_burst_from_many_threads_arrives_whole_in_one_batch() -> None:
     feed = ChangeFeed(window=0.3)
     subscription = feed.subscribe(everything)
@@ -38,6 +66,7 @@ async def test_a_burst_from_many_threads_arrives_whole_in_one_batch() -> None:
     subscription.close()
 
 
+@in_a_loop_of_its_own
 async def test_changes_after_a_batch_make_the_next_one() -> None:
     feed = ChangeFeed(window=WINDOW)
     subscription = feed.subscribe(everything)
@@ -47,6 +76,7 @@ async def test_changes_after_a_batch_make_the_next_one() -> None:
     assert await asyncio.wait_for(subscription.next(), timeout=5) == frozenset({Change(LOGS, "a")})
 
 
+@in_a_loop_of_its_own
 async def test_a_subscription_gets_only_what_it_accepts() -> None:
     feed = ChangeFeed(window=WINDOW)
     mine = feed.subscribe(lambda change: change.process_id == "mine")
@@ -57,6 +87,7 @@ async def test_a_subscription_gets_only_what_it_accepts() -> None:
     assert await asyncio.wait_for(mine.next(), timeout=5) == frozenset({Change(RUNS, "mine")})
 
 
+@in_a_loop_of_its_own
 async def test_a_failing_filter_passes_every_change() -> None:
     feed = ChangeFeed(window=WINDOW)
     subscription = feed.subscribe(lambda change: 1 / 0 > 0)
@@ -64,6 +95,7 @@ async def test_a_failing_filter_passes_every_change() -> None:
     assert await asyncio.wait_for(subscription.next(), timeout=5) == frozenset({Change(RUNS, "a")})
 
 
+@in_a_loop_of_its_own
 async def test_closed_subscriptions_leave_the_feed_and_free_their_place() -> None:
     feed = ChangeFeed(window=WINDOW, max_subscribers=2)
     first, second = feed.subscribe(everything), feed.subscribe(everything)
@@ -81,6 +113,7 @@ async def test_closed_subscriptions_leave_the_feed_and_free_their_place() -> Non
     assert feed.subscribers == 0
 
 
+@in_a_loop_of_its_own
 async def test_closing_the_feed_ends_every_waiting_subscriber_and_refuses_new_ones() -> None:
     feed = ChangeFeed(window=WINDOW)
     subscriptions = [feed.subscribe(everything) for _ in range(3)]
@@ -99,12 +132,13 @@ def test_a_subscriber_whose_loop_is_gone_is_dropped() -> None:
     async def subscribe() -> None:
         feed.subscribe(everything)
 
-    asyncio.run(subscribe())  # its loop closes with the subscription still open
+    in_a_loop_of_its_own(subscribe)()  # its loop closes with the subscription still open
     assert feed.subscribers == 1
     feed.publish(RUNS, "a")
     assert feed.subscribers == 0
 
 
+@in_a_loop_of_its_own
 async def test_published_changes_are_forwarded_and_received_ones_are_not() -> None:
     forwarded: list[Change] = []
     feed = ChangeFeed(window=WINDOW, forward=forwarded.append)

@@ -16,6 +16,7 @@
 
   var RETRY_FIRST_MS = 5000;
   var RETRY_MOST_MS = 60000;
+  var REFRESH_MIN_MS = 1000;
   var LABELS = {
     connecting: "Connecting…",
     live: "Live",
@@ -224,6 +225,8 @@
     var show = makeIndicator();
     var busy = false;
     var again = false;
+    var waiting = null;
+    var last = 0;
 
     function swap(html) {
       var next = new DOMParser().parseFromString(html, "text/html");
@@ -246,12 +249,22 @@
     }
 
     function refresh() {
-      if (busy || isTyping(main)) {
+      if (busy || isTyping(main) || waiting) {
         again = true;
+        return;
+      }
+      var early = last + REFRESH_MIN_MS - Date.now();
+      if (early > 0) {
+        // A busy Gnomon changes something every moment: a page is fetched at most this often.
+        waiting = window.setTimeout(function () {
+          waiting = null;
+          refresh();
+        }, early);
         return;
       }
       busy = true;
       again = false;
+      last = Date.now();
       fetch(window.location.href, {
         credentials: "same-origin",
         cache: "no-store",

@@ -19,8 +19,16 @@ from typing import Annotated, Final
 from fastapi import APIRouter, Depends
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
-from gnomon.api.deps import AppContext, ContextDep
-from gnomon.domain.changes import LOGS, METADATA, RUNS, Change, FeedFullError, Subscription
+from gnomon.api.deps import ContextDep
+from gnomon.domain.changes import (
+    LOGS,
+    METADATA,
+    RUNS,
+    Change,
+    ChangeFeed,
+    FeedFullError,
+    Subscription,
+)
 from gnomon.storage import run_logs, transaction
 from gnomon.web.access import PageReadDep
 from gnomon.web.errors import PageError, PageRoute
@@ -52,10 +60,10 @@ def not_found(what: str) -> PageError:
     return PageError(404, f"No such {what}", f"This Gnomon has no {what} with this id.")
 
 
-def subscribe(context: AppContext, accept: Callable[[Change], bool]) -> Subscription:
+def subscribe(feed: ChangeFeed, accept: Callable[[Change], bool]) -> Subscription:
     """A subscription to the changes `accept` keeps; a 503 page when too many are open."""
     try:
-        return context.changes.subscribe(accept)
+        return feed.subscribe(accept)
     except FeedFullError as exc:
         log.warning("refused a live stream: %s", exc)
         raise PageError(
@@ -68,7 +76,7 @@ def subscribe(context: AppContext, accept: Callable[[Change], bool]) -> Subscrip
 
 def _page_changes(topics: frozenset[str]) -> Callable[..., AsyncIterator[Subscription]]:
     async def subscription(_: PageReadDep, context: ContextDep) -> AsyncIterator[Subscription]:
-        held = subscribe(context, lambda change: change.topic in topics)
+        held = subscribe(context.changes, lambda change: change.topic in topics)
         try:
             yield held
         finally:
@@ -96,7 +104,8 @@ def run_changes(topics: frozenset[str]) -> Callable[..., AsyncIterator[Subscript
         process_id: KnownRunDep, context: ContextDep
     ) -> AsyncIterator[Subscription]:
         held = subscribe(
-            context, lambda change: change.process_id == process_id and change.topic in topics
+            context.changes,
+            lambda change: change.process_id == process_id and change.topic in topics,
         )
         try:
             yield held

@@ -20,6 +20,7 @@ from prometheus_client import CollectorRegistry
 
 from gnomon.api.app import create_app
 from gnomon.api.routes.internal import MULTIPROCESS_DIRECTORY
+from gnomon.domain.changes import ChangeFeed
 from gnomon.domain.clock import SystemClock
 from gnomon.logs import configure_logging
 from gnomon.notifications import Notifier
@@ -34,6 +35,7 @@ from gnomon.scheduler.sink import StoreSink
 from gnomon.scheduler.wakeup import Wakeup
 from gnomon.settings import ExecutorName, Settings
 from gnomon.storage import (
+    ChangeRelay,
     Engine,
     PgListener,
     display_url,
@@ -89,9 +91,14 @@ class SchedulerParts:
 
 
 def start_scheduler(
-    settings: Settings, engine: Engine, registry: CollectorRegistry, wakeup: Wakeup
+    settings: Settings,
+    engine: Engine,
+    registry: CollectorRegistry,
+    wakeup: Wakeup,
+    changes: ChangeFeed,
 ) -> SchedulerParts:
-    """Build the scheduler with its runner, metrics and notifications, and run it in a thread."""
+    """Build the scheduler with its runner, metrics and notifications, and run it in a thread;
+    what it changes is published on `changes`."""
     metrics = SchedulerMetrics(registry, _executor_label(settings))
     notifications = NotificationObserver(
         engine,
@@ -117,6 +124,7 @@ def start_scheduler(
         observer=CompositeObserver([metrics, notifications]),
         backend=str(settings.executor),
         metrics=metrics,
+        changes=changes,
     )
     thread = threading.Thread(target=service.run, name="gnomon-scheduler", daemon=True)
     thread.start()
@@ -146,7 +154,8 @@ def serve(settings: Settings) -> int:
     registry = CollectorRegistry()
     wakeup = Wakeup()
     listener = _listen_to_store(engine, wakeup)  # other replicas' API changes, on PostgreSQL
-    scheduler = start_scheduler(settings, engine, registry, wakeup)
+    feed, relay = change_feed(engine, listen=True)
+    scheduler = start_scheduler(settings, engine, registry, wakeup, feed)
 
     def on_change(topic: str) -> None:
         wakeup.notify(topic)
@@ -159,15 +168,35 @@ def serve(settings: Settings) -> int:
         on_change=on_change,
         executor_health=scheduler.service.runner.healthy,
         scheduler_health=scheduler.service.problem,
+        changes=feed,
     )
     install_pages(app)
     try:
-        _run_uvicorn(app, settings, container_gateway(settings), until_ends=scheduler.thread)
+        _run_uvicorn(
+            app,
+            settings,
+            container_gateway(settings),
+            until_ends=scheduler.thread,
+            on_shutdown=feed.close,
+        )
     finally:
         scheduler.stop()
         if listener is not None:
             listener.stop()
+        if relay is not None:
+            relay.stop()
     return scheduler.exit_code()
+
+
+def change_feed(engine: Engine, *, listen: bool) -> tuple[ChangeFeed, ChangeRelay | None]:
+    """The process's change feed; on PostgreSQL also a relay that tells the other processes what
+    this one changed and (with `listen`) hands their changes to the feed. Stop the relay last."""
+    if is_sqlite(engine):  # one process per SQLite file: the feed alone is enough
+        return ChangeFeed(), None
+    relay = ChangeRelay(engine)
+    feed = ChangeFeed(forward=relay.send)
+    relay.start(feed.receive if listen else None)
+    return feed, relay
 
 
 def _listen_to_store(engine: Engine, wakeup: Wakeup) -> PgListener | None:
@@ -185,7 +214,13 @@ def serve_api(settings: Settings) -> int:
     shared directory (Prometheus multiprocess mode) and summed by whichever worker is scraped.
     """
     if settings.api_workers == 1:
-        _run_uvicorn(api_app(settings), settings)
+        engine = _engine_for_serving(settings)
+        feed, relay = change_feed(engine, listen=True)
+        try:
+            _run_uvicorn(api_app(settings, engine, feed), settings, on_shutdown=feed.close)
+        finally:
+            if relay is not None:
+                relay.stop()
         return 0
     with tempfile.TemporaryDirectory(prefix="gnomon-metrics-") as folder:
         os.environ.setdefault(MULTIPROCESS_DIRECTORY, folder)
@@ -197,13 +232,24 @@ def serve_api(settings: Settings) -> int:
             port=settings.port,
             workers=settings.api_workers,
             log_config=None,
+            # A worker cannot close its live streams when it is told to stop (uvicorn's own
+            # server runs it); it cuts them after this long instead.
+            timeout_graceful_shutdown=WORKER_STREAMS_GRACE_SECONDS,
         )
     return 0
 
 
-def api_app(settings: Settings) -> FastAPI:
-    engine = _engine_for_serving(settings)
-    app = create_app(settings, engine, on_change=lambda topic: notify_store(engine, topic))
+WORKER_STREAMS_GRACE_SECONDS = 3
+
+
+def api_app(
+    settings: Settings, engine: Engine | None = None, changes: ChangeFeed | None = None
+) -> FastAPI:
+    """The API and the pages over `engine` (by default a new one, migrated if SQLite)."""
+    engine = engine or _engine_for_serving(settings)
+    app = create_app(
+        settings, engine, on_change=lambda topic: notify_store(engine, topic), changes=changes
+    )
     install_pages(app)
     return app
 
@@ -213,7 +259,10 @@ def api_app_from_environment() -> FastAPI:
     settings = Settings()
     configure_logging(settings.log_level, settings.log_format)
     engine = make_engine(settings.database_url, store_timeouts(settings))
-    app = create_app(settings, engine, on_change=lambda topic: notify_store(engine, topic))
+    feed, _relay = change_feed(engine, listen=True)  # its threads end with the worker
+    app = create_app(
+        settings, engine, on_change=lambda topic: notify_store(engine, topic), changes=feed
+    )
     install_pages(app)
     freeze_startup_heap()
     return app
@@ -225,7 +274,8 @@ def run_scheduler(settings: Settings) -> int:
     registry = CollectorRegistry()
     wakeup = Wakeup()
     listener = _listen_to_store(engine, wakeup)
-    scheduler = start_scheduler(settings, engine, registry, wakeup)
+    feed, relay = change_feed(engine, listen=False)  # it tells the API processes' pages
+    scheduler = start_scheduler(settings, engine, registry, wakeup, feed)
     app = create_app(
         settings,
         engine,
@@ -240,6 +290,8 @@ def run_scheduler(settings: Settings) -> int:
         scheduler.stop()
         if listener is not None:
             listener.stop()
+        if relay is not None:
+            relay.stop()
     return scheduler.exit_code()
 
 
@@ -260,9 +312,12 @@ def _run_uvicorn(
     settings: Settings,
     extra_hosts: Sequence[str] = (),
     until_ends: threading.Thread | None = None,
+    on_shutdown: Callable[[], None] | None = None,
 ) -> None:
     """Serve on GNOMON_HOST:GNOMON_PORT, and on `extra_hosts` at the same port; shut down when
-    the thread `until_ends` ends (the scheduler's: a process without it must not look alive)."""
+    the thread `until_ends` ends (the scheduler's: a process without it must not look alive).
+    `on_shutdown` runs as the shutdown begins (it ends the live streams, which would otherwise
+    keep their connections, and the process, open)."""
     freeze_startup_heap()
     url = f"http://{settings.host}:{settings.port}"
     config = uvicorn.Config(app, log_config=None)  # type: ignore[arg-type]
@@ -270,7 +325,7 @@ def _run_uvicorn(
     log.info("Gnomon is listening on %s (API docs at %s/docs)", url, url)
     for host in extra_hosts:
         log.info("jobs in containers reach Gnomon at http://%s:%d", host, settings.port)
-    server = _GracefulServer(config)
+    server = _GracefulServer(config, on_shutdown)
     if until_ends is not None:
 
         def watch() -> None:
@@ -286,7 +341,17 @@ class _GracefulServer(uvicorn.Server):
     finishes its requests as usual, but does not raise the signal again on its way out. That
     re-raise killed the process (exit 143) before Gnomon stopped its scheduler, so the lease was
     left to expire and a restart waited for it. Gnomon then shuts the scheduler down (releasing
-    the lease, leaving running containers to be adopted) and exits 0."""
+    the lease, leaving running containers to be adopted) and exits 0. And before it waits for
+    open connections, it runs `on_shutdown`, which ends the pages' live streams."""
+
+    def __init__(self, config: uvicorn.Config, on_shutdown: Callable[[], None] | None) -> None:
+        super().__init__(config)
+        self.on_shutdown = on_shutdown
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        if self.on_shutdown is not None:
+            self.on_shutdown()
+        await super().shutdown(sockets)
 
     @contextmanager
     def capture_signals(self) -> Iterator[None]:

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from gnomon.domain.changes import ChangePublisher
 from gnomon.domain.definitions import ProcessDefinition
 from gnomon.domain.runs import Process
 from gnomon.runner.base import Attempt, ExecutorStatus
@@ -22,7 +23,13 @@ from tests.clock import FakeClock
 
 
 class Harness:
-    def __init__(self, engine: Engine, clock: FakeClock, holder: str = "test") -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        clock: FakeClock,
+        holder: str = "test",
+        changes: ChangePublisher | None = None,
+    ) -> None:
         self.engine = engine
         self.clock = clock
         self.runner = FakeRunner()
@@ -38,6 +45,7 @@ class Harness:
             config=SchedulerConfig(lease_seconds=15, max_sleep_seconds=5),
             holder=holder,
             backend="fake",
+            changes=changes,
         )
 
     # -- driving ---------------------------------------------------------------------------------

@@ -15,14 +15,18 @@ from sqlmodel import Session
 
 from gnomon.api.app import create_app
 from gnomon.domain import ProcessDefinition, ProcessStatus, TaskDefinition, TaskStatus
+from gnomon.domain.changes import ChangeFeed
 from gnomon.settings import Settings
 from gnomon.storage import WriteBatch, run_requests, transaction
 from gnomon.storage.definitions import upsert_definition
 from gnomon.web import install_pages
 from tests.clock import FakeClock
+from tests.live import live_server
 from tests.samples import definition, docker_task
 from tests.web.html import Element, parse
 
+MAX_STREAMS = 3
+"""Live streams the `server` fixture's feed admits at once."""
 EVERY_HOUR_AT_5: dict[str, Any] = {
     "cron_schedule": {
         "minutes": "5",
@@ -157,3 +161,19 @@ def site(settings: Settings, engine: Engine, clock: FakeClock) -> Iterator[Site]
     """Pages over a SQLite store, then over PostgreSQL."""
     with pages_app(settings, engine, clock) as client:
         yield Site(client)
+
+
+@pytest.fixture
+def feed() -> ChangeFeed:
+    """The change feed of the `server` fixture, quick to coalesce and with a small bound."""
+    return ChangeFeed(window=0.1, max_subscribers=MAX_STREAMS)
+
+
+@pytest.fixture
+def server(settings: Settings, engine: Engine, clock: FakeClock, feed: ChangeFeed) -> Iterator[str]:
+    """The API with its pages over each store, served over real HTTP; its base URL."""
+    app = create_app(settings, engine, clock=clock, changes=feed)
+    install_pages(app)
+    with live_server(app) as url:
+        yield url
+        feed.close()  # as `gnomon serve` does first on shutdown: streams end, the server stops

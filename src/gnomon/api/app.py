@@ -17,6 +17,7 @@ from gnomon.api.openapi import install_openapi
 from gnomon.api.request_guard import RequestGuardMiddleware
 from gnomon.api.routes import internal, process_definitions, processes, tasks
 from gnomon.api.store_health import StoreProbe
+from gnomon.domain.changes import ChangeFeed
 from gnomon.domain.clock import Clock, SystemClock
 from gnomon.settings import Settings
 from gnomon.storage import Engine
@@ -39,17 +40,27 @@ def create_app(
     executor_health: Callable[[], str | None] | None = None,
     internal_only: bool = False,
     scheduler_health: Callable[[], str | None] | None = None,
+    changes: ChangeFeed | None = None,
 ) -> FastAPI:
-    """Build the API over `engine`; `on_change` wakes the scheduler after a request.
+    """Build the API over `engine`; `on_change` wakes the scheduler after a request, and each
+    change is also published on `changes` (the pages' feed; a new one if not given).
 
     `internal_only` serves just metrics and the healthcheck (the scheduler process).
     """
     app = FastAPI(title="Gnomon", version=__version__, description=DESCRIPTION)
+    feed = changes or ChangeFeed()
+    wake = on_change or (lambda _topic: None)
+
+    def changed(topic: str) -> None:
+        wake(topic)
+        feed.publish(topic)
+
     app.state.context = AppContext(
         settings=settings,
         engine=engine,
         clock=clock or SystemClock(),
-        on_change=on_change or (lambda _topic: None),
+        on_change=changed,
+        changes=feed,
         executor_health=executor_health,
         scheduler_health=scheduler_health,
     )

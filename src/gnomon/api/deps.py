@@ -13,6 +13,7 @@ from fastapi import Depends, HTTPException, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from gnomon.api.task_tokens import refuse_if_ended
+from gnomon.domain.changes import ChangeFeed
 from gnomon.domain.clock import Clock
 from gnomon.settings import Settings
 from gnomon.storage import Engine, Session, transaction
@@ -31,7 +32,10 @@ class AppContext:
     clock: Clock
     on_change: Callable[[str], None] = field(default=lambda _topic: None)
     """Called after a request changed what the scheduler acts on, with a topic: `definitions`,
-    `triggers`, `requests` (kill, retry) or `callbacks`."""
+    `triggers`, `requests` (kill, retry) or `callbacks`. `create_app` has it tell `changes` too."""
+    changes: ChangeFeed = field(default_factory=ChangeFeed)
+    """What changed, for the pages' live streams; requests that change only what pages show (a
+    job's log entries and metadata) publish here alone, so they never wake a scheduler."""
     executor_health: Callable[[], str | None] | None = None
     """None when jobs can run, else why not; absent where no executor runs (API replicas)."""
     scheduler_health: Callable[[], str | None] | None = None

@@ -5,6 +5,7 @@ Every other layer builds on these names; nothing here imports from another layer
 
 from __future__ import annotations
 
+from gnomon.domain import changes
 from gnomon.domain.clock import Clock, SystemClock
 from gnomon.domain.cron import CronExpression, InvalidCronError
 from gnomon.domain.dag import topological_order
@@ -89,6 +90,7 @@ __all__ = [
     "as_utc",
     "backoff_seconds",
     "body_from_manifest",
+    "changes",
     "check_definition",
     "clean_message",
     "decode_output",

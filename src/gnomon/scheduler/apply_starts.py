@@ -95,6 +95,7 @@ def _launch(
     for state, decision in launched:
         _started(session, book, state, decision, now)
     for state, _ in launched:
+        effects.changed.append(state.process_id)
         book.guarded_step(session, state, effects, now, "launch")
     for name in decisions:
         book.definitions.reschedule(name, now)

@@ -10,8 +10,8 @@ from gnomon.scheduler.observer import FinishedRun
 
 @dataclass
 class Effects:
-    """What one tick decided to do outside the store: attempts to kill and to start, and the
-    runs that finished (for the observers).
+    """What one tick decided to do outside the store: attempts to kill and to start, the runs
+    that finished (for the observers), and the runs it changed (for the pages).
 
     It owns nothing but these lists. The scheduler thread fills it during the tick, drops what a
     failed item added (`mark`, `rollback_to`), and carries it out only after the tick's
@@ -22,6 +22,8 @@ class Effects:
     """(task id, reason) of attempts the runner must stop."""
     starts: list[Attempt] = field(default_factory=list)
     finished: list[FinishedRun] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    """Ids of runs whose rows (run, attempts, scheduler log lines) the tick wrote."""
 
     def mark(self) -> tuple[int, ...]:
         """Where the lists end now, to drop what one failed item added (`rollback_to`)."""

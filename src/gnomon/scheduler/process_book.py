@@ -282,11 +282,15 @@ class ProcessBook:
             reason = f"{FAILED_RUN_REASON}: {describe(exc)}"
             if process is not None:
                 self._fail_safely(session, process, stage, reason, effects, now, running)
+                effects.changed.append(process.process_id)
                 return False
             self.observer.item_failed(stage)
             if process_id is not None and stage == "request":  # reopened, then failed
                 self.batch.end_process(process_id, ProcessStatus.FAILED, now, reason)
+                effects.changed.append(process_id)
             return False
+        if process_id is not None and self.batch.mark() != batch_mark:
+            effects.changed.append(process_id)  # it wrote something: the run's pages are stale
         return True
 
     def _fail_safely(

@@ -32,6 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from gnomon.domain.changes import RUNS, ChangePublisher
 from gnomon.domain.clock import Clock
 from gnomon.errors import StoreError
 from gnomon.runner.base import Runner
@@ -70,7 +71,8 @@ class SchedulerService:
     which that runner reports. Only the thread running `run()` (or a test calling `tick()`)
     touches that state and writes process and task status. Other threads may call `stop()`,
     `problem()` and the runner's `healthy()`, wake the loop early with `wakeup.notify`, and read
-    the gauges given to `metrics`.
+    the gauges given to `metrics`. After each committed wake-up it tells `changes` which runs it
+    wrote, so open pages show them.
     """
 
     def __init__(
@@ -85,14 +87,16 @@ class SchedulerService:
         holder: str | None = None,
         backend: str = "runner",
         metrics: SchedulerMetrics | None = None,
+        changes: ChangePublisher | None = None,
     ) -> None:
         self.engine = engine
+        self.changes = changes
         self.clock = clock
         self.config = config or SchedulerConfig()
         self.wakeup = wakeup or Wakeup()
         self.observer = observer or SchedulerObserver()
         self.holder = holder or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
-        self.sink = StoreSink(engine, clock, self.wakeup)
+        self.sink = StoreSink(engine, clock, self.wakeup, changes)
         self.backend = backend
         self.runner = runner_factory(self.sink)
         self.lease: leases.Lease | None = None
@@ -216,6 +220,9 @@ class SchedulerService:
                 self.metrics.executor_error(attempt.executable.kind)
         for finished in effects.finished:
             _guarded(self.observer.process_finished, finished)
+        if self.changes is not None:
+            for process_id in dict.fromkeys(effects.changed):
+                _guarded(self.changes.publish, RUNS, process_id)
 
     def _next_wake(self, now: datetime) -> datetime:
         candidates = [now + timedelta(seconds=self.config.max_sleep_seconds)]

@@ -21,12 +21,14 @@ from gnomon.storage import (
     log_tails,
     overview,
     run_detail,
+    run_logs,
     run_requests,
     runs,
     scheduling,
     tables,
     tokens,
 )
+from gnomon.storage.change_notices import ChangeRelay
 from gnomon.storage.engine import (
     StoreTimeouts,
     display_url,
@@ -42,6 +44,7 @@ from gnomon.storage.wakeups import PgListener, notify_store
 from gnomon.storage.write_batch import WriteBatch
 
 __all__ = [
+    "ChangeRelay",
     "Engine",
     "PgListener",
     "Session",
@@ -60,6 +63,7 @@ __all__ = [
     "overview",
     "ping",
     "run_detail",
+    "run_logs",
     "run_requests",
     "runs",
     "scheduling",

@@ -44,16 +44,18 @@ def notify_store(engine: Engine, topic: str) -> None:
 
 
 class PgListener:
-    """LISTEN on the store's channel in a daemon thread and forward each topic to `receiver`.
+    """LISTEN on a channel of the store (by default the schedulers' wake-up channel) in a daemon
+    thread and forward each payload to `receiver`.
 
     It owns one connection of its own, outside the engine's pool, and the thread that reads it;
     a lost connection is opened again after a second. `start` and `stop` are for the thread that
     owns the listener (the server's main thread).
     """
 
-    def __init__(self, engine: Engine, receiver: TopicReceiver) -> None:
+    def __init__(self, engine: Engine, receiver: TopicReceiver, channel: str = CHANNEL) -> None:
         self._url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
         self._receiver = receiver
+        self._channel = channel
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="gnomon-pg-listen", daemon=True)
 
@@ -74,7 +76,7 @@ class PgListener:
 
     def _listen(self) -> None:
         with psycopg.connect(self._url, autocommit=True) as connection:
-            connection.execute(f"LISTEN {CHANNEL}")
+            connection.execute(f"LISTEN {self._channel}")
             while not self._stop.is_set():
                 ready, _, _ = select.select([connection.fileno()], [], [], 0.5)
                 if not ready:

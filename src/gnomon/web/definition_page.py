@@ -100,7 +100,13 @@ def definition_page(
         detail = definition_detail(session=session, name=name, history=HISTORY)
     except NotFoundError:
         raise _unknown(name) from None
-    return render(request, "definition.html", title=name, **page_context(detail, now))
+    return render(
+        request,
+        "definition.html",
+        title=name,
+        live="/live/definitions",
+        **page_context(detail, now),
+    )
 
 
 def page_context(detail: DefinitionDetail, now: datetime) -> dict[str, Any]:

@@ -61,6 +61,7 @@ def definitions(request: Request, session: SessionDep, now: NowDep, _: PageReadD
         request,
         "definitions.html",
         title="Definitions",
+        live="/live/definitions",
         scheduled=[row for row in rows if not row.paused],
         paused=[row for row in rows if row.paused],
         draw=draw,

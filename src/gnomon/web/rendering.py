@@ -80,10 +80,12 @@ def render(request: Request, template: str, *, status: int = 200, **context: Any
 
     Every page gets the browser's forgery-protection token as `csrf` (for its forms; the cookie
     is set with the page when the browser had none), the notice its `done` parameter names, and
-    the reader's `account` for the top bar."""
+    the reader's `account` for the top bar. `live`, if given, is the URL of the page's change
+    stream (`gnomon.web.live`): the page then updates itself while open."""
     context.setdefault("csrf", page_token(request))
     context.setdefault("notice", notice_for(request))
     context.setdefault("account", account(request))
+    context.setdefault("live", None)
     html = ENVIRONMENT.get_template(template).render(path=request.url.path, **context)
     response = HTMLResponse(html, status_code=status)
     # Pages show the store as it is now: a browser may keep one, but asks again before showing it.

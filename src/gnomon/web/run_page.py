@@ -94,6 +94,8 @@ def run(
         ),
         origin=_origin(detail),
         now=now,
+        # Subscribed even once ended: a retry makes the run active again.
+        live=f"/live/processes/{detail.process_id}",
     )
 
 

@@ -59,6 +59,7 @@ def runs(request: Request, session: SessionDep, now: NowDep, _: PageReadDep) -> 
         request,
         "runs.html",
         title="Runs",
+        live="/live/runs",
         filters=filters,
         rows=[run_row(run, now) for run in page.runs],
         pager=pager(filters, page),

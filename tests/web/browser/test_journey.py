@@ -20,7 +20,7 @@ from gnomon.domain.definitions import ProcessDefinition
 from gnomon.storage import make_engine, transaction
 from gnomon.storage.definitions import delete_definition, upsert_definition
 from tests.e2e.conftest import Gnomon
-from tests.images import BUSYBOX_IMAGE, busybox_image, docker_client  # noqa: F401  (fixtures)
+from tests.images import BUSYBOX_REPOSITORY, BUSYBOX_TAG, busybox_image, docker_client  # noqa: F401  (fixtures)
 from tests.web.browser.conftest import DESKTOP
 from tests.web.browser.test_pages import runs_of, shoot
 
@@ -32,7 +32,11 @@ def container(name: str, script: str, *after: str) -> dict[str, Any]:
     return {
         "task_definition_name": name,
         "executable": {
-            "docker_image_command": {"image": BUSYBOX_IMAGE, "command": ["sh", "-c", script]}
+            "docker_image_command": {
+                "image": BUSYBOX_REPOSITORY,
+                "tag": BUSYBOX_TAG,
+                "command": ["sh", "-c", script],
+            }
         },
         "dependencies": [{"task_definition_name": d, "success_required": True} for d in after],
         "max_attempts": 1,
@@ -102,7 +106,7 @@ def assert_not_reloaded(page: Page) -> None:
 
 
 def test_trigger_watch_the_graph_and_the_log_live(
-    gnomon: Gnomon, person: Page, browser: Browser, screenshots: Path
+    gnomon: Gnomon, person: Page, screenshots: Path
 ) -> None:
     define(
         gnomon,
@@ -112,6 +116,7 @@ def test_trigger_watch_the_graph_and_the_log_live(
     )
     person.goto(gnomon.url + "/process_definitions")
     person.locator("tbody tr", has_text="nightly").get_by_role("button", name="Trigger").click()
+    expect(person.get_by_role("status")).to_contain_text("Triggered")
     process_id = latest_run(gnomon, "nightly")
 
     person.goto(f"{gnomon.url}/processes/{process_id}")
@@ -139,6 +144,7 @@ def test_kill_a_long_job_then_retry_it(gnomon: Gnomon, person: Page) -> None:
     define(gnomon, "long", container("wait", "echo waiting; sleep 300"))
     person.goto(gnomon.url + "/process_definitions/long")
     person.get_by_role("button", name="Trigger", exact=True).click()
+    expect(person.get_by_role("status")).to_contain_text("Triggered")
     process_id = latest_run(gnomon, "long")
     person.goto(f"{gnomon.url}/processes/{process_id}")
     expect(node(person, "wait")).to_have_attribute("data-status", "running")
@@ -146,7 +152,7 @@ def test_kill_a_long_job_then_retry_it(gnomon: Gnomon, person: Page) -> None:
     person.get_by_role("button", name="Kill").click()
 
     expect(node(person, "wait")).to_have_attribute("data-status", "failed", timeout=30_000)
-    expect(person.get_by_text("requested to be killed").first).to_be_visible()
+    expect(person.locator("#run-tasks")).to_contain_text("requested to be killed")
     person.get_by_role("button", name="Retry failed tasks").click()
     expect(node(person, "wait")).to_have_attribute("data-status", "running", timeout=30_000)
     person.get_by_role("button", name="Kill").click()  # leave no container behind

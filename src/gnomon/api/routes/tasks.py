@@ -24,6 +24,7 @@ from gnomon.api.query import (
     parse_statuses,
 )
 from gnomon.api.wire import wire_response
+from gnomon.domain.changes import LOGS, METADATA
 from gnomon.domain.enums import TaskStatus
 from gnomon.domain.limits import MAX_ENTRIES_PER_CALLBACK
 from gnomon.domain.runs import LogEntry, MetadataEntry, Task
@@ -84,8 +85,10 @@ def post_log_entries(
     context: ContextDep,
 ) -> Response:
     """Appends log entries for a task; an entry id already stored is ignored."""
-    _callback_task(task_id, request, session, context)
-    callbacks.add_log_entries(session=session, task_id=task_id, entries=entries)
+    task = _callback_task(task_id, request, session, context)
+    if callbacks.add_log_entries(session=session, task_id=task_id, entries=entries):
+        session.commit()
+        context.changes.publish(LOGS, task.process_id)
     return Response(status_code=204)
 
 
@@ -98,8 +101,10 @@ def post_metadata(
     context: ContextDep,
 ) -> Response:
     """Appends metadata entries for a task; an entry id already stored is ignored."""
-    _callback_task(task_id, request, session, context)
-    callbacks.add_metadata(session=session, task_id=task_id, entries=entries)
+    task = _callback_task(task_id, request, session, context)
+    if callbacks.add_metadata(session=session, task_id=task_id, entries=entries):
+        session.commit()
+        context.changes.publish(METADATA, task.process_id)
     return Response(status_code=204)
 
 

@@ -172,7 +172,7 @@ def test_a_succeeded_run_shows_its_graph_timeline_and_tasks(site: Site, store: S
     main = page.document.find("main")
     assert main.find("h1").text() == "Run of etl"
     assert main.find("h1").find("a").attrs["href"] == "/process_definitions/etl"
-    facts = main.find("dl", cls="facts").text()
+    facts = main.find("dl", cls="facts-card").text()
     assert "Origin trigger" in facts and "Duration 3 min 26 s" in facts
     assert "Started UTC 2026-03-02 12:00:00" in facts and "Ended UTC 2026-03-02 12:03:26" in facts
     graph = nodes(page)
@@ -300,7 +300,7 @@ def test_a_running_run_can_be_killed_and_shows_what_waits(site: Site, store: Sto
     assert buttons(page) == {"Kill": f"/processes/{process_id}/kill"}
     kill_form = page.document.find("form", cls="action")
     assert kill_form.attrs["data-confirm"].startswith("Kill this run?")
-    facts = page.document.find("dl", cls="facts").text()
+    facts = page.document.find("dl", cls="facts-card").text()
     assert "Duration 45 s so far" in facts and "still running" in facts
 
     store.clock.advance(15)
@@ -328,7 +328,7 @@ def test_a_killed_run_says_so_and_its_tasks_did_not_run(site: Site, store: Store
     store.clock.advance(5)
 
     killing = site.get(f"/processes/{process_id}")
-    assert "kill requested" in killing.document.find("dl", cls="facts").text()
+    assert "kill requested" in killing.document.find("dl", cls="facts-card").text()
     assert "A kill was requested" in killing.document.find("main").text()
     assert nodes(killing)["report"].attrs["data-status"] == "none"
 
@@ -342,7 +342,7 @@ def test_a_killed_run_says_so_and_its_tasks_did_not_run(site: Site, store: Store
 
     page = site.get(f"/processes/{process_id}")
 
-    assert "failed killed" in page.document.find("dl", cls="facts").text()
+    assert "failed killed" in page.document.find("dl", cls="facts-card").text()
     assert summary(page, "extract") == f"Failed on docker for reason: {reason} after 1 attempt"
     assert summary(page, "transform") == "Did not run"
     assert nodes(page)["transform"].attrs["data-status"] == "none"
@@ -364,8 +364,8 @@ def test_a_task_filter_shows_only_the_tasks_it_ran(site: Site, store: Store) -> 
     page = site.get(f"/processes/{process_id}")
 
     assert list(nodes(page)) == ["transform"]
-    assert "trigger of 1 task" in page.document.find("dl", cls="facts").text()
-    assert "Tasks 1 of 3" in page.document.find("dl", cls="facts").text()
+    assert "trigger of 1 task" in page.document.find("dl", cls="facts-card").text()
+    assert "Tasks 1 of 3" in page.document.find("dl", cls="facts-card").text()
 
 
 def test_metadata_shows_the_latest_value_of_each_key(site: Site, store: Store) -> None:

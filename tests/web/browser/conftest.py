@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import ViewportSize
+from playwright.sync_api import BrowserContext, ConsoleMessage, Page, ViewportSize
 
 from tests.conftest import skip_or_fail
 from tests.e2e.conftest import Gnomon
@@ -51,3 +51,30 @@ def gnomon(tmp_path: Path) -> Iterator[Gnomon]:
     server.start()
     yield server
     server.stop()
+
+
+def strict(context: BrowserContext) -> list[str]:
+    """The console errors and dialogs of `context`, collected for the test to check: a CSP
+    refusal is a console error, and an injected script would open a dialog."""
+    problems: list[str] = []
+
+    def console(message: ConsoleMessage) -> None:
+        # A page answered 4xx on purpose logs its own status; anything else it loads must load.
+        own_status = message.text.startswith("Failed to load resource") and any(
+            message.location.get("url") == page.url for page in context.pages
+        )
+        if message.type == "error" and not own_status:
+            problems.append(f"{message.text} ({message.location.get('url')})")
+
+    context.on("console", console)
+    context.on("dialog", lambda dialog: problems.append(f"dialog: {dialog.message}"))
+    return problems
+
+
+def mark_unreloaded(page: Page) -> None:
+    """Mark the document; `assert_not_reloaded` fails if the page was loaded again since."""
+    page.evaluate("document.documentElement.dataset.marked = 'yes'")
+
+
+def assert_not_reloaded(page: Page) -> None:
+    assert page.evaluate("document.documentElement.dataset.marked") == "yes"

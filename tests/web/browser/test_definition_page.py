@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, expect
+from playwright.sync_api import Browser, BrowserContext, expect
 
 from tests.e2e.conftest import Gnomon
-from tests.web.browser.conftest import DESKTOP, NARROW
+from tests.web.browser.conftest import DESKTOP, NARROW, strict
 from tests.web.browser.test_pages import NIGHTLY, ended, put, shell, trigger
 
 NAME = "warehouse-etl"
@@ -50,23 +50,6 @@ def etl(gnomon: Gnomon) -> Gnomon:
     assert response.status_code == 204
     gnomon.wait_for(f"/api/processes/?process_definition_name={NAME}", ended(4))
     return gnomon
-
-
-def strict(context: BrowserContext) -> list[str]:
-    """The console errors and dialogs of `context`, collected for the test to check."""
-    problems: list[str] = []
-
-    def console(message: ConsoleMessage) -> None:
-        # A page answered 4xx on purpose logs its own status; anything else it loads must load.
-        own_status = message.text.startswith("Failed to load resource") and any(
-            message.location.get("url") == page.url for page in context.pages
-        )
-        if message.type == "error" and not own_status:
-            problems.append(f"{message.text} ({message.location.get('url')})")
-
-    context.on("console", console)
-    context.on("dialog", lambda dialog: problems.append(f"dialog: {dialog.message}"))
-    return problems
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from gnomon.storage import make_engine, transaction
 from gnomon.storage.definitions import delete_definition, upsert_definition
 from tests.e2e.conftest import Gnomon
 from tests.images import BUSYBOX_REPOSITORY, BUSYBOX_TAG, busybox_image, docker_client  # noqa: F401  (fixtures)
-from tests.web.browser.conftest import DESKTOP
+from tests.web.browser.conftest import DESKTOP, assert_not_reloaded, mark_unreloaded
 from tests.web.browser.test_pages import runs_of, shoot
 
 TOKEN = "journey-token"
@@ -94,15 +94,6 @@ def latest_run(gnomon: Gnomon, name: str) -> str:
 
 def node(page: Page, task: str) -> Any:
     return page.locator(f'[data-task="{task}"]')
-
-
-def mark_unreloaded(page: Page) -> None:
-    """A value a reload would lose: its survival proves the page changed in place."""
-    page.evaluate("window.gnomonJourney = 'same page'")
-
-
-def assert_not_reloaded(page: Page) -> None:
-    assert page.evaluate("window.gnomonJourney") == "same page"
 
 
 def test_trigger_watch_the_graph_and_the_log_live(

@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, expect
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, expect
 
 from tests.e2e.conftest import Gnomon
-from tests.web.browser.conftest import DESKTOP, NARROW
+from tests.web.browser.conftest import DESKTOP, NARROW, assert_not_reloaded, mark_unreloaded
 from tests.web.browser.test_pages import XSS, put, shell, trigger
 
 ZONE = "Europe/Berlin"
@@ -37,15 +37,6 @@ def viewer(browser: Browser) -> Iterator[BrowserContext]:
     assert problems == []
 
 
-def not_reloaded(page: Page) -> None:
-    """Mark the document; `still_the_same` fails if the page was loaded again since."""
-    page.evaluate("document.documentElement.dataset.marked = 'yes'")
-
-
-def still_the_same(page: Page) -> None:
-    assert page.evaluate("document.documentElement.dataset.marked") == "yes"
-
-
 def one_run(gnomon: Gnomon, name: str) -> dict[str, Any]:
     runs: list[dict[str, Any]] = gnomon.wait_for(
         f"/api/processes/?process_definition_name={name}", lambda runs: len(runs) == 1
@@ -61,7 +52,7 @@ def test_the_runs_list_follows_a_run_without_a_reload(
     page.goto(gnomon.url + "/")
     expect(page.locator(".live-indicator")).to_have_text("Live")
     expect(page.locator(".empty")).to_contain_text("No runs yet.")
-    not_reloaded(page)
+    mark_unreloaded(page)
 
     trigger(gnomon, "nightly")
 
@@ -69,7 +60,7 @@ def test_the_runs_list_follows_a_run_without_a_reload(
     expect(row.locator(".status")).to_have_text("running", timeout=10_000)
     expect(row.locator("th")).to_have_text("nightly")
     expect(row.locator(".status")).to_have_text("succeeded", timeout=15_000)
-    still_the_same(page)
+    assert_not_reloaded(page)
     page.screenshot(path=screenshots / "runs-live.png", animations="disabled")
     page.set_viewport_size(NARROW)
     page.screenshot(path=screenshots / "runs-live-narrow.png", animations="disabled")
@@ -77,13 +68,13 @@ def test_the_runs_list_follows_a_run_without_a_reload(
 
     page.goto(gnomon.url + "/process_definitions")
     expect(page.locator(".live-indicator")).to_have_text("Live")
-    not_reloaded(page)
+    mark_unreloaded(page)
     last = page.locator("tr", has_text="nightly").locator("td[data-label='Last status']")
     expect(last).to_have_text("succeeded")
     trigger(gnomon, "nightly")
     expect(last).to_have_text("running", timeout=10_000)
     expect(last).to_have_text("succeeded", timeout=15_000)
-    still_the_same(page)
+    assert_not_reloaded(page)
 
 
 def test_a_filter_being_typed_is_not_swapped_away(gnomon: Gnomon, viewer: BrowserContext) -> None:

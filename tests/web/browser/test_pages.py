@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests.e2e.conftest import Gnomon
-from tests.web.browser.conftest import DESKTOP, NARROW
+from tests.web.browser.conftest import DESKTOP, NARROW, strict
 
 XSS = "<script>alert(1)</script>"
 NIGHTLY = {
@@ -97,18 +97,7 @@ def reader(browser: Browser) -> Iterator[BrowserContext]:
     """A browser with JavaScript off that fails the test on any console error (a CSP refusal
     would be one) and on any dialog (an injected script would open one)."""
     context = browser.new_context(java_script_enabled=False, viewport=DESKTOP)
-    problems: list[str] = []
-
-    def console(message: ConsoleMessage) -> None:
-        # A page answered 4xx on purpose logs its own status; anything else it loads must load.
-        own_status = message.text.startswith("Failed to load resource") and any(
-            message.location.get("url") == page.url for page in context.pages
-        )
-        if message.type == "error" and not own_status:
-            problems.append(f"{message.text} ({message.location.get('url')})")
-
-    context.on("console", console)
-    context.on("dialog", lambda dialog: problems.append(f"dialog: {dialog.message}"))
+    problems = strict(context)
     yield context
     context.close()
     assert problems == []

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from gnomon.domain.definitions import ProcessDefinition, ProcessSchedule
-from gnomon.operator.naming import definition_name, owner, resource_key
+from gnomon.domain.naming import definition_name, owner, resource_key
 from gnomon.operator.status import (
     RunState,
     build_ready_status,

@@ -5,7 +5,7 @@ Every other layer builds on these names; nothing here imports from another layer
 
 from __future__ import annotations
 
-from gnomon.domain import changes
+from gnomon.domain import changes, naming
 from gnomon.domain.clock import Clock, SystemClock
 from gnomon.domain.cron import CronExpression, InvalidCronError
 from gnomon.domain.dag import topological_order
@@ -96,6 +96,7 @@ __all__ = [
     "decode_output",
     "format_wire_time",
     "manifest_from_body",
+    "naming",
     "parse_cron",
     "read_stored",
     "seconds_between",

@@ -24,8 +24,8 @@ from typing import Any, Final
 
 import kopf
 
+from gnomon.domain.naming import definition_name
 from gnomon.errors import StoreError
-from gnomon.operator.naming import definition_name
 from gnomon.operator.reconcile import (
     OperatorContext,
     read_run_status,

@@ -22,9 +22,9 @@ from pydantic import ValidationError
 from gnomon.domain.clock import Clock
 from gnomon.domain.definitions import ProcessDefinition, ProcessDefinitionSpec
 from gnomon.domain.enums import ProcessStatus
+from gnomon.domain.naming import definition_name, owner
 from gnomon.domain.validation import check_definition, shell_problems
 from gnomon.errors import ConflictError, NotFoundError, StoreError
-from gnomon.operator.naming import definition_name, owner
 from gnomon.operator.status import RunState, build_run_status
 from gnomon.storage import Engine, Session, notify_store, transaction
 from gnomon.storage.definitions import (

@@ -21,7 +21,7 @@ from gnomon.domain import manifest_from_body
 log = logging.getLogger(__name__)
 
 _OWNER: Final = re.compile(r"ProcessDefinition (?P<namespace>[^/\s]+)/(?P<name>\S+)")
-"""How the operator names a definition's owner (`operator.naming.owner`)."""
+"""How the operator names a definition's owner (`domain.naming.owner`)."""
 _KUBERNETES_NAME: Final = re.compile(
     r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*"
 )

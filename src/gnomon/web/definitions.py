@@ -29,7 +29,7 @@ router = APIRouter(route_class=PageRoute, include_in_schema=False)
 HISTORY: Final = 10
 """Runs shown per definition, as in Sundial."""
 _OWNER_KIND: Final = "ProcessDefinition "
-"""How the operator names the resource that owns a definition (`operator.naming.owner`)."""
+"""How the operator names the resource that owns a definition (`domain.naming.owner`)."""
 
 
 class DefinitionRow(NamedTuple):

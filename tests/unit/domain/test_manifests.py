@@ -32,9 +32,13 @@ def test_a_body_becomes_the_manifest_of_its_resource() -> None:
     assert manifest["metadata"] == {"name": "nightly", "namespace": "team-a"}
     assert "process_definition_name" not in manifest["spec"]
     assert "scheduling_error" not in manifest["spec"]  # read-only: the CRD refuses it
-    assert body_from_manifest(manifest) == {
-        **sample_process("nightly"),
-    }
+    assert body_from_manifest(manifest) == sample_process("team-a.nightly")  # as the operator
+
+
+def test_a_namespace_names_the_definition_as_the_operator_does() -> None:
+    manifest = manifest_from_body(sample_process("x"), name="nightly.v2", namespace="team-a")
+
+    assert body_from_manifest(manifest)["process_definition_name"] == "team-a.nightly.v2"
 
 
 @pytest.mark.parametrize(
@@ -53,6 +57,33 @@ def test_a_body_becomes_the_manifest_of_its_resource() -> None:
                 "metadata": {"name": "x"},
             },
             "spec is missing",
+        ),
+        (
+            {
+                "kind": "ProcessDefinition",
+                "apiVersion": "gnomon.dev/v1alpha1",
+                "metadata": {"name": "x", "namespace": "team.a"},
+                "spec": {},
+            },
+            "metadata.namespace 'team.a' is not a Kubernetes namespace",
+        ),
+        (
+            {
+                "kind": "ProcessDefinition",
+                "apiVersion": "gnomon.dev/v1alpha1",
+                "metadata": {"name": "x", "namespace": ["a"]},
+                "spec": {},
+            },
+            "metadata.namespace \\['a'\\] is not",
+        ),
+        (
+            {
+                "kind": "ProcessDefinition",
+                "apiVersion": "gnomon.dev/v1alpha1",
+                "metadata": "x",
+                "spec": {},
+            },
+            "metadata must be a mapping",
         ),
     ],
 )

@@ -4,6 +4,8 @@ The store has one flat namespace of definition names while resources are namespa
 definition name is `<namespace>.<name>`: `team-a/nightly` becomes `team-a.nightly`. The mapping is
 collision-free because a namespace is a DNS label and can never contain a dot: the first dot always
 splits the definition name back into namespace and name, whatever dots `metadata.name` holds.
+The operator and `gnomon apply` (through `manifests.body_from_manifest`) both name definitions
+here, so a manifest lands on the same definition whichever of the two applies it.
 
 The owner recorded in the store (`ProcessDefinition <namespace>/<name>`) names the resource in
 messages such as the REST API's 409, so a user knows which object to edit with kubectl.

@@ -66,6 +66,8 @@ def _client_call(args: argparse.Namespace, settings: Settings) -> int:
     except ApiError as exc:
         print(f"gnomon: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        raise  # not an error of the verb's: `main` ends quietly
     except (ManifestError, OSError) as exc:
         print(f"gnomon: {exc}", file=sys.stderr)
         return 2
@@ -89,10 +91,17 @@ def _add_client_verbs(verbs: argparse._SubParsersAction[argparse.ArgumentParser]
     apply = verb(
         "apply",
         "create or replace definitions from manifests or Sundial JSON",
-        lambda c, a: commands.apply(c, a.filename),
+        lambda c, a: commands.apply(c, a.filename, recursive=a.recursive),
     )
     apply.add_argument(
-        "-f", "--filename", action="append", required=True, help="file, or - for stdin"
+        "-f",
+        "--filename",
+        action="append",
+        required=True,
+        help="a file, a directory (its *.json, *.yaml and *.yml files), or - for stdin; repeatable",
+    )
+    apply.add_argument(
+        "-R", "--recursive", action="store_true", help="read the subdirectories of -f directories"
     )
     get = verb("get", "list definitions or runs", _get)
     get.add_argument("what", choices=["definitions", "runs"])
@@ -172,13 +181,34 @@ def load_settings() -> Settings:
         raise SystemExit(2) from None
 
 
+SIGPIPE_EXIT = 128 + 13
+"""What a shell reports for a command ended by SIGPIPE, as `kubectl get ... | head -1` is."""
+
+
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null: the reader is gone (`gnomon get runs | head -1`), so what is
+    left in the buffer goes nowhere instead of into a `Broken pipe` traceback at exit."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass  # stdout is not a file (e.g. captured); nothing will flush it to the pipe
+    finally:
+        os.close(devnull)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     settings = load_settings()
     configure_logging(settings.log_level, settings.log_format)
     handler: Command = args.handler
     try:
-        return handler(args, settings)
+        code = handler(args, settings)
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's last words
+        return code
+    except BrokenPipeError:
+        _discard_stdout()
+        return SIGPIPE_EXIT
     except StoreUnavailableError as exc:
         from gnomon.storage import display_url
 

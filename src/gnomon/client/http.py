@@ -40,11 +40,15 @@ class ApiClient:
 
 
 def _describe(response: httpx.Response) -> str:
+    """The server's reason: each field at fault once (a 400's message repeats the first field),
+    else its message."""
     try:
         body = response.json()
     except ValueError:
         return f"HTTP {response.status_code}: {response.text[:500]}"
-    lines = [str(body.get("message", f"HTTP {response.status_code}"))]
-    for error in body.get("errors", []):
-        lines.append(f"  {error.get('field')}: {error.get('message')}")
-    return "\n".join(lines)
+    if not isinstance(body, dict):
+        return f"HTTP {response.status_code}: {response.text[:500]}"
+    problems = [f"{e.get('field')}: {e.get('message')}" for e in body.get("errors") or []]
+    if problems:
+        return "\n  ".join(problems)
+    return str(body.get("message", f"HTTP {response.status_code}"))

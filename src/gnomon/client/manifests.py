@@ -1,5 +1,6 @@
 """Definitions from files: `ProcessDefinition` manifests (the same YAML `kubectl apply` takes) or
-Sundial `process_definition` JSON bodies, one or many per file.
+Sundial `process_definition` JSON bodies, one or many per file; and which files a directory given
+to `gnomon apply -f` stands for, as kubectl picks them.
 
 A file that holds no usable definition raises `ManifestError` (`gnomon.domain.manifests`, which
 also owns the manifest's shape), its message saying which document and why."""
@@ -7,11 +8,28 @@ also owns the manifest's shape), its message saying which document and why."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from pathlib import Path
+from typing import Any, Final
 
 import yaml
 
 from gnomon.domain import ManifestError, body_from_manifest
+
+MANIFEST_SUFFIXES: Final = (".json", ".yaml", ".yml")
+"""The files of a directory that `gnomon apply -f DIR` reads; kubectl reads the same."""
+
+
+def manifest_files(directory: Path, *, recursive: bool) -> list[Path]:
+    """The manifest files in `directory`, in name order; with `recursive`, those of its
+    subdirectories too, each where its name sorts (the order in which kubectl walks a tree)."""
+    found: list[Path] = []
+    for entry in sorted(directory.iterdir()):
+        if entry.is_dir():
+            if recursive:
+                found.extend(manifest_files(entry, recursive=True))
+        elif entry.suffix in MANIFEST_SUFFIXES:
+            found.append(entry)
+    return found
 
 
 def load_definitions(text: str, source: str) -> list[dict[str, Any]]:
@@ -19,11 +37,20 @@ def load_definitions(text: str, source: str) -> list[dict[str, Any]]:
     try:
         documents = [d for d in yaml.safe_load_all(text) if d is not None]
     except yaml.YAMLError as exc:
-        raise ManifestError(f"{source}: not valid YAML or JSON: {exc}") from None
+        raise ManifestError(f"{source}: not valid YAML or JSON: {_yaml_problem(exc)}") from None
     bodies = [body for index, doc in enumerate(documents) for body in _bodies(doc, source, index)]
     if not bodies:
         raise ManifestError(f"{source}: no process definitions found")
     return bodies
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """One line: where and what (PyYAML's own text spans several, quoting the source)."""
+    if isinstance(exc, yaml.MarkedYAMLError) and exc.problem:
+        mark = exc.problem_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        return f"{where}{exc.problem}"
+    return str(exc).splitlines()[0]
 
 
 def _bodies(document: Any, source: str, index: int) -> Iterator[dict[str, Any]]:
@@ -39,6 +66,8 @@ def _bodies(document: Any, source: str, index: int) -> Iterator[dict[str, Any]]:
             yield from _bodies(item, source, index)
         return
     if "process_definition_name" in document:
+        if not isinstance(document["process_definition_name"], str):
+            raise ManifestError(f"{where}: process_definition_name must be a string")
         yield document
         return
     yield _from_manifest(document, where)

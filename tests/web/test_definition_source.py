@@ -13,7 +13,6 @@ from gnomon.web.definition_source import (
     json_text,
     kubernetes_name_problem,
     manifest_text,
-    resource_of,
 )
 from tests.samples import sample_process
 
@@ -38,12 +37,6 @@ def test_scripts_read_as_written() -> None:
 
 def test_the_json_is_indented_and_keeps_unicode() -> None:
     assert json_text({"a": ["ü"]}) == '{\n  "a": [\n    "ü"\n  ]\n}'
-
-
-def test_owners_that_name_a_resource() -> None:
-    assert resource_of("ProcessDefinition team-a/nightly") == ("team-a", "nightly")
-    assert resource_of(None) is None
-    assert resource_of("something else") is None
 
 
 def test_names_kubectl_takes() -> None:

@@ -37,3 +37,12 @@ def resource_key(definition: str) -> tuple[str, str]:
 def owner(namespace: str, name: str) -> str:
     """The owner recorded with the definition, e.g. `ProcessDefinition team-a/nightly`."""
     return f"{KIND} {namespace}/{name}"
+
+
+def owning_resource(recorded: str | None) -> tuple[str, str] | None:
+    """The (namespace, name) of the resource an `owner` names; None for no owner or another."""
+    kind, _, key = (recorded or "").partition(" ")
+    namespace, slash, name = key.partition("/")
+    if kind != KIND or not slash or not namespace or not name:
+        return None
+    return namespace, name

@@ -24,7 +24,7 @@ from fastapi import APIRouter, Request, Response
 from markupsafe import Markup
 
 from gnomon.api.deps import NowDep, SessionDep
-from gnomon.domain import NAME_PATTERN
+from gnomon.domain import NAME_PATTERN, naming
 from gnomon.errors import NotFoundError
 from gnomon.storage.definition_detail import DefinitionDetail, PastRun, definition_detail
 from gnomon.web.access import PageReadDep
@@ -33,7 +33,6 @@ from gnomon.web.definition_source import (
     json_text,
     kubernetes_name_problem,
     manifest_text,
-    resource_of,
 )
 from gnomon.web.errors import PageError, PageRoute
 from gnomon.web.formatting import duration, relative, shown_time
@@ -130,7 +129,7 @@ def page_context(detail: DefinitionDetail, now: datetime) -> dict[str, Any]:
         "json_text": json_text(body),
         "manifest_text": manifest_text(body, detail.owner),
         "manifest_problem": kubernetes_name_problem(
-            (resource_of(detail.owner) or ("", detail.name))[1]
+            (naming.owning_resource(detail.owner) or ("", detail.name))[1]
         ),
         "relative": lambda moment: relative(moment, now),
     }
@@ -160,7 +159,7 @@ def _graph_lines(task: TaskView) -> tuple[str, ...]:
 
 def _header(detail: DefinitionDetail) -> Header:
     body = detail.body
-    resource = resource_of(detail.owner)
+    resource = naming.owning_resource(detail.owner)
     return Header(
         name=detail.name,
         description=body.get("process_description"),

@@ -16,12 +16,10 @@ from typing import Any, Final
 
 import yaml
 
-from gnomon.domain import manifest_from_body
+from gnomon.domain import manifest_from_body, naming
 
 log = logging.getLogger(__name__)
 
-_OWNER: Final = re.compile(r"ProcessDefinition (?P<namespace>[^/\s]+)/(?P<name>\S+)")
-"""How the operator names a definition's owner (`domain.naming.owner`)."""
 _KUBERNETES_NAME: Final = re.compile(
     r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*"
 )
@@ -33,15 +31,9 @@ def json_text(body: dict[str, Any]) -> str:
     return json.dumps(body, indent=2, ensure_ascii=False)
 
 
-def resource_of(owner: str | None) -> tuple[str, str] | None:
-    """The (namespace, name) of the resource that owns a definition, if one does."""
-    match = _OWNER.fullmatch(owner) if owner else None
-    return (match["namespace"], match["name"]) if match else None
-
-
 def manifest_text(body: dict[str, Any], owner: str | None) -> str:
     """The manifest of the definition `body` as YAML."""
-    namespace, name = resource_of(owner) or (None, None)
+    namespace, name = naming.owning_resource(owner) or (None, None)
     manifest = manifest_from_body(body, name=name, namespace=namespace)
     return yaml.dump(manifest, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
 

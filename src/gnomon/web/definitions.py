@@ -14,6 +14,7 @@ from fastapi import APIRouter, Request, Response
 from markupsafe import Markup
 
 from gnomon.api.deps import NowDep, SessionDep
+from gnomon.domain import naming
 from gnomon.storage.overview import DefinitionOverview, RecentRun, definition_overviews
 from gnomon.web.access import PageReadDep
 from gnomon.web.errors import PageRoute
@@ -28,8 +29,6 @@ router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
 HISTORY: Final = 10
 """Runs shown per definition, as in Sundial."""
-_OWNER_KIND: Final = "ProcessDefinition "
-"""How the operator names the resource that owns a definition (`domain.naming.owner`)."""
 
 
 class DefinitionRow(NamedTuple):
@@ -79,6 +78,11 @@ def draw(row: DefinitionRow) -> Markup:
 _ROW_TEMPLATE: Final = ENVIRONMENT.get_template("_definition_row.html")
 
 
+def _resource(owner: str | None) -> str | None:
+    resource = naming.owning_resource(owner)
+    return "/".join(resource) if resource else None
+
+
 def definition_row(overview: DefinitionOverview, now: datetime) -> DefinitionRow:
     schedule = schedule_view(overview.schedule)
     recent = overview.recent
@@ -97,7 +101,7 @@ def definition_row(overview: DefinitionOverview, now: datetime) -> DefinitionRow
     return DefinitionRow(
         name=overview.name,
         description=overview.description,
-        resource=owner.removeprefix(_OWNER_KIND) if owner else None,
+        resource=_resource(owner),
         scheduling_error=overview.scheduling_error,
         paused=overview.paused,
         schedule=schedule,

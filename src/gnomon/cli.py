@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 from pydantic import ValidationError
 
-from gnomon.errors import StoreUnavailableError
+from gnomon.errors import SettingsError, StoreUnavailableError
 from gnomon.logs import configure_logging
 from gnomon.settings import Settings
 
@@ -209,6 +209,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         _discard_stdout()
         return SIGPIPE_EXIT
+    except SettingsError as exc:  # settings that are valid alone but cannot run this command
+        print(f"gnomon: invalid setting {exc}", file=sys.stderr)
+        return 2
     except StoreUnavailableError as exc:
         from gnomon.storage import display_url
 

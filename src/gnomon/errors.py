@@ -17,6 +17,16 @@ class GnomonError(Exception):
     """Root of every error Gnomon raises on purpose."""
 
 
+class SettingsError(GnomonError):
+    """Settings that are each valid but together cannot do what was asked (e.g. run Kubernetes
+    Jobs with no URL their pods can call back to); `setting` names the variable to change."""
+
+    def __init__(self, setting: str, message: str) -> None:
+        super().__init__(f"{setting}: {message}")
+        self.setting = setting
+        self.message = message
+
+
 class NotFoundError(GnomonError):
     """A named definition, process or task does not exist."""
 

@@ -150,6 +150,7 @@ def _executor_label(settings: Settings) -> Callable[[str], str]:
 
 def serve(settings: Settings) -> int:
     """API, scheduler and executor in one process."""
+    settings.check_executor()
     engine = _engine_for_serving(settings)
     registry = CollectorRegistry()
     wakeup = Wakeup()
@@ -270,6 +271,7 @@ def api_app_from_environment() -> FastAPI:
 
 def run_scheduler(settings: Settings) -> int:
     """Only the scheduler and its executor, with metrics and healthcheck on GNOMON_PORT."""
+    settings.check_executor()
     engine = make_engine(settings.database_url, store_timeouts(settings))
     registry = CollectorRegistry()
     wakeup = Wakeup()

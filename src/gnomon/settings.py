@@ -13,6 +13,7 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gnomon.domain import limits
+from gnomon.errors import SettingsError
 
 
 class ExecutorName(StrEnum):
@@ -30,6 +31,12 @@ class PullPolicy(StrEnum):
 class LogFormat(StrEnum):
     TEXT = "text"
     JSON = "json"
+
+
+KUBERNETES_NEEDS_PUBLIC_URL = (
+    "required with GNOMON_EXECUTOR=kubernetes: the URL job pods call Gnomon back at, "
+    "such as http://gnomon-api.NAMESPACE.svc (the Helm chart sets it)"
+)
 
 
 class Settings(BaseSettings):
@@ -50,8 +57,9 @@ class Settings(BaseSettings):
 
     public_url: str | None = None
     """URL jobs call back to, and where links in notifications point (`URL/processes/ID`).
-    Default: `http://host.docker.internal:PORT` for containers, `http://127.0.0.1:PORT` for shell
-    scripts and links."""
+    Default: `http://host.docker.internal:PORT` for Docker containers, `http://127.0.0.1:PORT` for
+    shell scripts and links. Required with the kubernetes executor (the Helm chart sets it to its
+    api Service)."""
 
     executor: ExecutorName = ExecutorName.DOCKER
     """Backend for `docker_image_command` and `batch_image_command`: docker, kubernetes or fake."""
@@ -192,12 +200,27 @@ class Settings(BaseSettings):
             raise ValueError("GNOMON_REQUIRE_TOKEN_FOR_READS needs GNOMON_API_TOKEN")
         return self
 
+    def check_executor(self) -> None:
+        """Raise `SettingsError` if the executor cannot give its jobs a URL that reaches Gnomon:
+        commands that run jobs (`serve`, `scheduler`) call this before they start anything."""
+        if self.executor == ExecutorName.KUBERNETES:
+            self.pod_callback_url()
+
     def callback_url(self, *, for_container: bool) -> str:
-        """The URL a job uses to reach the API."""
+        """The URL a job on this host (a Docker container or a shell script) uses to reach the
+        API."""
         if self.public_url:
             return self.public_url.rstrip("/")
         host = "host.docker.internal" if for_container else "127.0.0.1"
         return f"http://{host}:{self.port}"
+
+    def pod_callback_url(self) -> str:
+        """The URL a Kubernetes pod uses to reach the API: GNOMON_PUBLIC_URL, else
+        `SettingsError`. host.docker.internal names nothing inside a cluster, so a default would
+        fail each task's callbacks long after start-up instead of failing the start."""
+        if not self.public_url:
+            raise SettingsError("GNOMON_PUBLIC_URL", KUBERNETES_NEEDS_PUBLIC_URL)
+        return self.public_url.rstrip("/")
 
     def site_url(self) -> str:
         """Where people reach Gnomon's pages: links to a run in notifications start with it."""

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from tests.kubernetes.conftest import NAMESPACE, Render
+from tests.kubernetes.conftest import NAMESPACE, Manifest, Render
 from tests.kubernetes.manifests import VALUE_SETS, by_kind, env_of, named, pod_specs
 
 
@@ -126,3 +126,49 @@ def test_service_monitor_is_optional(render: Render) -> None:
     assert monitor["spec"]["namespaceSelector"] == {"matchNames": [NAMESPACE]}
     (endpoint,) = monitor["spec"]["endpoints"]
     assert (endpoint["port"], endpoint["path"]) == ("http", "/_internal_/metrics")
+
+
+CALLBACK_VALUE_SETS = {
+    **VALUE_SETS,
+    "renamed-on-port-8081": ("--set", "fullnameOverride=batch", "--set", "service.port=8081"),
+}
+
+
+def job_runners(manifests: list[Manifest]) -> list[Manifest]:
+    """The containers that run tasks: `gnomon scheduler` or `gnomon serve`."""
+    return [
+        container
+        for deployment in by_kind(manifests, "Deployment")
+        for container in deployment["spec"]["template"]["spec"]["containers"]
+        if {"scheduler", "serve"} & {*container.get("command", []), *container.get("args", [])}
+    ]
+
+
+@pytest.mark.helm
+@pytest.mark.parametrize("values", list(CALLBACK_VALUE_SETS))
+def test_job_pods_call_back_to_the_api_service(values: str, render: Render) -> None:
+    # Without GNOMON_PUBLIC_URL the scheduler refuses to start (host.docker.internal names
+    # nothing in a cluster), so the chart gives it the api Service's in-cluster name, qualified
+    # by namespace because job pods may run in another one (jobs.namespace).
+    manifests = render(*CALLBACK_VALUE_SETS[values])
+    services = by_kind(manifests, "Service")
+    (service,) = [s for s in services if s["metadata"]["name"].endswith("-api")]
+    (port,) = [entry["port"] for entry in service["spec"]["ports"]]
+    host = f"{service['metadata']['name']}.{service['metadata']['namespace']}.svc"
+    expected = f"http://{host}" if port == 80 else f"http://{host}:{port}"
+    runners = job_runners(manifests)
+    assert runners
+    for container in runners:
+        env = env_of(container)
+        assert env["GNOMON_EXECUTOR"] == "kubernetes"
+        assert env["GNOMON_PUBLIC_URL"] == expected
+        names = [entry["name"] for entry in container["env"]]
+        assert names.count("GNOMON_PUBLIC_URL") == 1
+
+
+@pytest.mark.helm
+def test_the_public_url_value_replaces_the_service_url(render: Render) -> None:
+    url = "https://gnomon.example.com/"
+    runners = job_runners(render("--set", f"publicUrl={url}"))
+    assert runners
+    assert all(env_of(container)["GNOMON_PUBLIC_URL"] == url for container in runners)

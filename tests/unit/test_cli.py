@@ -11,6 +11,8 @@ import sqlalchemy as sa
 
 from gnomon.cli import main
 
+SOURCE = Path(__file__).resolve().parents[2] / "src"
+
 
 def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
@@ -53,3 +55,23 @@ def test_unreachable_database_fails_with_a_clear_message() -> None:
     result = run_cli("migrate", env=env)
     assert result.returncode == 1
     assert "cannot reach the store" in result.stderr
+
+
+@pytest.mark.parametrize("verb", ["scheduler", "serve"])
+def test_the_kubernetes_executor_without_a_public_url_is_refused_at_start_up(
+    tmp_path: Path, verb: str
+) -> None:
+    store = tmp_path / "g.db"
+    env = {
+        "GNOMON_EXECUTOR": "kubernetes",
+        "GNOMON_DATABASE_URL": f"sqlite:///{store}",
+        "PATH": "/usr/bin:/bin",
+        "PYTHONPATH": str(SOURCE),
+    }
+    result = run_cli(verb, env=env)
+    assert result.returncode == 2
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("gnomon: invalid setting GNOMON_PUBLIC_URL: ")
+    assert "GNOMON_EXECUTOR=kubernetes" in line
+    assert "host.docker.internal" not in line
+    assert not store.exists(), "refused before it opened the store"

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from scripts.readme_settings import render
 
+from gnomon.errors import SettingsError
 from gnomon.settings import ExecutorName, Settings
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -43,6 +44,28 @@ def test_environment_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.allow_shell is True
     assert settings.callback_url(for_container=True) == "http://gnomon.example:80"
     assert settings.site_url() == "http://gnomon.example:80"
+
+
+def test_the_kubernetes_executor_needs_a_public_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GNOMON_PUBLIC_URL", raising=False)
+    monkeypatch.setenv("GNOMON_EXECUTOR", "kubernetes")
+    settings = Settings()  # commands that run no jobs (api, operator, migrate) still start
+    with pytest.raises(SettingsError, match="required with GNOMON_EXECUTOR=kubernetes") as error:
+        settings.check_executor()
+    assert error.value.setting == "GNOMON_PUBLIC_URL"
+    assert settings.site_url() == "http://127.0.0.1:8080"
+    monkeypatch.setenv("GNOMON_PUBLIC_URL", "http://gnomon-api.ops.svc/")
+    Settings().check_executor()
+    assert Settings().pod_callback_url() == "http://gnomon-api.ops.svc"
+
+
+@pytest.mark.parametrize("executor", ["docker", "fake"])
+def test_other_executors_start_without_a_public_url(
+    monkeypatch: pytest.MonkeyPatch, executor: str
+) -> None:
+    monkeypatch.delenv("GNOMON_PUBLIC_URL", raising=False)
+    monkeypatch.setenv("GNOMON_EXECUTOR", executor)
+    Settings().check_executor()
 
 
 def test_invalid_values_are_rejected(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from gnomon.domain.definitions import BatchImageCommand, TaskExecutable
+from gnomon.errors import SettingsError
 from gnomon.runner.base import Attempt
 from gnomon.runner.kubernetes.manifests import (
     build_job_manifest,
@@ -17,7 +18,7 @@ from gnomon.runner.kubernetes.manifests import (
     job_name,
     label_value,
 )
-from gnomon.settings import PullPolicy, Settings
+from gnomon.settings import ExecutorName, PullPolicy, Settings
 from tests.runner.kubernetes.kube import make_attempt, make_shell_attempt
 
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -143,6 +144,27 @@ def test_environment_has_gnomon_variables_that_user_variables_cannot_override() 
     assert env["GNOMON_URL"]["value"] == "http://api:8080"
     assert env["SUNDIAL_URL"]["value"] == "http://api:8080/"
     assert env["SUNDIAL_TASK_PREVIOUS_ATTEMPTS"]["value"] == "0"
+
+
+@pytest.mark.parametrize("executor", list(ExecutorName))
+def test_without_a_public_url_no_job_is_built_to_call_an_unreachable_host(
+    executor: ExecutorName,
+) -> None:
+    # host.docker.internal (Docker's default) names nothing in a cluster: a pod given it would
+    # fail every callback, so the Job is refused with the setting to fix, whatever the executor.
+    config = settings(public_url=None, executor=executor, port=9000)
+    with pytest.raises(SettingsError, match="GNOMON_PUBLIC_URL") as refused:
+        build_job_manifest(make_attempt(), config, instance="x")
+    assert "host.docker.internal" not in str(refused.value)
+
+
+def test_the_public_url_is_the_pods_callback_url_however_it_ends() -> None:
+    for public_url in ("http://gnomon-api.ops.svc", "http://gnomon-api.ops.svc/"):
+        manifest = build_job_manifest(make_attempt(), settings(public_url=public_url), instance="x")
+        env = env_of(manifest)
+        assert env["GNOMON_URL"]["value"] == "http://gnomon-api.ops.svc"
+        assert env["SUNDIAL_URL"]["value"] == "http://gnomon-api.ops.svc/"
+        assert "host.docker.internal" not in json.dumps(manifest)
 
 
 @pytest.mark.parametrize(

@@ -220,6 +220,19 @@ def test_shell_scripts_are_refused(make_runner: MakeRunner, sink: RecordingSink)
     assert state.reason == "the kubernetes executor cannot run shell_script_command"
 
 
+def test_without_a_public_url_the_task_fails_and_no_job_is_created(
+    make_runner: MakeRunner, cluster: Cluster, sink: RecordingSink
+) -> None:
+    # gnomon serve and gnomon scheduler refuse to start so; a runner built anyway must not send
+    # a pod that calls back to host.docker.internal, which names nothing in a cluster.
+    attempt = make_attempt()
+    make_runner(public_url=None).start(attempt)
+    [state] = sink.states(attempt.task_id)
+    assert state.status is ExecutorStatus.FAILED
+    assert state.reason is not None and state.reason.startswith("GNOMON_PUBLIC_URL: required")
+    assert cluster.job(job_name(attempt)) is None
+
+
 def test_healthy_when_the_api_server_answers(make_runner: MakeRunner) -> None:
     assert make_runner().healthy() is None
 

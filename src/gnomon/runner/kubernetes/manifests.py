@@ -183,9 +183,7 @@ def build_environment(
             entries[name] = {"name": name, "valueFrom": {"secretKeyRef": references[name]}}
         else:
             entries[name] = {"name": name, "value": variable.value or ""}
-    for name, value in attempt_environment(
-        attempt, settings.callback_url(for_container=True), {}
-    ).items():
+    for name, value in attempt_environment(attempt, settings.pod_callback_url(), {}).items():
         if name == TOKEN_VARIABLE:
             reference = {"name": secret_name, "key": TOKEN_KEY}
             entries[name] = {"name": name, "valueFrom": {"secretKeyRef": reference}}

@@ -1,17 +1,27 @@
 """Definitions from files: `ProcessDefinition` manifests (the same YAML `kubectl apply` takes) or
 Sundial `process_definition` JSON bodies, one or many per file.
 
+Each definition is checked here by the same rules the server applies (`gnomon.domain.problems_in`),
+so a file with a mistake is refused before anything in it is sent, naming the field the way the
+file spells it. Only the server knows whether it runs shell scripts, so it alone decides that.
+
 A file that holds no usable definition raises `ManifestError` (`gnomon.domain.manifests`, which
 also owns the manifest's shape), its message saying which document and why."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import yaml
 
-from gnomon.domain import ManifestError, body_from_manifest
+from gnomon.domain import (
+    ManifestError,
+    ProcessDefinition,
+    ProcessDefinitionSpec,
+    body_from_manifest,
+    problems_in,
+)
 
 
 def load_definitions(text: str, source: str) -> list[dict[str, Any]]:
@@ -39,9 +49,12 @@ def _bodies(document: Any, source: str, index: int) -> Iterator[dict[str, Any]]:
             yield from _bodies(item, source, index)
         return
     if "process_definition_name" in document:
+        _check(document, ProcessDefinition, where, prefix="")
         yield document
         return
-    yield _from_manifest(document, where)
+    body = _from_manifest(document, where)
+    _check(document["spec"], ProcessDefinitionSpec, where, prefix="spec")
+    yield body
 
 
 def _from_manifest(document: dict[str, Any], where: str) -> dict[str, Any]:
@@ -49,3 +62,16 @@ def _from_manifest(document: dict[str, Any], where: str) -> dict[str, Any]:
         return body_from_manifest(document)
     except ManifestError as exc:
         raise ManifestError(f"{where}: {exc}") from None
+
+
+def _check(
+    body: Mapping[str, Any], model: type[ProcessDefinitionSpec], where: str, *, prefix: str
+) -> None:
+    problems = problems_in(body, model, allow_shell=True)
+    if problems:
+        lines = [f"  {_path(prefix, p.field)}: {p.message}" for p in problems]
+        raise ManifestError("\n".join([f"{where}: not a valid process definition", *lines]))
+
+
+def _path(prefix: str, field: str) -> str:
+    return ".".join(part for part in (prefix, field) if part) or "(the document)"

@@ -5,8 +5,8 @@ the domain's one rule set (`gnomon.domain.problems_in`): the models' bounds, wha
 (dependency cycles, unknown dependencies, cron fields) and the shell switch. They say more than
 the CRD's schema can, and a cluster may still serve an older CRD that lets a value through. A
 problem comes back as a `Rejection` naming the field as `spec.<path>`, the way a user reads their
-YAML, instead of being raised: for
-the operator an invalid spec is an outcome to report, not an error to retry.
+YAML, instead of being raised: for the operator an invalid spec is an outcome to report, not an
+error to retry.
 
 After a change the schedulers are woken as the REST API wakes them (a NOTIFY on PostgreSQL; on
 SQLite they notice within `scheduler_max_sleep_seconds`).

@@ -16,7 +16,7 @@ from gnomon.client.manifests import load_definitions
 def apply(client: ApiClient, files: Sequence[str]) -> int:
     for file in files:
         text = sys.stdin.read() if file == "-" else Path(file).read_text()
-        for body in load_definitions(text, "stdin" if file == "-" else file):
+        for body in load_definitions(text, "stdin" if file == "-" else file, check=True):
             name = body["process_definition_name"]
             client.request("PUT", f"/api/process_definitions/{quote(name, safe='')}", json=body)
             print(f"processdefinition/{name} applied")

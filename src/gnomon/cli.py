@@ -55,7 +55,8 @@ DEFAULT_SERVER = "http://127.0.0.1:8080"
 
 
 def _client_call(args: argparse.Namespace, settings: Settings) -> int:
-    """Run a client verb; server refusals and unreachable servers exit 1 with the reason."""
+    """Run a client verb; server refusals and unreachable servers exit 1 with the reason,
+    unreadable or invalid files 2."""
     from gnomon.client import ApiClient, ApiError, ManifestError
 
     token = settings.api_token.get_secret_value() if settings.api_token else None

@@ -391,6 +391,7 @@ HOSTILE_BODIES: list[tuple[str, dict[str, Any], str]] = [  # (case, body, field 
         _task(backoff_exponent=math.nan),
         "task_definitions[0].backoff_exponent",
     ),
+    ("no attempts", _task(max_attempts=0), "task_definitions[0].max_attempts"),
     ("101 attempts", _task(max_attempts=101), "task_definitions[0].max_attempts"),
     ("boolean attempts", _task(max_attempts=True), "task_definitions[0].max_attempts"),
     ("attempts as text", _task(max_attempts="3"), "task_definitions[0].max_attempts"),

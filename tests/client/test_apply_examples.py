@@ -44,3 +44,24 @@ def test_a_hostile_manifest_is_refused_naming_the_field(
     assert main(["apply", "-f", str(path), "--server", server]) != 0
     err = capsys.readouterr().err
     assert "task_definitions[0].max_attempts" in err, err
+
+
+def test_no_attempts_is_refused_by_the_same_rules_and_the_rest_applies(
+    server: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good = yaml.safe_load(EXAMPLES[0].read_text())
+    bad = yaml.safe_load(EXAMPLES[0].read_text())
+    bad["metadata"]["name"] = "no-attempts"
+    bad["spec"]["task_definitions"][0]["max_attempts"] = 0
+    path = tmp_path / "two.yaml"
+    path.write_text(yaml.safe_dump_all([good, bad]))
+
+    assert main(["apply", "-f", str(path), "--server", server]) == 1  # as kubectl: one failed
+    out, err = capsys.readouterr()
+    assert out == f"processdefinition/{good['metadata']['name']} applied\n"
+    (refusal,) = [line for line in err.splitlines() if line.startswith("error: ")]  # said once
+    assert refusal.startswith(f"error: {path}: processdefinition/no-attempts: ")
+    assert "task_definitions[0].max_attempts: Input should be greater than or equal to 1" in err
+    assert main(["get", "definitions", "-o", "json", "--server", server]) == 0
+    stored = [d["process_definition_name"] for d in json.loads(capsys.readouterr().out)]
+    assert stored == [good["metadata"]["name"]]

@@ -40,6 +40,10 @@ INVALID: dict[str, tuple[Callable[[dict[str, Any]], object], str]] = {
         lambda spec: _first_task(spec).update(max_attempts=-1),
         "task_definitions.0.max_attempts",
     ),
+    "no attempts": (
+        lambda spec: _first_task(spec).update(max_attempts=0),
+        "task_definitions.0.max_attempts",
+    ),
     "negative buffer_seconds": (
         lambda spec: spec.update(schedule={"continuous_schedule": {"buffer_seconds": -1}}),
         "schedule.continuous_schedule.buffer_seconds",

@@ -19,6 +19,7 @@ pytestmark = pytest.mark.kubernetes
     ("bad_spec", "field"),
     [
         (spec(docker_task("a", max_attempts=-1)), "spec.task_definitions.max_attempts"),
+        (spec(docker_task("a", max_attempts=0)), "spec.task_definitions.max_attempts"),
         (
             spec(schedule={**DAILY_22H, "continuous_schedule": {"buffer_seconds": 5}}),
             "spec.schedule",
@@ -44,6 +45,7 @@ pytestmark = pytest.mark.kubernetes
     ],
     ids=[
         "negative-max-attempts",
+        "no-attempts",
         "two-schedules",
         "no-tasks",
         "buffer-over-a-year",

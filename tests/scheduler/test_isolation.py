@@ -175,6 +175,23 @@ def test_huge_max_runtime_on_a_running_task_and_others_start_on_time(harness: Ha
     assert harness.statuses("poison") == ["succeeded"]
 
 
+def test_no_attempts_stored_before_the_minimum_runs_once_and_still_reads(
+    harness: Harness, api: TestClient
+) -> None:
+    """`max_attempts` 0 was accepted once; such a run "succeeded" without running anything."""
+    harness.put(definition("old", docker_task("job", max_attempts=3)))
+    store_task(harness.engine, "old", "job", max_attempts=0)
+    harness.tick("definitions")
+    harness.trigger("old")
+    assert harness.running_names() == ["job"]
+    harness.fail("job")
+    assert harness.statuses("old") == ["failed"]  # one attempt in all: no retry
+    assert harness.attempts("job", "old") == [("failed", "exit code 1")]
+    stored = api.get("/api/process_definitions/old")  # still reads, as it was stored
+    assert stored.status_code == 200
+    assert stored.json()["task_definitions"][0]["max_attempts"] == 0
+
+
 def test_chain_of_1500_tasks_runs_and_others_start_on_time(harness: Harness) -> None:
     put_healthy(harness)
     chain = [docker_task("t0")] + [docker_task(f"t{i}", f"t{i - 1}") for i in range(1, 1500)]

@@ -42,7 +42,7 @@ def task_graphs(draw: st.DrawFn) -> list[TaskDefinition]:
                     {"task_definition_name": f"t{d}", "success_required": draw(st.booleans())}
                     for d in sorted(earlier)
                 ],
-                "max_attempts": draw(st.integers(min_value=0, max_value=3)),
+                "max_attempts": draw(st.integers(min_value=1, max_value=3)),
                 "max_runtime_seconds": draw(
                     st.one_of(st.none(), st.integers(min_value=1, max_value=MAX_SECONDS))
                 ),
@@ -119,7 +119,7 @@ class Run:
         for task in self.state.tasks:
             attempts = self.state.attempts_of(task.task_definition_name)
             assert sum(a.running for a in attempts) <= 1
-            assert len(attempts) <= max(task.max_attempts, 0)
+            assert len(attempts) <= task.max_attempts
 
 
 def expected_status(run: Run) -> ProcessStatus:
@@ -135,7 +135,7 @@ def test_any_run_ends_without_overlapping_attempts_or_hanging(
     tasks: list[TaskDefinition], data: st.DataObject
 ) -> None:
     run = Run(tasks)
-    budget = 3 * (sum(max(t.max_attempts, 0) for t in tasks) + 1) + 5
+    budget = 3 * (sum(t.max_attempts for t in tasks) + 1) + 5
     kill_at = data.draw(st.one_of(st.none(), st.integers(min_value=0, max_value=budget)))
     for step in range(budget):
         if step == kill_at:

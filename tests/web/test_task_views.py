@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from gnomon.domain import TaskDefinition
-from gnomon.web.task_views import backoff_words, limits, notification_view, task_view
+from gnomon.web.task_views import backoff_words, notification_view, task_view
 from tests.samples import docker_task
 
 
@@ -38,11 +38,10 @@ def test_backoff_in_words(extra: dict[str, Any], words: str) -> None:
     assert backoff_words(task(**extra)) == words
 
 
-def test_a_task_that_never_runs_says_so() -> None:
-    assert [fact.value for fact in limits(task(max_attempts=0))] == [
-        "0: the task never runs",
-        "none",
-    ]
+def test_a_task_stored_with_no_attempts_shows_the_one_it_runs() -> None:
+    view = task_view(docker_task("old", max_attempts=0))
+    assert view.problem is None and view.max_attempts == 1
+    assert [fact.value for fact in view.limits] == ["1, no retries", "none"]
 
 
 def test_an_unreadable_task_keeps_its_name() -> None:

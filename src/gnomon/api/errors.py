@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from gnomon.domain import field_path as domain_field_path
 from gnomon.errors import (
     ConcurrentWriteError,
     ConflictError,
@@ -54,19 +55,7 @@ def field_path(location: Sequence[str | int]) -> str:
     parts = list(location)
     if parts and parts[0] in _LOCATION_ROOTS:
         parts = parts[1:]
-    path = ""
-    for part in parts:
-        if isinstance(part, int):
-            path += f"[{part}]"
-        elif not _is_union_tag(part):
-            path += f".{part}" if path else str(part)
-    return path or "body"
-
-
-def _is_union_tag(part: str) -> bool:
-    # pydantic names the member it tried in unions of types ("function-after[...]", "str"), which
-    # says nothing to a user.
-    return "[" in part or part in {"str", "int", "float", "bool", "list", "dict"}
+    return domain_field_path(parts) or "body"
 
 
 def _validation_errors(exc: RequestValidationError) -> list[dict[str, str]]:

@@ -2,6 +2,9 @@
 Sundial `process_definition` JSON bodies, one or many per file; and which files a directory given
 to `gnomon apply -f` stands for, as kubectl picks them.
 
+Each definition is checked by the server, with the rules of `gnomon.domain` that the operator
+uses too; `gnomon apply` reports a refusal once and applies the rest, as kubectl does.
+
 A file that holds no usable definition raises `ManifestError` (`gnomon.domain.manifests`, which
 also owns the manifest's shape), its message saying which document and why."""
 
@@ -38,7 +41,11 @@ def load_definitions(text: str, source: str) -> list[dict[str, Any]]:
         documents = [d for d in yaml.safe_load_all(text) if d is not None]
     except yaml.YAMLError as exc:
         raise ManifestError(f"{source}: not valid YAML or JSON: {_yaml_problem(exc)}") from None
-    bodies = [body for index, doc in enumerate(documents) for body in _bodies(doc, source, index)]
+    bodies = [
+        body
+        for index, doc in enumerate(documents)
+        for body in _bodies(doc, f"{source} (document {index + 1})")
+    ]
     if not bodies:
         raise ManifestError(f"{source}: no process definitions found")
     return bodies
@@ -53,24 +60,24 @@ def _yaml_problem(exc: yaml.YAMLError) -> str:
     return str(exc).splitlines()[0]
 
 
-def _bodies(document: Any, source: str, index: int) -> Iterator[dict[str, Any]]:
-    where = f"{source} (document {index + 1})"
+def _bodies(document: Any, where: str) -> Iterator[dict[str, Any]]:
     if isinstance(document, list):
         for item in document:
-            yield from _bodies(item, source, index)
+            yield from _bodies(item, where)
         return
     if not isinstance(document, dict):
         raise ManifestError(f"{where}: expected a mapping, got {type(document).__name__}")
     if document.get("kind") == "List":
         for item in document.get("items") or []:
-            yield from _bodies(item, source, index)
+            yield from _bodies(item, where)
         return
     if "process_definition_name" in document:
         if not isinstance(document["process_definition_name"], str):
             raise ManifestError(f"{where}: process_definition_name must be a string")
         yield document
         return
-    yield _from_manifest(document, where)
+    body = _from_manifest(document, where)
+    yield body
 
 
 def _from_manifest(document: dict[str, Any], where: str) -> dict[str, Any]:

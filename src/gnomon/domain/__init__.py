@@ -46,7 +46,16 @@ from gnomon.domain.runs import ExecutionStateEntry, LogEntry, MetadataEntry, Pro
 from gnomon.domain.stored import read_stored
 from gnomon.domain.summary import DID_NOT_RUN, task_summary
 from gnomon.domain.times import as_utc, format_wire_time
-from gnomon.domain.validation import check_definition, parse_cron, shell_problems
+from gnomon.domain.validation import (
+    FieldProblem,
+    check_definition,
+    definition_problems,
+    field_path,
+    model_problems,
+    parse_cron,
+    problems_in,
+    shell_problems,
+)
 
 __all__ = [
     "CUT_MARK",
@@ -66,6 +75,7 @@ __all__ = [
     "EnvironmentSource",
     "EnvironmentVariable",
     "ExecutionStateEntry",
+    "FieldProblem",
     "InvalidCronError",
     "LogEntry",
     "ManifestError",
@@ -94,10 +104,14 @@ __all__ = [
     "check_definition",
     "clean_message",
     "decode_output",
+    "definition_problems",
+    "field_path",
     "format_wire_time",
     "manifest_from_body",
+    "model_problems",
     "naming",
     "parse_cron",
+    "problems_in",
     "read_stored",
     "seconds_between",
     "shell_problems",

@@ -346,7 +346,10 @@ class TaskDefinition(WireModel):
     )
     executable: TaskExecutable
     max_attempts: int = Field(
-        default=1, ge=0, le=limits.MAX_ATTEMPTS, description="Attempts in all, the first included"
+        default=1,
+        ge=1,  # with none, a run would "succeed" without running anything
+        le=limits.MAX_ATTEMPTS,
+        description="Attempts in all, the first included",
     )
     max_runtime_seconds: int | None = Field(default=None, ge=1, le=limits.MAX_SECONDS)
     backoff_base_seconds: int = Field(default=0, ge=0, le=limits.MAX_SECONDS)

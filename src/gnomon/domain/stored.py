@@ -4,8 +4,11 @@ The bounds in `limits` apply to input. A definition stored before they existed (
 a million years, a backoff exponent of `Infinity` that SQLite hands back as `null`) was accepted
 then, and must go on running after an upgrade instead of failing validation on every read. So a
 stored body is read with each number past its field's maximum brought down to that maximum: a
-year of runtime limit or buffer means what a million years meant. Everything else is validated as
-usual; what still does not read sets that one item aside (`scheduler.isolation`).
+year of runtime limit or buffer means what a million years meant. A number below its field's
+minimum is brought up to it the same way: a task stored with `max_attempts` 0 (accepted before
+the minimum was 1) runs once, as it would have had it been refused and sent again with 1.
+Everything else is validated as usual; what still does not read sets that one item aside
+(`scheduler.isolation`).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import math
 import types
 from typing import Any, TypeVar, Union, get_args, get_origin
 
-from annotated_types import Le
+from annotated_types import Ge, Le
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
@@ -22,12 +25,12 @@ M = TypeVar("M", bound=BaseModel)
 
 
 def read_stored(model: type[M], data: Any) -> M:
-    """`data` validated as `model`, numbers past their stated maximum clamped to it first."""
+    """`data` validated as `model`, numbers outside their stated bounds clamped to them first."""
     return model.model_validate(clamp_to_bounds(model, data))
 
 
 def clamp_to_bounds(model: type[BaseModel], data: Any) -> Any:
-    """A copy of `data` (a stored JSON object of `model`) whose numbers respect the maxima."""
+    """A copy of `data` (a stored JSON object of `model`) whose numbers respect the bounds."""
     if not isinstance(data, dict):
         return data
     fields = {info.alias or name: info for name, info in model.model_fields.items()}
@@ -39,17 +42,20 @@ def _clamp_field(info: FieldInfo | None, value: Any) -> Any:
     if info is None:
         return value
     maximum = next((m.le for m in info.metadata if isinstance(m, Le)), None)
+    minimum = next((m.ge for m in info.metadata if isinstance(m, Ge)), None)
     if maximum is not None and _is_number_field(info.annotation):
         if value is None and type(None) not in _members(info.annotation):
             return maximum  # SQLite stores an infinite float as null
-        return _clamp_number(value, maximum)
+        return _clamp_number(value, minimum, maximum)
     return _clamp_nested(info.annotation, value)
 
 
-def _clamp_number(value: Any, maximum: Any) -> Any:
+def _clamp_number(value: Any, minimum: Any, maximum: Any) -> Any:
     if isinstance(value, int | float) and not isinstance(value, bool):
         if math.isnan(value) or value > maximum:
             return maximum
+        if minimum is not None and value < minimum:
+            return minimum
     return value
 
 

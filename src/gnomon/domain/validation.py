@@ -1,12 +1,17 @@
-"""Rules of a process definition that span fields: unique task names, known dependencies, no
-cycles, a cron schedule that is valid and can fire. Every problem is reported with the dotted path
-of the field at fault, so a user can find it in the body they sent.
+"""The one rule set of a process definition, used alike by the REST API, the operator and the
+`gnomon` command: the models' own bounds (`definitions`), the rules that span fields (unique task
+names, known dependencies, no cycles, a cron schedule that is valid and can fire) and the server's
+shell switch. Every problem is reported with the dotted path of the field at fault, so a user can
+find it in the body they sent.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
+
+from pydantic import ValidationError
 
 from gnomon.domain.cron import CronExpression, InvalidCronError
 from gnomon.domain.dag import find_cycle
@@ -17,6 +22,51 @@ from gnomon.domain.definitions import CronSchedule, ProcessDefinitionSpec
 class FieldProblem:
     field: str
     message: str
+
+
+def problems_in(
+    body: Mapping[str, Any], model: type[ProcessDefinitionSpec], *, allow_shell: bool
+) -> list[FieldProblem]:
+    """Every problem of `body` read as `model` (a spec, or a whole definition); empty when valid.
+
+    The fields' own bounds come first; only a body that has them all right is checked across
+    fields, since those rules need the parsed definition.
+    """
+    try:
+        spec = model.model_validate(body)
+    except ValidationError as exc:
+        return model_problems(exc)
+    return definition_problems(spec, allow_shell=allow_shell)
+
+
+def definition_problems(spec: ProcessDefinitionSpec, *, allow_shell: bool) -> list[FieldProblem]:
+    """The problems of a parsed `spec` its model cannot see: across fields, and the shell switch."""
+    return check_definition(spec) + shell_problems(spec, allow_shell=allow_shell)
+
+
+def model_problems(exc: ValidationError) -> list[FieldProblem]:
+    """pydantic's errors, each as the dotted path of its field and a message for a person."""
+    return [
+        FieldProblem(field_path(error["loc"]), str(error["msg"]).removeprefix("Value error, "))
+        for error in exc.errors()
+    ]
+
+
+def field_path(location: Sequence[str | int]) -> str:
+    """`("task_definitions", 0, "max_attempts")` -> `task_definitions[0].max_attempts`."""
+    path = ""
+    for part in location:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif not _is_union_tag(part):
+            path += f".{part}" if path else part
+    return path
+
+
+def _is_union_tag(part: str) -> bool:
+    # pydantic names the member it tried in unions of types ("function-after[...]", "str"), which
+    # says nothing to a user.
+    return "[" in part or part in {"str", "int", "float", "bool", "list", "dict"}
 
 
 def check_definition(spec: ProcessDefinitionSpec) -> list[FieldProblem]:

@@ -1,10 +1,12 @@
 """The store side of the operator: validate and store a spec, delete it, read its run state.
 
-These functions know nothing about kopf, so the rules a resource meets are the REST API's rules:
-pydantic's models for structure, `check_definition` for what spans fields (dependency cycles,
-unknown dependencies, cron fields) and the shell switch. A problem comes back as a `Rejection`
-naming the field as `spec.<path>`, the way a user reads their YAML, instead of being raised: for
-the operator an invalid spec is an outcome to report, not an error to retry.
+These functions know nothing about kopf, so the rules a resource meets are the REST API's rules,
+the domain's one rule set (`gnomon.domain.problems_in`): the models' bounds, what spans fields
+(dependency cycles, unknown dependencies, cron fields) and the shell switch. They say more than
+the CRD's schema can, and a cluster may still serve an older CRD that lets a value through. A
+problem comes back as a `Rejection` naming the field as `spec.<path>`, the way a user reads their
+YAML, instead of being raised: for the operator an invalid spec is an outcome to report, not an
+error to retry.
 
 After a change the schedulers are woken as the REST API wakes them (a NOTIFY on PostgreSQL; on
 SQLite they notice within `scheduler_max_sleep_seconds`).
@@ -13,7 +15,7 @@ SQLite they notice within `scheduler_max_sleep_seconds`).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -23,7 +25,7 @@ from gnomon.domain.clock import Clock
 from gnomon.domain.definitions import ProcessDefinition, ProcessDefinitionSpec
 from gnomon.domain.enums import ProcessStatus
 from gnomon.domain.naming import definition_name, owner
-from gnomon.domain.validation import check_definition, shell_problems
+from gnomon.domain.validation import FieldProblem, problems_in
 from gnomon.errors import ConflictError, NotFoundError, StoreError
 from gnomon.operator.status import RunState, build_run_status
 from gnomon.storage import Engine, Session, notify_store, transaction
@@ -72,16 +74,9 @@ def store_spec(
     `spec.paused` says, so a pause or resume through the REST API survives the upsert.
     """
     body = dict(spec)
-    try:
-        parsed = ProcessDefinitionSpec.model_validate(body)
-    except ValidationError as exc:
-        return Rejection(REASON_INVALID, _pydantic_problems(exc, prefix="spec"))
-    problems = [(p.field, p.message) for p in check_definition(parsed)]
-    problems += [
-        (p.field, p.message) for p in shell_problems(parsed, allow_shell=context.allow_shell)
-    ]
+    problems = problems_in(body, ProcessDefinitionSpec, allow_shell=context.allow_shell)
     if problems:
-        return Rejection(REASON_INVALID, _join(("spec." + f, m) for f, m in problems))
+        return Rejection(REASON_INVALID, _join(problems))
     mapped = definition_name(namespace, name)
     try:
         # The spec is valid by now, so only the name can fail here.
@@ -172,23 +167,9 @@ def _with_stored_pause(
     return definition.model_copy(update={"paused": row.paused})
 
 
-def _pydantic_problems(exc: ValidationError, *, prefix: str) -> str:
-    return _join(
-        (_field_path(prefix, error["loc"]), str(error["msg"]).removeprefix("Value error, "))
-        for error in exc.errors()
-    )
+def _join(problems: Iterable[FieldProblem]) -> str:
+    return "; ".join(f"{_in_spec(problem.field)}: {problem.message}" for problem in problems)
 
 
-def _field_path(prefix: str, location: Sequence[str | int]) -> str:
-    """`("task_definitions", 0, "max_attempts")` -> `spec.task_definitions[0].max_attempts`."""
-    path = prefix
-    for part in location:
-        if isinstance(part, int):
-            path += f"[{part}]"
-        elif "[" not in part:  # pydantic's names of union members say nothing to a user
-            path += f".{part}"
-    return path
-
-
-def _join(problems: Iterable[tuple[str, str]]) -> str:
-    return "; ".join(f"{field}: {message}" for field, message in problems)
+def _in_spec(field: str) -> str:
+    return f"spec.{field}" if field else "spec"

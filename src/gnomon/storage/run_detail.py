@@ -222,7 +222,8 @@ def _snapshot(name: str, body: dict[str, Any]) -> TaskSnapshot:
     return TaskSnapshot(
         name=name,
         dependencies=dependencies,
-        max_attempts=attempts if isinstance(attempts, int) else 1,
+        # At least one, as the scheduler reads it (`domain.stored`).
+        max_attempts=max(attempts, 1) if isinstance(attempts, int) else 1,
         executable_kind=_EXECUTABLE_KINDS.get(kind or "", kind),
     )
 

@@ -178,8 +178,8 @@ def notification_view(body: dict[str, Any]) -> NotificationView:
 
 
 def _attempts(count: int) -> str:
-    if count <= 1:
-        return "1, no retries" if count == 1 else "0: the task never runs"
+    if count <= 1:  # a stored 0 from before the minimum reads as 1 (`domain.stored`)
+        return "1, no retries"
     return f"{count} (1 + {count - 1} {'retry' if count == 2 else 'retries'})"
 
 

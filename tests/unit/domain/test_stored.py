@@ -42,3 +42,10 @@ def test_schedules_are_clamped_and_values_within_bounds_are_untouched() -> None:
     assert continuous.continuous_schedule.buffer_seconds == MAX_SECONDS
     kept = read_stored(TaskDefinition, task(max_attempts=3, backoff_exponent=2.5))
     assert (kept.max_attempts, kept.backoff_exponent) == (3, 2.5)
+
+
+def test_no_attempts_stored_before_the_minimum_reads_as_one_attempt() -> None:
+    """An older Gnomon took `max_attempts` 0, a run that ended without running anything."""
+    read = read_stored(TaskDefinition, task(max_attempts=0))
+    assert read.max_attempts == 1
+    assert read_stored(TaskDefinition, task(max_attempts=-3)).max_attempts == 1

@@ -12,7 +12,7 @@ from gnomon.api.openapi import errors
 from gnomon.api.query import DefinitionName, NameFilter
 from gnomon.api.wire import wire_response
 from gnomon.domain.definitions import ProcessDefinition
-from gnomon.domain.validation import check_definition, shell_problems
+from gnomon.domain.validation import definition_problems
 from gnomon.errors import InvalidInputError
 from gnomon.storage import definitions as store
 
@@ -123,7 +123,7 @@ def resume_process_definition(
 
 
 def _reject_invalid(definition: ProcessDefinition, *, allow_shell: bool) -> None:
-    problems = check_definition(definition) + shell_problems(definition, allow_shell=allow_shell)
+    problems = definition_problems(definition, allow_shell=allow_shell)
     if problems:
         first = problems[0]
         raise InvalidInputError(

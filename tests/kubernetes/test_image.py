@@ -270,3 +270,16 @@ def test_build_context_holds_only_what_the_image_needs() -> None:
     assert top == CONTEXT, f"unexpected in the build context: {sorted(top ^ CONTEXT)}"
     assert "src/gnomon/cli.py" in files
     assert not [name for name in files if "__pycache__" in name or name.endswith(".pyc")]
+
+
+# ---- the README -------------------------------------------------------------------------------
+
+
+def test_readme_names_every_image_value_and_the_lock_command() -> None:
+    readme = (REPO_ROOT / "README.md").read_text()
+    values = load_yaml(CHART / "values.yaml")
+    keys = [f"image.{key}" for key in values["image"]] + ["imagePullSecrets"]
+    assert [key for key in keys if f"| `{key}` |" not in readme] == []
+    assert "docker build -t REGISTRY/gnomon:" in readme
+    assert "`make lock`" in readme
+    assert re.search(r"^lock: ", (REPO_ROOT / "Makefile").read_text(), re.MULTILINE)

@@ -63,7 +63,8 @@ def read_lock(path: Path) -> list[Pin]:
         elif stripped.startswith("--hash=sha256:"):
             pins[-1].hashes.append(stripped.removeprefix("--hash=sha256:").rstrip(" \\"))
         elif pins and stripped.startswith("#"):
-            via = stripped.lstrip("# ").removeprefix("via").strip()
+            # `# via a` on one line, or `# via` followed by `#   a`, `#   b`.
+            via = re.sub(r"^via\b", "", stripped.lstrip("# ")).strip()
             if via:
                 pins[-1].via.append(via)
     return pins

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 
-.PHONY: run test lint typecheck pytest fuzz bench readme readme-screenshot clean
+.PHONY: run test lint typecheck pytest fuzz bench readme readme-screenshot lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,11 @@ bench: $(STAMP)
 
 readme: $(STAMP)
 	$(BIN)/python scripts/readme_settings.py
+
+# The image's pinned dependencies with their hashes (requirements.lock, requirements-build.lock),
+# from pyproject.toml; keeps the pins that still fit. `make lock UPGRADE=1` takes the newest releases.
+lock: $(STAMP)
+	$(BIN)/python scripts/requirements_lock.py $(if $(UPGRADE),--upgrade)
 
 # The README's picture of the run page, taken by the browser journey from a real run on Docker.
 readme-screenshot: $(STAMP)

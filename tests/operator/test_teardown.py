@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import pytest
+import yaml
 from kubernetes import client
 
 from gnomon.settings import Settings
 from gnomon.teardown import teardown
+from tests.kubernetes.conftest import CHART, find_helm, run_helm
 from tests.operator.conftest import StartOperator, make_namespace
 from tests.operator.kube import FINALIZER, GROUP, PLURAL, VERSION, Kube, manifest, wait_for
 from tests.samples import docker_task
@@ -185,3 +188,100 @@ def _operator_deployment(api: client.ApiClient, namespace: str) -> str:
     }
     core.create_namespaced_pod(namespace, pod)
     return "gnomon-operator-1"
+
+
+def test_the_hooks_own_rbac_is_enough_and_no_more(kube: Kube, kube_api: client.ApiClient) -> None:
+    """The chart's hook ServiceAccount and RBAC, applied as rendered; teardown run as that account
+    (impersonated) does every step, and the account can read no Secret or Deployment."""
+    namespace = kube.namespace
+    for document in _hook_rbac(namespace):
+        _create(kube_api, document)
+    _definition(kube, "etl", [FINALIZER])
+    _task_objects(kube_api, namespace, "mine", "gn-mine")
+    _task_objects(kube_api, namespace, "theirs", "gn-theirs")
+    for name in ("gnomon-operator", "gnomon-scheduler", "unrelated"):
+        _deployment(kube_api, namespace, name)
+    hook = _as_hook(kube_api, namespace)
+    stop = [(namespace, "gnomon-operator"), (namespace, "gnomon-scheduler")]
+    try:
+        assert teardown(_settings(namespace), stop=stop, timeout=5, api_client=hook, say=print) == 0
+        apps: Any = client.AppsV1Api(hook)
+        core: Any = client.CoreV1Api(hook)
+        forbidden: list[Callable[[], object]] = [
+            lambda: core.list_namespaced_secret(namespace),
+            lambda: apps.read_namespaced_deployment("gnomon-operator", namespace),
+            lambda: apps.patch_namespaced_deployment_scale(
+                "unrelated", namespace, {"spec": {"replicas": 0}}
+            ),
+        ]
+        for call in forbidden:
+            with pytest.raises(client.ApiException) as refused:
+                call()
+            assert refused.value.status == 403
+    finally:
+        hook.close()
+    assert _finalizers(kube, "etl") == []
+    jobs, secrets = _names(kube_api, namespace)
+    assert "gn-mine" not in jobs | secrets and {"gn-theirs"} <= jobs & secrets
+    admin: Any = client.AppsV1Api(kube_api)
+    assert admin.read_namespaced_deployment("gnomon-operator", namespace).spec.replicas == 0
+    assert admin.read_namespaced_deployment("unrelated", namespace).spec.replicas == 1
+
+
+def _hook_rbac(namespace: str) -> list[dict[str, Any]]:
+    """The chart's hook ServiceAccount, Roles and RoleBindings for a release in `namespace`
+    serving only that namespace (a cluster-wide ClusterRole would reach other tests' objects)."""
+    helm = find_helm()
+    if helm is None:
+        pytest.skip("helm not found (see tests/kubernetes/conftest.py)")
+    out = run_helm(
+        helm,
+        "template",
+        "gnomon",
+        str(CHART),
+        "--namespace",
+        namespace,
+        "--set",
+        f"watchNamespaces={{{namespace}}}",
+        "--show-only",
+        "templates/uninstall.yaml",
+    )
+    return [doc for doc in yaml.safe_load_all(out) if doc and doc["kind"] != "Job"]
+
+
+def _create(api: client.ApiClient, document: dict[str, Any]) -> None:
+    namespace = document["metadata"]["namespace"]
+    core: Any = client.CoreV1Api(api)
+    rbac: Any = client.RbacAuthorizationV1Api(api)
+    create = {
+        "ServiceAccount": core.create_namespaced_service_account,
+        "Role": rbac.create_namespaced_role,
+        "RoleBinding": rbac.create_namespaced_role_binding,
+    }[document["kind"]]
+    create(namespace, document)
+
+
+def _as_hook(admin: client.ApiClient, namespace: str) -> Any:
+    """A client that acts as the hook's ServiceAccount (the admin may impersonate); typed Any:
+    the client's ApiClient methods carry no type hints."""
+    api: Any = client.ApiClient(admin.configuration)
+    user = f"system:serviceaccount:{namespace}:gnomon-uninstall"
+    api.set_default_header("Impersonate-User", user)
+    return api
+
+
+def _deployment(api: client.ApiClient, namespace: str, name: str) -> None:
+    labels = {"app": name}
+    deployment = {
+        "metadata": {"name": name},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": labels},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {"containers": [{"name": "c", "image": "gnomon"}]},
+            },
+        },
+    }
+    apps: Any = client.AppsV1Api(api)
+    apps.create_namespaced_deployment(namespace, deployment)

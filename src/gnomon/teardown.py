@@ -26,11 +26,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from gnomon.domain.clock import SystemClock
-from gnomon.operator.handlers import GROUP, PLURAL, VERSION
-from gnomon.operator.startup import FINALIZER
-from gnomon.runner.kubernetes import make_api_client
-from gnomon.runner.kubernetes.teardown import (
+from gnomon.operator import FINALIZER, GROUP, PLURAL, VERSION
+from gnomon.runner.kubernetes import (
     delete_task_objects,
+    make_api_client,
     remove_finalizer,
     stop_deployment,
 )

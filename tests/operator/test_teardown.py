@@ -16,6 +16,7 @@ from kubernetes import client
 
 from gnomon.settings import Settings
 from gnomon.teardown import teardown
+from tests.conftest import skip_or_fail
 from tests.kubernetes.conftest import CHART, find_helm, run_helm
 from tests.operator.conftest import StartOperator, make_namespace
 from tests.operator.kube import FINALIZER, GROUP, PLURAL, VERSION, Kube, manifest, wait_for
@@ -233,7 +234,7 @@ def _hook_rbac(namespace: str) -> list[dict[str, Any]]:
     serving only that namespace (a cluster-wide ClusterRole would reach other tests' objects)."""
     helm = find_helm()
     if helm is None:
-        pytest.skip("helm not found (see tests/kubernetes/conftest.py)")
+        skip_or_fail("helm not found (see tests/kubernetes/conftest.py)")
     out = run_helm(
         helm,
         "template",

@@ -16,8 +16,7 @@ from kubernetes import client
 
 from gnomon.settings import Settings
 from gnomon.teardown import teardown
-from tests.conftest import skip_or_fail
-from tests.kubernetes.conftest import CHART, find_helm, run_helm
+from tests.kubernetes.conftest import CHART, find_helm, run_helm, skip_or_fail
 from tests.operator.conftest import StartOperator, make_namespace
 from tests.operator.kube import FINALIZER, GROUP, PLURAL, VERSION, Kube, manifest, wait_for
 from tests.samples import docker_task

@@ -1,5 +1,5 @@
-"""The `gnomon` command: servers (`serve`, `api`, `scheduler`, `operator`), `migrate`, and client
-verbs that talk to a running Gnomon over its REST API."""
+"""The `gnomon` command: servers (`serve`, `api`, `scheduler`, `operator`), `migrate`, `teardown`,
+and client verbs that talk to a running Gnomon over its REST API."""
 
 from __future__ import annotations
 
@@ -43,6 +43,25 @@ def _operator(_: argparse.Namespace, settings: Settings) -> int:
     from gnomon.operator.startup import run_operator
 
     return run_operator(settings)
+
+
+def _teardown(args: argparse.Namespace, settings: Settings) -> int:
+    """Exits 1 with the API's reason when a step fails, 2 for a malformed `--stop`."""
+    from gnomon.runner.kubernetes import KubernetesError
+    from gnomon.teardown import parse_deployment, teardown
+
+    try:
+        stop = [parse_deployment(value) for value in args.stop]
+    except ValueError as exc:
+        print(f"gnomon teardown: --stop: {exc}", file=sys.stderr)
+        return 2
+    # The client's connection pool warns of each retry; the one line below says how it ended.
+    logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
+    try:
+        return teardown(settings, stop=stop, timeout=args.timeout)
+    except KubernetesError as exc:
+        print(f"gnomon teardown: Kubernetes API: {exc}", file=sys.stderr)
+        return 1
 
 
 def _migrate(_: argparse.Namespace, settings: Settings) -> int:
@@ -167,8 +186,31 @@ def build_parser() -> argparse.ArgumentParser:
     ]
     for name, text, handler in servers:
         verbs.add_parser(name, help=text, description=text).set_defaults(handler=handler)
+    _add_teardown(verbs)
     _add_client_verbs(verbs)
     return parser
+
+
+def _add_teardown(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    text = (
+        "before removing Gnomon from a cluster: stop its operator and scheduler, remove its "
+        "finalizer from ProcessDefinitions, delete its task Jobs and Secrets"
+    )
+    parser = verbs.add_parser("teardown", help=text, description=text)
+    parser.add_argument(
+        "--stop",
+        action="append",
+        default=[],
+        metavar="NAMESPACE/NAME",
+        help="a Deployment to scale to 0 first, waiting until its pods are gone; repeatable",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=300.0,
+        help="seconds to wait for each Deployment's pods to go (default %(default)g)",
+    )
+    parser.set_defaults(handler=_teardown)
 
 
 def load_settings() -> Settings:

@@ -92,8 +92,8 @@ class Settings(BaseSettings):
     """Service account of job pods; default: the namespace's `default` account."""
 
     kubernetes_job_ttl_seconds: int = Field(default=3600, ge=0)
-    """`ttlSecondsAfterFinished` of job Jobs: how long Kubernetes keeps a finished Job and its
-    pod."""
+    """How long a finished job Job and its pod are kept: its `ttlSecondsAfterFinished`, and where
+    the API server ignores that field (Kubernetes 1.20), the executor deletes the Job itself."""
 
     kubernetes_image_pull_timeout_seconds: float = Field(default=120.0, gt=0)
     """How long a job pod may fail to pull its image before the task fails and the Job is

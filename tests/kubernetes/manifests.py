@@ -26,6 +26,16 @@ VALUE_SETS = {
 }
 
 
+def without_uninstall_hook(manifests: list[Manifest]) -> list[Manifest]:
+    """The manifests but the pre-delete hook's (its own ServiceAccount, RBAC and Job, checked in
+    test_chart_uninstall.py), for tests about what the release runs with."""
+    return [
+        m
+        for m in manifests
+        if m["metadata"].get("labels", {}).get("app.kubernetes.io/component") != "uninstall"
+    ]
+
+
 def by_kind(manifests: list[Manifest], kind: str) -> list[Manifest]:
     return [manifest for manifest in manifests if manifest["kind"] == kind]
 

@@ -8,7 +8,14 @@ import json
 import pytest
 
 from tests.kubernetes.conftest import NAMESPACE, Render
-from tests.kubernetes.manifests import VALUE_SETS, by_kind, env_of, named, rules_of
+from tests.kubernetes.manifests import (
+    VALUE_SETS,
+    by_kind,
+    env_of,
+    named,
+    rules_of,
+    without_uninstall_hook,
+)
 
 DEFINITION_RULES = {
     *{("gnomon.dev", "processdefinitions", v) for v in ("get", "list", "watch", "patch", "update")},
@@ -28,7 +35,7 @@ JOB_RULES = {
 
 @pytest.mark.helm
 def test_rbac_is_cluster_wide_by_default(render: Render) -> None:
-    manifests = render()
+    manifests = without_uninstall_hook(render())
     (cluster_role,) = by_kind(manifests, "ClusterRole")
     (binding,) = by_kind(manifests, "ClusterRoleBinding")
     assert binding["roleRef"]["name"] == cluster_role["metadata"]["name"]
@@ -43,7 +50,7 @@ def test_rbac_is_cluster_wide_by_default(render: Render) -> None:
 
 @pytest.mark.helm
 def test_rbac_is_per_namespace_with_watch_namespaces(render: Render) -> None:
-    manifests = render(*VALUE_SETS["watch-namespaces"])
+    manifests = without_uninstall_hook(render(*VALUE_SETS["watch-namespaces"]))
     assert not by_kind(manifests, "ClusterRole") and not by_kind(manifests, "ClusterRoleBinding")
     roles = {
         (r["metadata"]["namespace"], r["metadata"]["name"]): r for r in by_kind(manifests, "Role")
@@ -74,7 +81,7 @@ def test_rbac_is_per_namespace_with_watch_namespaces(render: Render) -> None:
 
 @pytest.mark.helm
 def test_standalone_operator_has_one_replica_and_no_peering(render: Render) -> None:
-    manifests = render(*VALUE_SETS["standalone-operator"])
+    manifests = without_uninstall_hook(render(*VALUE_SETS["standalone-operator"]))
     operator = named(manifests, "Deployment", "gnomon-operator")
     assert operator["spec"]["replicas"] == 1
     assert operator["spec"]["strategy"] == {"type": "Recreate"}

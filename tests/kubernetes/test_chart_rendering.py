@@ -88,7 +88,9 @@ def test_chart_renders_every_component(render: Render) -> None:
     assert kinds == [
         "ClusterKopfPeering/gnomon-gnomon",
         "ClusterRole/gnomon-gnomon-definitions",
+        "ClusterRole/gnomon-gnomon-uninstall-definitions",
         "ClusterRoleBinding/gnomon-gnomon-definitions",
+        "ClusterRoleBinding/gnomon-gnomon-uninstall-definitions",
         "CustomResourceDefinition/clusterkopfpeerings.kopf.dev",
         "CustomResourceDefinition/kopfpeerings.kopf.dev",
         "CustomResourceDefinition/processdefinitions.gnomon.dev",
@@ -96,12 +98,18 @@ def test_chart_renders_every_component(render: Render) -> None:
         "Deployment/gnomon-operator",
         "Deployment/gnomon-scheduler",
         "Job/gnomon-migrate",
+        "Job/gnomon-uninstall",
         "Role/gnomon-jobs",
+        "Role/gnomon-uninstall",
+        "Role/gnomon-uninstall-jobs",
         "RoleBinding/gnomon-jobs",
+        "RoleBinding/gnomon-uninstall",
+        "RoleBinding/gnomon-uninstall-jobs",
         "Secret/gnomon",
         "Secret/gnomon-migrate",
         "Service/gnomon-api",
         "ServiceAccount/gnomon",
+        "ServiceAccount/gnomon-uninstall",
     ]
     for path in CRD_PATHS:
         assert named(manifests, "CustomResourceDefinition", path.stem) == load_yaml(path)

@@ -8,7 +8,14 @@ import json
 import pytest
 
 from tests.kubernetes.conftest import NAMESPACE, Manifest, Render
-from tests.kubernetes.manifests import VALUE_SETS, by_kind, env_of, named, pod_specs
+from tests.kubernetes.manifests import (
+    VALUE_SETS,
+    by_kind,
+    env_of,
+    named,
+    pod_specs,
+    without_uninstall_hook,
+)
 
 
 @pytest.mark.helm
@@ -102,7 +109,7 @@ def test_existing_secret_replaces_the_chart_secret(render: Render) -> None:
     assert not by_kind(manifests, "Secret")
     for where, pod in pod_specs(manifests).items():
         assert pod["containers"][0]["envFrom"] == [{"secretRef": {"name": "gnomon-env"}}], where
-    (jobs_role,) = by_kind(manifests, "Role")
+    (jobs_role,) = by_kind(without_uninstall_hook(manifests), "Role")
     assert jobs_role["metadata"]["namespace"] == "batch"
 
 

@@ -171,3 +171,17 @@ checksum/secret: {{ dict "database" .Values.database.url "apiToken" .Values.apiT
 {{- define "gnomon.peeringName" -}}
 {{- default (printf "%s-%s" .Release.Namespace (include "gnomon.fullname" .)) .Values.operator.peering.name | trunc 253 | trimSuffix "-" }}
 {{- end }}
+
+{{/* Annotations of the uninstall hook's objects; call with the hook weight ("-10" or "0"). */}}
+{{- define "gnomon.uninstallHook" -}}
+helm.sh/hook: pre-delete
+helm.sh/hook-weight: {{ . | quote }}
+helm.sh/hook-delete-policy: before-hook-creation,hook-succeeded
+{{- end }}
+
+{{/* What `gnomon teardown` may do with ProcessDefinitions: find them and drop a finalizer. */}}
+{{- define "gnomon.uninstallDefinitionRules" -}}
+- apiGroups: ["gnomon.dev"]
+  resources: ["processdefinitions"]
+  verbs: ["get", "list", "patch"]
+{{- end }}

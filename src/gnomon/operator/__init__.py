@@ -7,11 +7,15 @@ embedding and tests. See `gnomon.domain.naming` for how resources map to definit
 from __future__ import annotations
 
 from gnomon.domain.naming import definition_name, owner, resource_key
-from gnomon.operator.handlers import make_registry
+from gnomon.operator.handlers import GROUP, PLURAL, VERSION, make_registry
 from gnomon.operator.reconcile import OperatorContext, Rejection
-from gnomon.operator.startup import make_kopf_settings, operate, run_operator
+from gnomon.operator.startup import FINALIZER, make_kopf_settings, operate, run_operator
 
 __all__ = [
+    "FINALIZER",
+    "GROUP",
+    "PLURAL",
+    "VERSION",
     "OperatorContext",
     "Rejection",
     "definition_name",

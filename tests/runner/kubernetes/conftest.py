@@ -21,6 +21,7 @@ import kubernetes
 import pytest
 from kubernetes import client
 
+from gnomon.domain.clock import Clock
 from gnomon.runner.kubernetes.runner import KubernetesRunner
 from gnomon.settings import Settings
 from tests.conftest import skip_or_fail
@@ -93,11 +94,17 @@ def make_runner(kubeconfig: str, namespace: str, sink: RecordingSink) -> Iterato
     runners: list[tuple[KubernetesRunner, Any]] = []
 
     def make(
-        *, target: RecordingSink | None = None, instance: str = INSTANCE, **overrides: Any
+        *,
+        target: RecordingSink | None = None,
+        instance: str = INSTANCE,
+        clock: Clock | None = None,
+        **overrides: Any,
     ) -> KubernetesRunner:
         api = _NEW_CLIENT(config_file=kubeconfig)
         settings = runner_settings(namespace, **overrides)
-        runner = KubernetesRunner(settings, target or sink, instance=instance, api_client=api)
+        runner = KubernetesRunner(
+            settings, target or sink, instance=instance, api_client=api, clock=clock
+        )
         runners.append((runner, api))
         return runner
 

@@ -184,17 +184,20 @@ class Cluster:
         phase = "Succeeded" if exit_code == 0 else "Failed"
         self.set_container(pod, phase, {"terminated": terminated})
 
-    def set_condition(self, job_name: str, kind: str, reason: str | None = None) -> None:
-        """Give the Job a terminal condition, as the Job controller would."""
-        condition = {"type": kind, "status": "True", "lastTransitionTime": _stamp()}
+    def set_condition(
+        self, job_name: str, kind: str, reason: str | None = None, *, at: datetime | None = None
+    ) -> None:
+        """Give the Job a terminal condition, as the Job controller would (`at`: when it became
+        true; default now)."""
+        condition = {"type": kind, "status": "True", "lastTransitionTime": _stamp(at)}
         if reason is not None:
             condition.update(reason=reason, message=f"{reason} (written by the test)")
         status = {"conditions": [condition], "startTime": _stamp()}
         self.batch.patch_namespaced_job_status(job_name, self.namespace, {"status": status})
 
 
-def _stamp() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+def _stamp(at: datetime | None = None) -> str:
+    return (at or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class FakeKubelet:

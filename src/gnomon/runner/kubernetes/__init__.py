@@ -10,6 +10,11 @@ from gnomon.runner.kubernetes.errors import (
     map_k8s_errors,
 )
 from gnomon.runner.kubernetes.runner import KubernetesRunner, make_api_client
+from gnomon.runner.kubernetes.teardown import (
+    delete_task_objects,
+    remove_finalizer,
+    stop_deployment,
+)
 
 __all__ = [
     "KubernetesAlreadyExistsError",
@@ -18,6 +23,9 @@ __all__ = [
     "KubernetesError",
     "KubernetesNotFoundError",
     "KubernetesRunner",
+    "delete_task_objects",
     "make_api_client",
     "map_k8s_errors",
+    "remove_finalizer",
+    "stop_deployment",
 ]

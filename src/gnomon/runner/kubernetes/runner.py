@@ -8,7 +8,9 @@ Why it is built this way:
 - Kubernetes waits forever for an image that cannot be pulled or a pod that cannot be scheduled
   (kubernetes/kubernetes#66756); here such a pod fails the task after a bounded time.
 - A pod's output is copied into log entries before the outcome is reported, and only then may
-  the Job go (deleted by a kill, else by `ttlSecondsAfterFinished`).
+  the Job go (deleted by a kill, else `kubernetes_job_ttl_seconds` after it finished: by the
+  server's `ttlSecondsAfterFinished`, or by this runner where the server ignores that field; see
+  `expiry`).
 - The API's errors are translated once (`map_k8s_errors`) into `KubernetesError`s, so a reason
   a user sees is the API server's own message. Whatever else goes wrong while starting or
   following an attempt ends it FAILED with `executor error: ...`, never a task left `running`.
@@ -30,6 +32,7 @@ from typing import Any, Final
 
 from kubernetes import client, config
 
+from gnomon.domain.clock import Clock, SystemClock
 from gnomon.errors import GnomonError
 from gnomon.runner.base import (
     CONTAINER_KINDS,
@@ -54,6 +57,7 @@ from gnomon.runner.kubernetes.errors import (
     KubernetesNotFoundError,
     map_k8s_errors,
 )
+from gnomon.runner.kubernetes.expiry import ExpiringJobs
 from gnomon.runner.kubernetes.logs import collect_logs
 from gnomon.runner.kubernetes.manifests import (
     build_job_manifest,
@@ -62,6 +66,7 @@ from gnomon.runner.kubernetes.manifests import (
     image_reference,
     instance_selector,
     job_name,
+    label_value,
     task_selector,
 )
 from gnomon.runner.kubernetes.status import STUCK_PULL, STUCK_UNSCHEDULABLE, container_started
@@ -99,12 +104,20 @@ class KubernetesRunner:
         sink: receives states and output lines, from the runner's own threads.
         instance: names this Gnomon installation in labels; adopt only touches its own objects.
         api_client: a `kubernetes.client.ApiClient`; default: in-cluster, else the kubeconfig.
+        clock: when finished Jobs are due for deletion (see `expiry`); the system clock by
+            default.
     """
 
     name = "kubernetes"
 
     def __init__(
-        self, settings: Settings, sink: AttemptSink, *, instance: str, api_client: Any | None = None
+        self,
+        settings: Settings,
+        sink: AttemptSink,
+        *,
+        instance: str,
+        api_client: Any | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self._settings = settings
         self._sink = sink
@@ -117,6 +130,11 @@ class KubernetesRunner:
         self._core: Any = client.CoreV1Api(self._api)
         self._selector = instance_selector(instance)
         self._table = AttemptTable(self._namespace, time.monotonic)
+        self._clock = clock or SystemClock()
+        self._expiring = ExpiringJobs(label_value(instance))
+        self._cleaning = threading.Event()
+        """Set while this runner holds the attempts (after `start` or `adopt`, until `release`):
+        only then does it delete expired Jobs."""
         self._lock = threading.Lock()
         self._report_lock = threading.Lock()
         self._stop = threading.Event()
@@ -135,6 +153,7 @@ class KubernetesRunner:
                 return
             tracked, manifest = prepared
             self._table.add(tracked)
+            self._cleaning.set()
             self._ensure_watching()
             failure = self._create(tracked, manifest)
         except Exception as exc:
@@ -164,12 +183,14 @@ class KubernetesRunner:
 
     def adopt(self, attempts: Sequence[Attempt]) -> None:
         """Watches `attempts` again: finished Jobs are collected, missing ones reported `lost`.
-        Jobs and Secrets of this instance that belong to no known attempt are deleted."""
+        Jobs and Secrets of this instance that belong to no known attempt are deleted, and so are
+        finished Jobs whose time is up (see `expiry`)."""
         for attempt in attempts:
             if attempt.executable.kind in CONTAINER_KINDS:
                 tracked = TrackedJob(attempt, job_name(attempt), _image(attempt), adopted=True)
                 self._table.add(tracked, replace=False)
         known = self._table.keys()
+        self._cleaning.set()
         try:
             k8s_jobs = self._list(self._batch.list_namespaced_job)
             pods = self._list(self._core.list_namespaced_pod)
@@ -179,6 +200,7 @@ class KubernetesRunner:
             self._ensure_watching()
             return
         self._table.pods_listed(pods, judge=False)
+        self._expiring.replace(k8s_jobs, self._clock.now())
         self._apply(self._table.jobs_listed(k8s_jobs))
         for kind, items in (("job", k8s_jobs), ("secret", secrets)):
             for orphan in (item for item in items if object_key(item) not in known):
@@ -188,6 +210,7 @@ class KubernetesRunner:
 
     def release(self) -> None:
         """Forget every attempt: their Jobs' events no longer lead to collecting or deleting."""
+        self._cleaning.clear()
         self._table.clear()
 
     def healthy(self) -> str | None:
@@ -296,8 +319,8 @@ class KubernetesRunner:
                 ResourceWatcher(
                     "jobs",
                     self._batch.list_namespaced_job,
-                    on_snapshot=lambda items: self._apply(self._table.jobs_listed(items)),
-                    on_event=lambda kind, obj: self._apply([self._table.job_event(kind, obj)]),
+                    on_snapshot=self._jobs_listed,
+                    on_event=self._job_event,
                     namespace=self._namespace,
                     label_selector=self._selector,
                 ),
@@ -310,15 +333,27 @@ class KubernetesRunner:
                     label_selector=self._selector,
                 ),
             ]
-            monitor = threading.Thread(target=self._watch_stuck, name="gnomon-k8s-stuck")
+            monitor = threading.Thread(target=self._keep_time, name="gnomon-k8s-timer")
             monitor.daemon = True
             self._monitor = monitor
         for watcher in self._watchers:
             watcher.start()
         monitor.start()
 
-    def _watch_stuck(self) -> None:
-        """Fails attempts whose pod could not start for longer than its timeout."""
+    def _jobs_listed(self, items: Sequence[Any]) -> None:
+        self._expiring.replace(items, self._clock.now())
+        self._apply(self._table.jobs_listed(items))
+
+    def _job_event(self, kind: str, k8s_job: Any) -> None:
+        if kind == "DELETED":
+            self._expiring.forget(k8s_job.metadata.name)
+        else:
+            self._expiring.observe(k8s_job, self._clock.now())
+        self._apply([self._table.job_event(kind, k8s_job)])
+
+    def _keep_time(self) -> None:
+        """Fails attempts whose pod could not start for longer than its timeout, and deletes
+        finished Jobs whose time is up."""
         timeouts = {
             STUCK_PULL: self._settings.kubernetes_image_pull_timeout_seconds,
             STUCK_UNSCHEDULABLE: self._settings.kubernetes_unschedulable_timeout_seconds,
@@ -326,6 +361,19 @@ class KubernetesRunner:
         interval = max(0.01, min(1.0, min(timeouts.values()) / 4))
         while not self._stop.wait(interval):
             self._apply(self._table.expired(timeouts))
+            self._delete_expired()
+
+    def _delete_expired(self) -> None:
+        """Deletes the finished Jobs the server keeps forever (see `expiry`), with their token
+        Secrets (by name: a Secret whose Job is gone has nothing left to do), unless this runner
+        has released its attempts. A Job whose attempt is still being collected waits."""
+        if not self._cleaning.is_set():
+            return
+        ttl = self._settings.kubernetes_job_ttl_seconds
+        for name in self._expiring.due(self._clock.now(), ttl, self._table.keys()):
+            log.info("deleting finished Kubernetes Job %s: %d s after it finished", name, ttl)
+            self._delete("job", name)
+            self._delete("secret", name)
 
     # -- outcomes --------------------------------------------------------------------------------
 

@@ -101,6 +101,8 @@ def test_chart_renders_every_component(render: Render) -> None:
         "Secret/gnomon",
         "Secret/gnomon-migrate",
         "Service/gnomon-api",
+        "Service/gnomon-operator",
+        "Service/gnomon-scheduler",
         "ServiceAccount/gnomon",
     ]
     for path in CRD_PATHS:

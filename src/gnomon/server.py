@@ -29,7 +29,7 @@ from gnomon.probes import ProbeListener
 from gnomon.runner.base import CONTAINER_KINDS, Runner
 from gnomon.runner.docker import bridge_gateway
 from gnomon.runner.registry import make_runner
-from gnomon.scheduler.health import SchedulerHealth
+from gnomon.scheduler import SchedulerHealth
 from gnomon.scheduler.metrics import SchedulerMetrics
 from gnomon.scheduler.notifying import NotificationObserver
 from gnomon.scheduler.observer import CompositeObserver

@@ -122,7 +122,8 @@ GNOMON_METRICS_PORT."""
 def container_of(manifests: list[Manifest], component: str) -> JsonSchema:
     pod = named(manifests, "Deployment", f"gnomon-{component}")["spec"]["template"]["spec"]
     (container,) = pod["containers"]
-    return container
+    found: JsonSchema = container
+    return found
 
 
 @pytest.mark.helm

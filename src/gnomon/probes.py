@@ -44,6 +44,8 @@ Report = dict[str, str]
 Check = Callable[[], Report]
 StartResponse = Callable[..., Any]
 
+METRICS_PORT_SETTING: Final = "GNOMON_METRICS_PORT"
+"""The setting that names the listener's port, for the error when it cannot be opened."""
 PREFIX: Final = "/_internal_"
 METRICS_PATH: Final = f"{PREFIX}/metrics"
 LIVENESS_PATH: Final = f"{PREFIX}/livez"

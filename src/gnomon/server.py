@@ -25,7 +25,7 @@ from gnomon.domain.clock import SystemClock
 from gnomon.errors import ListenError
 from gnomon.logs import configure_logging
 from gnomon.notifications import Notifier
-from gnomon.probes import ProbeListener
+from gnomon.probes import METRICS_PORT_SETTING, ProbeListener
 from gnomon.runner.base import CONTAINER_KINDS, Runner
 from gnomon.runner.docker import bridge_gateway
 from gnomon.runner.registry import make_runner
@@ -304,9 +304,6 @@ def run_scheduler(settings: Settings) -> int:
     finally:
         probes.close()
     return scheduler.exit_code()
-
-
-METRICS_PORT_SETTING = "GNOMON_METRICS_PORT"
 
 
 def wait_for_stop(until_ends: threading.Thread) -> None:

@@ -33,7 +33,7 @@ from gnomon.domain.clock import Clock, SystemClock
 from gnomon.operator.handlers import GROUP, make_registry
 from gnomon.operator.health import OperatorHealth
 from gnomon.operator.reconcile import OperatorContext
-from gnomon.probes import ProbeListener
+from gnomon.probes import METRICS_PORT_SETTING, ProbeListener
 from gnomon.settings import Settings
 from gnomon.storage import Engine, StoreProbe, make_engine, ping, store_timeouts
 
@@ -128,9 +128,7 @@ def run_operator(settings: Settings) -> int:
         registry = CollectorRegistry()
         ProcessCollector(registry=registry)
         PlatformCollector(registry=registry)
-        probes = ProbeListener(
-            settings.host, settings.metrics_port, "GNOMON_METRICS_PORT", registry
-        )
+        probes = ProbeListener(settings.host, settings.metrics_port, METRICS_PORT_SETTING, registry)
         health = OperatorHealth(StoreProbe(engine))
         probes.start(live=health.live, ready=health.ready)
         try:

@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 from pydantic import ValidationError
 
-from gnomon.errors import SettingsError, StoreUnavailableError
+from gnomon.errors import ListenError, SettingsError, StoreUnavailableError
 from gnomon.logs import configure_logging
 from gnomon.settings import Settings
 
@@ -224,6 +224,8 @@ def load_settings() -> Settings:
         raise SystemExit(2) from None
 
 
+LISTEN_EXIT = 3
+"""A server could not open its port (GNOMON_PORT or GNOMON_METRICS_PORT)."""
 SIGPIPE_EXIT = 128 + 13
 """What a shell reports for a command ended by SIGPIPE, as `kubectl get ... | head -1` is."""
 
@@ -255,6 +257,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:  # settings that are valid alone but cannot run this command
         print(f"gnomon: invalid setting {exc}", file=sys.stderr)
         return 2
+    except ListenError as exc:  # a port taken by another process: no traceback, its own code
+        print(f"gnomon: {exc}", file=sys.stderr)
+        return LISTEN_EXIT
     except StoreUnavailableError as exc:
         from gnomon.storage import display_url
 

@@ -27,6 +27,18 @@ class SettingsError(GnomonError):
         self.message = message
 
 
+class ListenError(GnomonError):
+    """A server could not open its port (taken, or an address this host does not have); `setting`
+    names the variable that chose the port."""
+
+    def __init__(self, host: str, port: int, setting: str, reason: str) -> None:
+        super().__init__(f"cannot listen on {host}:{port} ({setting}): {reason}")
+        self.host = host
+        self.port = port
+        self.setting = setting
+        self.reason = reason
+
+
 class NotFoundError(GnomonError):
     """A named definition, process or task does not exist."""
 

@@ -22,11 +22,14 @@ from gnomon.api.app import create_app
 from gnomon.api.routes.internal import MULTIPROCESS_DIRECTORY
 from gnomon.domain.changes import ChangeFeed
 from gnomon.domain.clock import SystemClock
+from gnomon.errors import ListenError
 from gnomon.logs import configure_logging
 from gnomon.notifications import Notifier
+from gnomon.probes import METRICS_PORT_SETTING, ProbeListener
 from gnomon.runner.base import CONTAINER_KINDS, Runner
 from gnomon.runner.docker import bridge_gateway
 from gnomon.runner.registry import make_runner
+from gnomon.scheduler import SchedulerHealth
 from gnomon.scheduler.metrics import SchedulerMetrics
 from gnomon.scheduler.notifying import NotificationObserver
 from gnomon.scheduler.observer import CompositeObserver
@@ -38,6 +41,7 @@ from gnomon.storage import (
     ChangeRelay,
     Engine,
     PgListener,
+    StoreProbe,
     display_url,
     is_sqlite,
     make_engine,
@@ -149,8 +153,10 @@ def _executor_label(settings: Settings) -> Callable[[str], str]:
 
 
 def serve(settings: Settings) -> int:
-    """API, scheduler and executor in one process."""
+    """API, scheduler and executor in one process, health and metrics included, on GNOMON_PORT."""
     settings.check_executor()
+    # Listening first: a taken port stops the process before its scheduler takes the lease.
+    sockets = _bind_api(settings, container_gateway(settings))
     engine = _engine_for_serving(settings)
     registry = CollectorRegistry()
     wakeup = Wakeup()
@@ -173,13 +179,7 @@ def serve(settings: Settings) -> int:
     )
     install_pages(app)
     try:
-        _run_uvicorn(
-            app,
-            settings,
-            container_gateway(settings),
-            until_ends=scheduler.thread,
-            on_shutdown=feed.close,
-        )
+        _run_uvicorn(app, settings, sockets, until_ends=scheduler.thread, on_shutdown=feed.close)
     finally:
         scheduler.stop()
         if listener is not None:
@@ -215,14 +215,19 @@ def serve_api(settings: Settings) -> int:
     shared directory (Prometheus multiprocess mode) and summed by whichever worker is scraped.
     """
     if settings.api_workers == 1:
+        sockets = _bind_api(settings)
         engine = _engine_for_serving(settings)
         feed, relay = change_feed(engine, listen=True)
         try:
-            _run_uvicorn(api_app(settings, engine, feed), settings, on_shutdown=feed.close)
+            _run_uvicorn(api_app(settings, engine, feed), settings, sockets, on_shutdown=feed.close)
         finally:
             if relay is not None:
                 relay.stop()
         return 0
+    # uvicorn binds the workers' socket itself, and a failure there is its own log line and exit
+    # 1; trying the port first turns a taken one into Gnomon's clear error instead.
+    for sock in _bind_api(settings):
+        sock.close()
     with tempfile.TemporaryDirectory(prefix="gnomon-metrics-") as folder:
         os.environ.setdefault(MULTIPROCESS_DIRECTORY, folder)
         _engine_for_serving(settings).dispose()  # migrate once, before the workers start
@@ -270,31 +275,56 @@ def api_app_from_environment() -> FastAPI:
 
 
 def run_scheduler(settings: Settings) -> int:
-    """Only the scheduler and its executor, with metrics and healthcheck on GNOMON_PORT."""
+    """Only the scheduler and its executor, with health and metrics on GNOMON_METRICS_PORT.
+
+    The order is the point: the probe listener is bound before anything touches the store, so a
+    taken port (`ListenError`) stops the process before it takes the lease or starts a run, and
+    once the lease is held the kubelet and Prometheus can already reach it.
+    """
     settings.check_executor()
-    engine = make_engine(settings.database_url, store_timeouts(settings))
     registry = CollectorRegistry()
-    wakeup = Wakeup()
-    listener = _listen_to_store(engine, wakeup)
-    feed, relay = change_feed(engine, listen=False)  # it tells the API processes' pages
-    scheduler = start_scheduler(settings, engine, registry, wakeup, feed)
-    app = create_app(
-        settings,
-        engine,
-        registry=registry,
-        executor_health=scheduler.service.runner.healthy,
-        internal_only=True,
-        scheduler_health=scheduler.service.problem,
-    )
+    probes = ProbeListener(settings.host, settings.metrics_port, METRICS_PORT_SETTING, registry)
     try:
-        _run_uvicorn(app, settings, until_ends=scheduler.thread)
+        engine = make_engine(settings.database_url, store_timeouts(settings))
+        wakeup = Wakeup()
+        listener = _listen_to_store(engine, wakeup)
+        feed, relay = change_feed(engine, listen=False)  # it tells the API processes' pages
+        scheduler = start_scheduler(settings, engine, registry, wakeup, feed)
+        health = SchedulerHealth(scheduler.service, scheduler.thread, StoreProbe(engine))
+        probes.start(live=health.live, ready=health.ready)
+        try:
+            freeze_startup_heap()
+            wait_for_stop(until_ends=scheduler.thread)
+        finally:
+            scheduler.stop()
+            if listener is not None:
+                listener.stop()
+            if relay is not None:
+                relay.stop()
     finally:
-        scheduler.stop()
-        if listener is not None:
-            listener.stop()
-        if relay is not None:
-            relay.stop()
+        probes.close()
     return scheduler.exit_code()
+
+
+def wait_for_stop(until_ends: threading.Thread) -> None:
+    """Block until SIGINT or SIGTERM (in the main thread), or until the thread `until_ends` ends
+    (the scheduler's: a process without it must not look alive)."""
+    stop = threading.Event()
+
+    def watch() -> None:
+        until_ends.join()
+        stop.set()
+
+    threading.Thread(target=watch, name="gnomon-scheduler-watch", daemon=True).start()
+    if threading.current_thread() is not threading.main_thread():
+        stop.wait()
+        return
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in STOP_SIGNALS}
+    try:
+        stop.wait()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def freeze_startup_heap() -> None:
@@ -309,24 +339,36 @@ def freeze_startup_heap() -> None:
     gc.freeze()
 
 
+def _bind_api(settings: Settings, extra_hosts: Sequence[str] = ()) -> list[socket.socket]:
+    """The API's sockets: GNOMON_HOST:GNOMON_PORT, and `extra_hosts` at the same port."""
+    sockets: list[socket.socket] = []
+    try:
+        for host in [settings.host, *extra_hosts]:
+            sockets.append(_listen(host, settings.port, "GNOMON_PORT"))
+    except ListenError:
+        for sock in sockets:
+            sock.close()
+        raise
+    return sockets
+
+
 def _run_uvicorn(
     app: object,
     settings: Settings,
-    extra_hosts: Sequence[str] = (),
+    sockets: Sequence[socket.socket],
     until_ends: threading.Thread | None = None,
     on_shutdown: Callable[[], None] | None = None,
 ) -> None:
-    """Serve on GNOMON_HOST:GNOMON_PORT, and on `extra_hosts` at the same port; shut down when
-    the thread `until_ends` ends (the scheduler's: a process without it must not look alive).
-    `on_shutdown` runs as the shutdown begins (it ends the live streams, which would otherwise
-    keep their connections, and the process, open)."""
+    """Serve on `sockets` (from `_bind_api`); shut down when the thread `until_ends` ends (the
+    scheduler's: a process without it must not look alive). `on_shutdown` runs as the shutdown
+    begins (it ends the live streams, which would otherwise keep their connections, and the
+    process, open)."""
     freeze_startup_heap()
     url = f"http://{settings.host}:{settings.port}"
     config = uvicorn.Config(app, log_config=None)  # type: ignore[arg-type]
-    sockets = [_listen(host, settings.port) for host in [settings.host, *extra_hosts]]
     log.info("Gnomon is listening on %s (API docs at %s/docs)", url, url)
-    for host in extra_hosts:
-        log.info("jobs in containers reach Gnomon at http://%s:%d", host, settings.port)
+    for sock in sockets[1:]:
+        log.info("jobs in containers reach Gnomon at http://%s:%d", *sock.getsockname()[:2])
     server = _GracefulServer(config, on_shutdown)
     if until_ends is not None:
 
@@ -335,7 +377,7 @@ def _run_uvicorn(
             server.should_exit = True
 
         threading.Thread(target=watch, name="gnomon-scheduler-watch", daemon=True).start()
-    server.run(sockets=sockets)
+    server.run(sockets=list(sockets))
 
 
 class _GracefulServer(uvicorn.Server):
@@ -368,12 +410,16 @@ class _GracefulServer(uvicorn.Server):
                 signal.signal(sig, handler)
 
 
-def _listen(host: str, port: int) -> socket.socket:
+def _listen(host: str, port: int, setting: str) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(2048)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        raise ListenError(host, port, setting, exc.strerror or str(exc)) from None
     sock.set_inheritable(True)
     return sock
 

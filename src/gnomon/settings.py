@@ -50,10 +50,17 @@ class Settings(BaseSettings):
     """SQLAlchemy URL of the store: a SQLite file, or `postgresql+psycopg://...`."""
 
     host: str = "127.0.0.1"
-    """Address the API listens on."""
+    """Address the API listens on; `gnomon scheduler` and `gnomon operator` serve their health
+    and metrics there too, on GNOMON_METRICS_PORT."""
 
     port: int = Field(default=8080, ge=1, le=65535)
-    """Port the API listens on."""
+    """Port the API listens on (`gnomon api`, and `gnomon serve`, which serves its health and
+    metrics there too)."""
+
+    metrics_port: int = Field(default=9090, ge=1, le=65535)
+    """Port on which `gnomon scheduler` and `gnomon operator` serve `/_internal_/metrics` and their
+    health (`/_internal_/livez`, `/_internal_/readyz`): a port of their own, so that they and
+    `gnomon api` can run on one host with one environment."""
 
     public_url: str | None = None
     """URL jobs call back to, and where links in notifications point (`URL/processes/ID`).

@@ -17,20 +17,27 @@ from tests.images import busybox_image, docker_client  # noqa: F401  (fixtures)
 from tests.live import free_port
 from tests.waiting import wait_until
 
+PROBED_ON_METRICS_PORT = ("scheduler", "operator")
+"""The servers that answer their healthcheck on GNOMON_METRICS_PORT, not GNOMON_PORT."""
+
 
 class Gnomon:
     """One `gnomon serve` process (or another server `command`) that a test can kill with SIGKILL
-    and start again."""
+    and start again. `http` talks to its healthcheck's port: GNOMON_PORT, or GNOMON_METRICS_PORT
+    for the scheduler and the operator."""
 
     def __init__(self, folder: Path, command: str = "serve", **env: str) -> None:
         self.command = command
         self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.metrics_port = free_port()
+        probed = self.metrics_port if command in PROBED_ON_METRICS_PORT else self.port
+        self.url = f"http://127.0.0.1:{probed}"
         self.log = folder / "serve.log"
         self.env = {
             **os.environ,
             "GNOMON_DATABASE_URL": f"sqlite:///{folder / 'gnomon.db'}",
             "GNOMON_PORT": str(self.port),
+            "GNOMON_METRICS_PORT": str(self.metrics_port),
             "GNOMON_PULL_POLICY": "never",
             "GNOMON_SCHEDULER_LEASE_SECONDS": "3",
             **env,

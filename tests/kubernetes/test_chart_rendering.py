@@ -108,6 +108,8 @@ def test_chart_renders_every_component(render: Render) -> None:
         "Secret/gnomon",
         "Secret/gnomon-migrate",
         "Service/gnomon-api",
+        "Service/gnomon-operator",
+        "Service/gnomon-scheduler",
         "ServiceAccount/gnomon",
         "ServiceAccount/gnomon-uninstall",
     ]

@@ -16,6 +16,7 @@ from tests.kubernetes.manifests import (
     pod_specs,
     without_uninstall_hook,
 )
+from tests.kubernetes.structural import JsonSchema
 
 
 @pytest.mark.helm
@@ -120,19 +121,88 @@ def test_secret_holds_the_database_url_and_a_generated_token(render: Render) -> 
     assert len(secret["data"]["GNOMON_API_TOKEN"]) > 40
 
 
+PROBED_PORT = {"api": ("http", 8080), "scheduler": ("metrics", 9090), "operator": ("metrics", 9090)}
+"""The port each component serves its health and metrics on: the api's own, the others'
+GNOMON_METRICS_PORT."""
+
+
+def container_of(manifests: list[Manifest], component: str) -> JsonSchema:
+    pod = named(manifests, "Deployment", f"gnomon-{component}")["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    found: JsonSchema = container
+    return found
+
+
+@pytest.mark.helm
+@pytest.mark.parametrize("component", ["scheduler", "operator"])
+def test_scheduler_and_operator_are_probed_on_their_metrics_port(
+    component: str, render: Render
+) -> None:
+    manifests = render("--set", "metrics.port=9191")
+    container = container_of(manifests, component)
+    assert container["ports"] == [{"name": "metrics", "containerPort": 9191, "protocol": "TCP"}]
+    env = env_of(container)
+    # The process listens where the container port says, on an address the kubelet reaches.
+    assert (env["GNOMON_METRICS_PORT"], env["GNOMON_HOST"]) == ("9191", "0.0.0.0")
+    assert container["livenessProbe"]["httpGet"] == {"path": "/_internal_/livez", "port": "metrics"}
+    assert container["readinessProbe"]["httpGet"] == {
+        "path": "/_internal_/readyz",
+        "port": "metrics",
+    }
+
+
+@pytest.mark.helm
+@pytest.mark.parametrize("component", list(PROBED_PORT))
+def test_every_component_has_a_service_over_its_metrics(component: str, render: Render) -> None:
+    manifests = render()
+    port_name, number = PROBED_PORT[component]
+    pod = named(manifests, "Deployment", f"gnomon-{component}")["spec"]["template"]
+    service = named(manifests, "Service", f"gnomon-{component}")
+    assert service["spec"]["selector"].items() <= pod["metadata"]["labels"].items()
+    (port,) = service["spec"]["ports"]
+    assert (port["name"], port["targetPort"]) == (port_name, port_name)
+    (container,) = pod["spec"]["containers"]
+    assert {"name": port_name, "containerPort": number, "protocol": "TCP"} in container["ports"]
+    if component != "api":
+        assert service["spec"]["clusterIP"] == "None"  # addresses for scrapes, no traffic
+
+
+def selects(selector: JsonSchema, labels: dict[str, str]) -> bool:
+    """Whether a label selector (matchLabels and In expressions) matches `labels`."""
+    if not selector.get("matchLabels", {}).items() <= labels.items():
+        return False
+    for expression in selector.get("matchExpressions", []):
+        assert expression["operator"] == "In", expression
+        if labels.get(expression["key"]) not in expression["values"]:
+            return False
+    return True
+
+
 @pytest.mark.helm
 def test_service_monitor_is_optional(render: Render) -> None:
     assert not by_kind(render(), "ServiceMonitor")
+    (monitor,) = by_kind(render(*VALUE_SETS["service-monitor"]), "ServiceMonitor")
+    assert monitor["apiVersion"] == "monitoring.coreos.com/v1"
+    assert monitor["spec"]["namespaceSelector"] == {"matchNames": [NAMESPACE]}
+
+
+@pytest.mark.helm
+def test_service_monitor_scrapes_all_three_components(render: Render) -> None:
     manifests = render(*VALUE_SETS["service-monitor"])
     (monitor,) = by_kind(manifests, "ServiceMonitor")
-    assert monitor["apiVersion"] == "monitoring.coreos.com/v1"
-    service = named(manifests, "Service", "gnomon-api")
-    assert (
-        monitor["spec"]["selector"]["matchLabels"].items() <= service["metadata"]["labels"].items()
-    )
-    assert monitor["spec"]["namespaceSelector"] == {"matchNames": [NAMESPACE]}
-    (endpoint,) = monitor["spec"]["endpoints"]
-    assert (endpoint["port"], endpoint["path"]) == ("http", "/_internal_/metrics")
+    endpoints = {e["port"]: e["path"] for e in monitor["spec"]["endpoints"]}
+    scraped = {}
+    for service in by_kind(manifests, "Service"):
+        if not selects(monitor["spec"]["selector"], service["metadata"]["labels"]):
+            continue
+        for port in service["spec"]["ports"]:
+            if port["name"] in endpoints:
+                scraped[service["metadata"]["name"]] = (port["name"], endpoints[port["name"]])
+    assert scraped == {
+        "gnomon-api": ("http", "/_internal_/metrics"),
+        "gnomon-scheduler": ("metrics", "/_internal_/metrics"),
+        "gnomon-operator": ("metrics", "/_internal_/metrics"),
+    }
 
 
 CALLBACK_VALUE_SETS = {

@@ -112,6 +112,7 @@ def test_gnomon_exits_non_zero_when_its_scheduler_dies(verb: str, tmp_path: Path
         "GNOMON_EXECUTOR": "fake",
         "GNOMON_HOST": "127.0.0.1",
         "GNOMON_PORT": str(free_port()),
+        "GNOMON_METRICS_PORT": str(free_port()),
         "PYTHONPATH": os.pathsep.join(sys.path),
     }
     result = subprocess.run(

@@ -16,11 +16,10 @@ from gnomon.api.http_metrics import install_http_metrics
 from gnomon.api.openapi import install_openapi
 from gnomon.api.request_guard import RequestGuardMiddleware
 from gnomon.api.routes import internal, process_definitions, processes, tasks
-from gnomon.api.store_health import StoreProbe
 from gnomon.domain.changes import ChangeFeed
 from gnomon.domain.clock import Clock, SystemClock
 from gnomon.settings import Settings
-from gnomon.storage import Engine
+from gnomon.storage import Engine, StoreProbe
 
 log = logging.getLogger(__name__)
 DESCRIPTION = (
@@ -38,15 +37,11 @@ def create_app(
     registry: CollectorRegistry | None = None,
     on_change: Callable[[str], None] | None = None,
     executor_health: Callable[[], str | None] | None = None,
-    internal_only: bool = False,
     scheduler_health: Callable[[], str | None] | None = None,
     changes: ChangeFeed | None = None,
 ) -> FastAPI:
     """Build the API over `engine`; `on_change` wakes the scheduler after a request, and each
-    change is also published on `changes` (the pages' feed; a new one if not given).
-
-    `internal_only` serves just metrics and the healthcheck (the scheduler process).
-    """
+    change is also published on `changes` (the pages' feed; a new one if not given)."""
     app = FastAPI(title="Gnomon", version=__version__, description=DESCRIPTION)
     feed = changes or ChangeFeed()
     wake = on_change or (lambda _topic: None)
@@ -72,8 +67,7 @@ def create_app(
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
     app.add_middleware(RequestGuardMiddleware)
     install_http_metrics(app, app.state.registry)
-    modules = [internal] if internal_only else [process_definitions, processes, tasks, internal]
-    for module in modules:
+    for module in [process_definitions, processes, tasks, internal]:
         app.include_router(module.router)
     install_openapi(
         app,

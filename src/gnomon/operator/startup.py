@@ -27,12 +27,15 @@ import threading
 from typing import Final, TypeAlias
 
 import kopf
+from prometheus_client import CollectorRegistry, PlatformCollector, ProcessCollector
 
 from gnomon.domain.clock import Clock, SystemClock
 from gnomon.operator.handlers import GROUP, make_registry
+from gnomon.operator.health import OperatorHealth
 from gnomon.operator.reconcile import OperatorContext
+from gnomon.probes import METRICS_PORT_SETTING, ProbeListener
 from gnomon.settings import Settings
-from gnomon.storage import Engine, make_engine, ping, store_timeouts
+from gnomon.storage import Engine, StoreProbe, make_engine, ping, store_timeouts
 
 log = logging.getLogger(__name__)
 FINALIZER: Final = f"{GROUP}/operator"
@@ -110,14 +113,28 @@ class QuietTimerFilter(logging.Filter):
 
 
 def run_operator(settings: Settings) -> int:
-    """`gnomon operator`: serve ProcessDefinition resources until stopped; the exit status."""
+    """`gnomon operator`: serve ProcessDefinition resources until stopped; the exit status.
+
+    Health and metrics are served on GNOMON_METRICS_PORT (`gnomon.operator.health`); the port is
+    opened after the store answered and before kopf starts, so a taken one stops the process
+    (`ListenError`) before it touches any resource.
+    """
     objects_log = logging.getLogger("kopf.objects")
     if not any(isinstance(f, QuietTimerFilter) for f in objects_log.filters):
         objects_log.addFilter(QuietTimerFilter())
     engine = make_engine(settings.database_url, store_timeouts(settings))
     try:
         ping(engine)
-        asyncio.run(operate(settings, engine))
+        registry = CollectorRegistry()
+        ProcessCollector(registry=registry)
+        PlatformCollector(registry=registry)
+        probes = ProbeListener(settings.host, settings.metrics_port, METRICS_PORT_SETTING, registry)
+        health = OperatorHealth(StoreProbe(engine))
+        probes.start(live=health.live, ready=health.ready)
+        try:
+            asyncio.run(health.run(operate(settings, engine, ready_flag=health.started)))
+        finally:
+            probes.close()
     finally:
         engine.dispose()
     return 0

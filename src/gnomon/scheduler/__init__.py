@@ -8,6 +8,7 @@ metrics and notifications out of the scheduling logic; `Wakeup` wakes the loop o
 
 from __future__ import annotations
 
+from gnomon.scheduler.health import SchedulerHealth
 from gnomon.scheduler.metrics import SchedulerMetrics
 from gnomon.scheduler.notifying import NotificationObserver
 from gnomon.scheduler.observer import CompositeObserver, SchedulerObserver
@@ -19,6 +20,7 @@ __all__ = [
     "CompositeObserver",
     "NotificationObserver",
     "SchedulerConfig",
+    "SchedulerHealth",
     "SchedulerMetrics",
     "SchedulerObserver",
     "SchedulerService",

@@ -151,6 +151,11 @@ class SchedulerService:
         """None while the loop runs (or was stopped on purpose), else why it is dead."""
         return self.ended
 
+    def holds_lease(self) -> bool:
+        """Whether this scheduler acts (it holds the lease) or is a warm standby; any thread may
+        ask, for health reports."""
+        return self.lease is not None
+
     def tick(self, topics: set[str] | None = None) -> datetime:
         """One wake-up; returns when the next one is needed (without any event).
 

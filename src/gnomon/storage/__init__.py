@@ -40,6 +40,7 @@ from gnomon.storage.engine import (
 )
 from gnomon.storage.failures import store_errors
 from gnomon.storage.migrate import upgrade
+from gnomon.storage.probe import StoreProbe
 from gnomon.storage.wakeups import PgListener, notify_store
 from gnomon.storage.write_batch import WriteBatch
 
@@ -48,6 +49,7 @@ __all__ = [
     "Engine",
     "PgListener",
     "Session",
+    "StoreProbe",
     "StoreTimeouts",
     "WriteBatch",
     "callbacks",

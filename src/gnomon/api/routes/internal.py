@@ -12,7 +12,7 @@ from pydantic import BaseModel
 
 from gnomon.api.deps import AppContext
 from gnomon.api.openapi import errors
-from gnomon.api.store_health import StoreProbe
+from gnomon.storage import StoreProbe
 
 router = APIRouter(prefix="/_internal_", tags=["internal"])
 MULTIPROCESS_DIRECTORY = "PROMETHEUS_MULTIPROC_DIR"

@@ -6,6 +6,8 @@ process. So the ping runs on a thread of its own with a deadline; a silent store
 such after one second while the ping thread waits out the store's own timeouts. At most one ping
 is in flight: a check that arrives meanwhile waits for that one instead of piling up threads.
 The check never needs a worker of the request thread pool, which hung requests may have used up.
+The API awaits `problem()`; the health listener of the scheduler and the operator, which serves
+each request on a thread of its own, calls `problem_blocking()`.
 """
 
 from __future__ import annotations
@@ -14,8 +16,11 @@ import asyncio
 import logging
 import threading
 from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeoutError
 
-from gnomon.storage import Engine, ping
+from sqlalchemy.engine import Engine
+
+from gnomon.storage.engine import ping
 
 log = logging.getLogger(__name__)
 PING_DEADLINE_SECONDS = 1.0
@@ -39,7 +44,18 @@ class StoreProbe:
             pending.add_done_callback(_retrieve)  # its outcome comes later; nobody waits for it
             return f"no answer within {self._deadline:g} s"
         except Exception as exc:  # a StoreError, or worse: either way the store cannot work
-            return f"unreachable: {(str(exc).splitlines() or [type(exc).__name__])[0]}"
+            return _unreachable(exc)
+        return None
+
+    def problem_blocking(self) -> str | None:
+        """`problem()` for a caller on a thread of its own: waits at most the deadline."""
+        pending = self._ping()
+        try:
+            pending.result(timeout=self._deadline)
+        except FutureTimeoutError:
+            return f"no answer within {self._deadline:g} s"
+        except Exception as exc:
+            return _unreachable(exc)
         return None
 
     def _ping(self) -> Future[None]:
@@ -51,6 +67,10 @@ class StoreProbe:
                 )
                 thread.start()
             return self._pending
+
+
+def _unreachable(exc: BaseException) -> str:
+    return f"unreachable: {(str(exc).splitlines() or [type(exc).__name__])[0]}"
 
 
 def _retrieve(future: asyncio.Future[None]) -> None:

@@ -101,7 +101,11 @@ def test_chart_renders_every_component(render: Render) -> None:
         "Secret/gnomon",
         "Secret/gnomon-migrate",
         "Service/gnomon-api",
-        "ServiceAccount/gnomon",
+        "ServiceAccount/gnomon-api",
+        "ServiceAccount/gnomon-migrate",
+        "ServiceAccount/gnomon-operator",
+        "ServiceAccount/gnomon-scheduler",
+        "ServiceAccount/gnomon-tasks",
     ]
     for path in CRD_PATHS:
         assert named(manifests, "CustomResourceDefinition", path.stem) == load_yaml(path)

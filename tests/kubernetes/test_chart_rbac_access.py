@@ -6,7 +6,8 @@ namespaces of the test API server, and `kubectl auth can-i --as=system:serviceac
 several it must not have: the scheduler can neither read nor list any Secret, the chart's own
 included; the operator touches no Job, Pod or Secret; the api, the migration hook and task pods can
 do nothing. Three layouts: the defaults (definitions served cluster-wide, jobs in the release
-namespace), watchNamespaces, and a jobs namespace of its own.
+namespace), watchNamespaces, and a jobs namespace of its own. Last, the Kubernetes executor itself
+runs as the scheduler's account: starting, adopting and killing need no right it lacks.
 """
 
 from __future__ import annotations
@@ -17,11 +18,18 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
+from kubernetes import config
 
+from gnomon.runner.base import ExecutorStatus
+from gnomon.runner.kubernetes.manifests import job_name
+from gnomon.runner.kubernetes.runner import KubernetesRunner
+from gnomon.settings import Settings
 from tests.kubernetes.conftest import CHART, RELEASE, REPO_ROOT, run_helm
+from tests.runner.kubernetes.kube import Cluster, RecordingSink, make_attempt
 
 pytestmark = [pytest.mark.kubernetes, pytest.mark.helm]
 
@@ -79,7 +87,8 @@ def layout(
     suffix = uuid.uuid4().hex[:8]
     release = f"gnomon-rbac-{suffix}"
     values: list[str] = []
-    jobs, watched = release, ()
+    jobs = release
+    watched: tuple[str, ...] = ()
     if request.param == "watch-namespaces":
         watched = (f"gnomon-rbac-{suffix}-a", f"gnomon-rbac-{suffix}-b")
         values += ["--set", f"watchNamespaces={{{','.join(watched)}}}"]
@@ -262,3 +271,45 @@ def test_the_scheduler_is_refused_the_charts_secret_for_real(
         "-o", "jsonpath={.metadata.name}",
     )  # fmt: skip
     assert owner == RELEASE  # it is there: the refusal is RBAC's, not a missing object
+
+
+def test_the_executor_needs_no_right_the_scheduler_lacks(kubeconfig: str, layout: Layout) -> None:
+    admin: Any = config.new_client_from_config(config_file=kubeconfig)  # type: ignore[no-untyped-call]
+    scheduler: Any = config.new_client_from_config(config_file=kubeconfig)  # type: ignore[no-untyped-call]
+    scheduler.set_default_header("Impersonate-User", layout.account("scheduler"))
+    settings = Settings(
+        database_url="sqlite://",
+        public_url="http://gnomon-api.gnomon.svc",
+        kubernetes_namespace=layout.jobs,
+        kubernetes_service_account=f"{RELEASE}-tasks",
+    )
+    cluster = Cluster(admin, layout.jobs)
+    kept, orphan = make_attempt(task="kept"), make_attempt(task="orphan")
+    sink = RecordingSink()
+    before = KubernetesRunner(settings, sink, instance="rbac", api_client=scheduler)
+    after = KubernetesRunner(settings, sink, instance="rbac", api_client=scheduler)
+    try:
+        for attempt in (kept, orphan):
+            before.start(attempt)
+            assert sink.wait_for_state(attempt.task_id, ExecutorStatus.INITIALIZING)
+            assert cluster.secret(job_name(attempt)) is not None
+        pod = cluster.job(job_name(kept)).spec.template.spec
+        assert (pod.service_account_name, pod.automount_service_account_token) == (
+            f"{RELEASE}-tasks",
+            False,
+        )
+        before.close()
+
+        after.adopt([kept])  # lists Jobs and Pods; deletes the orphan's Job and Secret
+        assert cluster.job(job_name(orphan)) is None
+        assert cluster.secret(job_name(orphan)) is None
+        assert after.healthy() is None
+        after.kill(kept.task_id, "killed by user")
+        assert sink.wait_finished(kept.task_id).reason == "killed by user"
+        assert cluster.job(job_name(kept)) is None
+        assert cluster.secret(job_name(kept)) is None
+    finally:
+        before.close()
+        after.close()
+        scheduler.close()
+        admin.close()

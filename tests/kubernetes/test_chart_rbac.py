@@ -1,5 +1,7 @@
-"""The chart's RBAC as rendered: cluster-wide by default, per namespace with watchNamespaces,
-and the operator's peering objects and rights only when peering is on."""
+"""The chart's ServiceAccounts and RBAC as rendered: one account per component, the operator's
+rights cluster-wide by default and per namespace with watchNamespaces, its peering objects and
+rights only when peering is on, the scheduler's in the jobs' namespace. test_chart_rbac_access.py
+asks the API server what each account may do."""
 
 from __future__ import annotations
 
@@ -29,7 +31,11 @@ JOB_RULES = {
     *{("batch", "jobs", v) for v in ("get", "list", "watch", "create", "delete")},
     *{("", "pods", v) for v in ("get", "list", "watch")},
     ("", "pods/log", "get"),
-    *{("", "secrets", v) for v in ("list", "create", "delete")},
+    *{("", "secrets", v) for v in ("create", "delete")},
+}
+SUBJECTS = {
+    component: [{"kind": "ServiceAccount", "name": f"gnomon-{component}", "namespace": NAMESPACE}]
+    for component in ("operator", "scheduler")
 }
 
 
@@ -39,13 +45,13 @@ def test_rbac_is_cluster_wide_by_default(render: Render) -> None:
     (cluster_role,) = by_kind(manifests, "ClusterRole")
     (binding,) = by_kind(manifests, "ClusterRoleBinding")
     assert binding["roleRef"]["name"] == cluster_role["metadata"]["name"]
-    assert binding["subjects"] == [
-        {"kind": "ServiceAccount", "name": "gnomon", "namespace": NAMESPACE}
-    ]
+    assert binding["subjects"] == SUBJECTS["operator"]
     assert rules_of(cluster_role) == DEFINITION_RULES | CLUSTER_PEERING_RULES
     (jobs_role,) = by_kind(manifests, "Role")
     assert jobs_role["metadata"]["namespace"] == NAMESPACE
     assert rules_of(jobs_role) == JOB_RULES
+    (jobs_binding,) = by_kind(manifests, "RoleBinding")
+    assert jobs_binding["subjects"] == SUBJECTS["scheduler"]
 
 
 @pytest.mark.helm
@@ -68,7 +74,7 @@ def test_rbac_is_per_namespace_with_watch_namespaces(render: Render) -> None:
             for b in by_kind(manifests, "RoleBinding")
             if b["metadata"]["namespace"] == namespace and b["roleRef"]["name"] == name
         ]
-        assert binding["subjects"][0]["namespace"] == NAMESPACE
+        assert binding["subjects"] == SUBJECTS["scheduler" if name == "gnomon-jobs" else "operator"]
     operator = named(manifests, "Deployment", "gnomon-operator")["spec"]["template"]["spec"]
     assert json.loads(env_of(operator["containers"][0])["GNOMON_OPERATOR_NAMESPACES"]) == ["a", "b"]
     peerings = {
@@ -92,3 +98,62 @@ def test_standalone_operator_has_one_replica_and_no_peering(render: Render) -> N
     assert not by_kind(manifests, "ClusterKopfPeering") and not by_kind(manifests, "KopfPeering")
     (cluster_role,) = by_kind(manifests, "ClusterRole")
     assert rules_of(cluster_role) == DEFINITION_RULES
+
+
+@pytest.mark.helm
+def test_each_component_has_its_own_service_account(render: Render) -> None:
+    accounts = {
+        account["metadata"]["name"]: account for account in by_kind(render(), "ServiceAccount")
+    }
+    assert set(accounts) == {
+        f"gnomon-{c}" for c in ("api", "scheduler", "operator", "migrate", "tasks")
+    }
+    assert {
+        name for name, a in accounts.items() if a.get("automountServiceAccountToken") is False
+    } == {
+        "gnomon-api",
+        "gnomon-migrate",
+        "gnomon-tasks",
+    }
+    assert all(a["metadata"]["namespace"] == NAMESPACE for a in accounts.values())
+    # A hook runs before the release's objects exist: the migration's account is a hook too.
+    hook = accounts["gnomon-migrate"]["metadata"]["annotations"]
+    assert hook["helm.sh/hook"] == "pre-install,pre-upgrade"
+    assert int(hook["helm.sh/hook-weight"]) < 0
+
+
+@pytest.mark.helm
+def test_task_pods_account_and_scheduler_rights_follow_the_jobs_namespace(render: Render) -> None:
+    manifests = render("--set", "jobs.namespace=batch")
+    tasks = named(manifests, "ServiceAccount", "gnomon-tasks")
+    assert tasks["metadata"]["namespace"] == "batch"
+    (jobs_role,) = by_kind(manifests, "Role")
+    (jobs_binding,) = by_kind(manifests, "RoleBinding")
+    assert jobs_role["metadata"]["namespace"] == jobs_binding["metadata"]["namespace"] == "batch"
+    assert jobs_binding["subjects"] == SUBJECTS["scheduler"]
+    scheduler = named(manifests, "Deployment", "gnomon-scheduler")["spec"]["template"]["spec"]
+    env = env_of(scheduler["containers"][0])
+    assert (env["GNOMON_KUBERNETES_NAMESPACE"], env["GNOMON_KUBERNETES_SERVICE_ACCOUNT"]) == (
+        "batch",
+        "gnomon-tasks",
+    )
+
+
+@pytest.mark.helm
+def test_service_accounts_can_be_named_or_brought_along(render: Render) -> None:
+    manifests = render(
+        *(
+            "--set",
+            "serviceAccount.tasks.create=false",
+            "--set",
+            "serviceAccount.tasks.name=runner",
+        ),
+        *("--set", "serviceAccount.scheduler.name=sched"),
+    )
+    names = {account["metadata"]["name"] for account in by_kind(manifests, "ServiceAccount")}
+    assert "runner" not in names and "sched" in names
+    scheduler = named(manifests, "Deployment", "gnomon-scheduler")["spec"]["template"]["spec"]
+    assert scheduler["serviceAccountName"] == "sched"
+    assert env_of(scheduler["containers"][0])["GNOMON_KUBERNETES_SERVICE_ACCOUNT"] == "runner"
+    (jobs_binding,) = by_kind(manifests, "RoleBinding")
+    assert jobs_binding["subjects"][0]["name"] == "sched"

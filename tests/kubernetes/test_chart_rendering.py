@@ -110,7 +110,11 @@ def test_chart_renders_every_component(render: Render) -> None:
         "Service/gnomon-api",
         "Service/gnomon-operator",
         "Service/gnomon-scheduler",
-        "ServiceAccount/gnomon",
+        "ServiceAccount/gnomon-api",
+        "ServiceAccount/gnomon-migrate",
+        "ServiceAccount/gnomon-operator",
+        "ServiceAccount/gnomon-scheduler",
+        "ServiceAccount/gnomon-tasks",
         "ServiceAccount/gnomon-uninstall",
     ]
     for path in CRD_PATHS:

@@ -59,17 +59,21 @@ def test_components_run_their_gnomon_command(render: Render) -> None:
     scheduler = named(manifests, "Deployment", "gnomon-scheduler")["spec"]["template"]["spec"]
     env = env_of(scheduler["containers"][0])
     assert (env["GNOMON_EXECUTOR"], env["GNOMON_KUBERNETES_NAMESPACE"]) == ("kubernetes", NAMESPACE)
-    assert scheduler["serviceAccountName"] == "gnomon"
+    assert env["GNOMON_KUBERNETES_SERVICE_ACCOUNT"] == "gnomon-tasks"
+    assert scheduler["serviceAccountName"] == "gnomon-scheduler"
 
     operator = named(manifests, "Deployment", "gnomon-operator")["spec"]["template"]["spec"]
     env = env_of(operator["containers"][0])
     assert json.loads(env["GNOMON_OPERATOR_NAMESPACES"]) == []
     assert env["GNOMON_OPERATOR_PEERING"] == "gnomon-gnomon"
     assert env["POD_ID"] == {"fieldRef": {"fieldPath": "metadata.name"}}
-    assert operator["serviceAccountName"] == "gnomon"
+    assert operator["serviceAccountName"] == "gnomon-operator"
 
+    # The api and the migration hook never talk to Kubernetes: accounts of their own, no token.
     api = named(manifests, "Deployment", "gnomon-api")["spec"]["template"]["spec"]
-    assert api["automountServiceAccountToken"] is False
+    migrate = named(manifests, "Job", "gnomon-migrate")["spec"]["template"]["spec"]
+    for pod, account in ((api, "gnomon-api"), (migrate, "gnomon-migrate")):
+        assert (pod["serviceAccountName"], pod["automountServiceAccountToken"]) == (account, False)
 
 
 @pytest.mark.helm

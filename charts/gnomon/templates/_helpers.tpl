@@ -49,12 +49,10 @@ app.kubernetes.io/component: {{ .component }}
 app.kubernetes.io/component: {{ .component }}
 {{- end }}
 
+{{/* Name of one component's ServiceAccount (serviceAccount.COMPONENT.name, else
+FULLNAME-COMPONENT). Call with (dict "root" $ "component" "api"). */}}
 {{- define "gnomon.serviceAccountName" -}}
-{{- if .Values.serviceAccount.create }}
-{{- default (include "gnomon.fullname" .) .Values.serviceAccount.name }}
-{{- else }}
-{{- default "default" .Values.serviceAccount.name }}
-{{- end }}
+{{- default (include "gnomon.componentName" .) (index .root.Values.serviceAccount .component).name }}
 {{- end }}
 
 {{- define "gnomon.image" -}}
@@ -160,11 +158,11 @@ checksum/secret: {{ dict "database" .Values.database.url "apiToken" .Values.apiT
   verbs: ["create", "patch"]
 {{- end }}
 
-{{/* The subject of every binding. */}}
+{{/* The subject of a binding: one component's ServiceAccount. Call with (dict "root" $ "component" "api"). */}}
 {{- define "gnomon.subject" -}}
 - kind: ServiceAccount
   name: {{ include "gnomon.serviceAccountName" . }}
-  namespace: {{ .Release.Namespace }}
+  namespace: {{ .root.Release.Namespace }}
 {{- end }}
 
 {{/* Name of the kopf peering object(s) the operator replicas share. */}}

@@ -283,6 +283,13 @@ Environment = Annotated[
 ]
 
 
+MOUNT_TOKEN_DESCRIPTION: Final = (
+    "Extension: mount the Kubernetes service account token into the job pod "
+    "(automountServiceAccountToken), for a task that calls the Kubernetes API. Absent or false: "
+    "no token. The Docker and shell executors ignore it."
+)
+
+
 class DockerImageCommand(WireModel):
     """A container on the configured container backend (Sundial's ECS command)."""
 
@@ -303,6 +310,9 @@ class DockerImageCommand(WireModel):
         default_factory=list, max_length=limits.MAX_LOG_PATHS
     )
     environment_variables: Environment = Field(default_factory=list)
+    mount_service_account_token: bool | None = Field(
+        default=None, description=MOUNT_TOKEN_DESCRIPTION
+    )
 
 
 class BatchImageCommand(WireModel):
@@ -318,6 +328,9 @@ class BatchImageCommand(WireModel):
     job_role_arn: str | None = Field(default=None, max_length=ARN_CHARS)
     environment_variables: Environment = Field(default_factory=list)
     job_queue: str | None = Field(default=None, max_length=LABEL_CHARS)
+    mount_service_account_token: bool | None = Field(
+        default=None, description=MOUNT_TOKEN_DESCRIPTION
+    )
 
 
 class ShellScriptCommand(WireModel):

@@ -43,6 +43,7 @@ def make_attempt(
     memory: int | None = None,
     cpu: int | None = None,
     previous_attempts: int = 0,
+    mount_service_account_token: bool | None = None,
 ) -> Attempt:
     variables = [
         EnvironmentVariable(variable_name=name, value=value)
@@ -56,6 +57,7 @@ def make_attempt(
             memory=memory,
             cpu=cpu,
             environment_variables=variables,
+            mount_service_account_token=mount_service_account_token,
         )
     )
     return Attempt(

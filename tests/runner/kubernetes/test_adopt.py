@@ -75,3 +75,19 @@ def test_starting_an_attempt_twice_keeps_one_job(
     k8s_jobs = cluster.batch.list_namespaced_job(cluster.namespace).items
     assert [item.metadata.name for item in k8s_jobs] == [job_name(attempt)]
     wait_for(lambda: cluster.secret(job_name(attempt)) is None, what="the token Secret deleted")
+
+
+def test_a_repeated_start_gives_the_existing_job_its_secret_owned_by_it(
+    make_runner: MakeRunner, cluster: Cluster, sink: RecordingSink
+) -> None:
+    # A scheduler that stopped between creating the Job and its Secret: the next start finds the
+    # Job, and the Secret it creates is owned by that Job, so the garbage collector removes it.
+    attempt = make_attempt()
+    make_runner(target=RecordingSink()).start(attempt)
+    cluster.core.delete_namespaced_secret(job_name(attempt), cluster.namespace)
+    make_runner().start(attempt)
+    sink.wait_for_state(attempt.task_id, ExecutorStatus.INITIALIZING)
+    secret = cluster.secret(job_name(attempt))
+    assert secret is not None
+    (owner,) = secret.metadata.owner_references
+    assert (owner.kind, owner.uid) == ("Job", cluster.job(job_name(attempt)).metadata.uid)

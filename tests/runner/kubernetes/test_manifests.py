@@ -187,6 +187,25 @@ def test_namespace_and_service_account_come_from_settings() -> None:
     assert manifest["spec"]["template"]["spec"]["serviceAccountName"] == "runner"
 
 
+def test_no_service_account_token_is_mounted_unless_the_command_asks() -> None:
+    pod = build_job_manifest(make_attempt(), settings(), instance="x")["spec"]["template"]["spec"]
+    assert pod["automountServiceAccountToken"] is False
+    assert "serviceAccountName" not in pod  # the namespace's default account
+
+
+@pytest.mark.parametrize("kind", ["docker_image_command", "batch_image_command"])
+def test_a_command_may_ask_for_the_service_account_token(kind: str) -> None:
+    command = {"image": "repo/app", "command": ["run"], "mount_service_account_token": True}
+    if kind == "batch_image_command":
+        command |= {"memory": 100, "vCpus": 1}
+    attempt = Attempt(
+        **{**make_attempt().__dict__, "executable": TaskExecutable.model_validate({kind: command})}
+    )
+    config = settings(kubernetes_service_account="tasks")
+    pod = build_job_manifest(attempt, config, instance="x")["spec"]["template"]["spec"]
+    assert (pod["automountServiceAccountToken"], pod["serviceAccountName"]) == (True, "tasks")
+
+
 def test_image_reference_keeps_explicit_tags_and_digests() -> None:
     assert image_reference("busybox", "1.36") == "busybox:1.36"
     assert image_reference("localhost:5000/app", "v1") == "localhost:5000/app:v1"

@@ -47,6 +47,7 @@ def test_start_creates_the_job_and_its_token_secret(
     assert created.spec.ttl_seconds_after_finished in (900, None)
     pod = created.spec.template.spec
     assert pod.restart_policy == "Never"
+    assert pod.automount_service_account_token is False
     container = pod.containers[0]
     assert container.image == "busybox:1.36"
     assert container.resources.limits == {"memory": "256Mi", "cpu": "1"}
@@ -63,6 +64,15 @@ def test_start_creates_the_job_and_its_token_secret(
     assert secret.metadata.labels["gnomon.dev/task-id"] == attempt.task_id
     state = sink.wait_for_state(attempt.task_id, ExecutorStatus.INITIALIZING)
     assert state.handle == name
+
+
+def test_a_task_that_asks_gets_the_service_account_token(
+    make_runner: MakeRunner, cluster: Cluster
+) -> None:
+    attempt = make_attempt(mount_service_account_token=True)
+    make_runner().start(attempt)
+    created = cluster.job(job_name(attempt))
+    assert created.spec.template.spec.automount_service_account_token is True
 
 
 def test_running_pod_then_complete_job_succeeds(

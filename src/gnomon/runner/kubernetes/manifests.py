@@ -213,7 +213,8 @@ def build_container(attempt: Attempt, settings: Settings, secret_name: str) -> d
 def build_job_manifest(attempt: Attempt, settings: Settings, *, instance: str) -> dict[str, Any]:
     """The batch/v1 Job of one attempt: one pod, never retried by Kubernetes (Gnomon retries
     with a new attempt), bounded by `max_runtime_seconds`, removed `ttlSecondsAfterFinished`
-    after it ends."""
+    after it ends. The pod runs as `kubernetes_service_account` (else the namespace's default)
+    and gets that account's token only when the command sets `mount_service_account_token`."""
     name = job_name(attempt)
     metadata = {
         "labels": job_labels(attempt, instance),
@@ -221,6 +222,10 @@ def build_job_manifest(attempt: Attempt, settings: Settings, *, instance: str) -
     }
     pod_spec: dict[str, Any] = {
         "restartPolicy": "Never",
+        # No Kubernetes API credentials in a task's pod unless its definition asks for them.
+        "automountServiceAccountToken": bool(
+            container_command(attempt).mount_service_account_token
+        ),
         "terminationGracePeriodSeconds": math.ceil(settings.kill_grace_seconds),
         "containers": [build_container(attempt, settings, name)],
     }
@@ -242,20 +247,19 @@ def build_job_manifest(attempt: Attempt, settings: Settings, *, instance: str) -
 
 
 def build_token_secret_manifest(
-    attempt: Attempt, settings: Settings, *, instance: str, job_uid: str | None
+    attempt: Attempt, settings: Settings, *, instance: str, job_uid: str
 ) -> dict[str, Any]:
-    """The Secret holding the attempt's callback token, owned by its Job when `job_uid` is
-    known (so Kubernetes deletes it with the Job); the token never appears in the Job."""
+    """The Secret holding the attempt's callback token, named like its Job and owned by it, so
+    Kubernetes' garbage collector deletes it with the Job; the token never appears in the Job."""
     name = job_name(attempt)
+    owner = {"apiVersion": "batch/v1", "kind": "Job", "name": name, "uid": job_uid}
     metadata: dict[str, Any] = {
         "name": name,
         "namespace": settings.kubernetes_namespace,
         "labels": job_labels(attempt, instance),
         "annotations": job_annotations(attempt, instance),
+        "ownerReferences": [owner],
     }
-    if job_uid is not None:
-        owner = {"apiVersion": "batch/v1", "kind": "Job", "name": name, "uid": job_uid}
-        metadata["ownerReferences"] = [owner]
     return {
         "apiVersion": "v1",
         "kind": "Secret",

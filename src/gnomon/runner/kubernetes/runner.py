@@ -18,6 +18,11 @@ Why it is built this way:
   variable cannot reach a pod and fails the attempt with a reason (see `gnomon.runner.environment`).
 - The callback token is kept in a per-Job Secret owned by the Job and reaches the pod through a
   `secretKeyRef`; it never appears in the Job, so `kubectl get job -o yaml` does not leak it.
+- Secrets are only ever created and deleted by name, never read or listed: in a namespace shared
+  with other Secrets, reading them is a right the scheduler must not hold. The Secret is created
+  after its Job, always with the Job as its owner, so the garbage collector removes it with the
+  Job, whoever deletes the Job; the runner also deletes it (the Job's name) once the outcome is
+  known, and with each Job it deletes, so the token does not outlive its task.
 """
 
 from __future__ import annotations
@@ -183,8 +188,8 @@ class KubernetesRunner:
 
     def adopt(self, attempts: Sequence[Attempt]) -> None:
         """Watches `attempts` again: finished Jobs are collected, missing ones reported `lost`.
-        Jobs and Secrets of this instance that belong to no known attempt are deleted, and so are
-        finished Jobs whose time is up (see `expiry`)."""
+        Jobs of this instance that belong to no known attempt are deleted, with their Secrets, and
+        so are finished Jobs whose time is up (see `expiry`)."""
         for attempt in attempts:
             if attempt.executable.kind in CONTAINER_KINDS:
                 tracked = TrackedJob(attempt, job_name(attempt), _image(attempt), adopted=True)
@@ -194,7 +199,6 @@ class KubernetesRunner:
         try:
             k8s_jobs = self._list(self._batch.list_namespaced_job)
             pods = self._list(self._core.list_namespaced_pod)
-            secrets = self._list(self._core.list_namespaced_secret)
         except KubernetesError as exc:  # the Job watch decides once the API answers again
             log.warning("cannot list Kubernetes Jobs to adopt: %s", exc)
             self._ensure_watching()
@@ -202,10 +206,10 @@ class KubernetesRunner:
         self._table.pods_listed(pods, judge=False)
         self._expiring.replace(k8s_jobs, self._clock.now())
         self._apply(self._table.jobs_listed(k8s_jobs))
-        for kind, items in (("job", k8s_jobs), ("secret", secrets)):
-            for orphan in (item for item in items if object_key(item) not in known):
-                log.info("deleting Kubernetes %s %s: no such task", kind, orphan.metadata.name)
-                self._delete(kind, orphan.metadata.name)
+        for orphan in (item for item in k8s_jobs if object_key(item) not in known):
+            log.info("deleting Kubernetes Job %s: no such task", orphan.metadata.name)
+            self._delete("job", orphan.metadata.name)
+            self._delete("secret", orphan.metadata.name)
         self._ensure_watching()
 
     def release(self) -> None:
@@ -256,16 +260,9 @@ class KubernetesRunner:
         return TrackedJob(attempt, manifest["metadata"]["name"], _image(attempt)), manifest
 
     def _create(self, tracked: TrackedJob, manifest: dict[str, Any]) -> str | None:
-        """Creates the Job, then its token Secret; the reason when that fails."""
+        """Creates the Job, then its token Secret owned by the Job; the reason when that fails."""
         try:
-            with map_k8s_errors():
-                created = self._batch.create_namespaced_job(
-                    self._namespace, manifest, _request_timeout=REQUEST_TIMEOUT
-                )
-            uid = created.metadata.uid
-        except KubernetesAlreadyExistsError:
-            log.info("Kubernetes Job %s exists already; watching it", tracked.name)
-            uid = None
+            uid = self._create_job(tracked, manifest)
         except KubernetesError as exc:
             return f"cannot create Kubernetes Job {tracked.name}: {exc}"
         secret = build_token_secret_manifest(
@@ -282,6 +279,22 @@ class KubernetesRunner:
             self._delete("job", tracked.name)
             return f"cannot create the token Secret of {tracked.name}: {exc}"
         return None
+
+    def _create_job(self, tracked: TrackedJob, manifest: dict[str, Any]) -> str:
+        """The uid of the attempt's Job: the one created now, else the one already there (a start
+        repeated after a restart), so that the Secret is owned by the Job either way."""
+        try:
+            with map_k8s_errors():
+                created = self._batch.create_namespaced_job(
+                    self._namespace, manifest, _request_timeout=REQUEST_TIMEOUT
+                )
+        except KubernetesAlreadyExistsError:
+            log.info("Kubernetes Job %s exists already; watching it", tracked.name)
+            with map_k8s_errors():
+                created = self._batch.read_namespaced_job(
+                    tracked.name, self._namespace, _request_timeout=REQUEST_TIMEOUT
+                )
+        return str(created.metadata.uid)
 
     def _delete(self, kind: str, name: str) -> None:
         """Deletes a Job or a Secret; one already gone is fine. A Job goes at once and the

@@ -103,7 +103,8 @@ def test_standalone_operator_has_one_replica_and_no_peering(render: Render) -> N
 @pytest.mark.helm
 def test_each_component_has_its_own_service_account(render: Render) -> None:
     accounts = {
-        account["metadata"]["name"]: account for account in by_kind(render(), "ServiceAccount")
+        account["metadata"]["name"]: account
+        for account in by_kind(without_uninstall_hook(render()), "ServiceAccount")
     }
     assert set(accounts) == {
         f"gnomon-{c}" for c in ("api", "scheduler", "operator", "migrate", "tasks")
@@ -124,7 +125,7 @@ def test_each_component_has_its_own_service_account(render: Render) -> None:
 
 @pytest.mark.helm
 def test_task_pods_account_and_scheduler_rights_follow_the_jobs_namespace(render: Render) -> None:
-    manifests = render("--set", "jobs.namespace=batch")
+    manifests = without_uninstall_hook(render("--set", "jobs.namespace=batch"))
     tasks = named(manifests, "ServiceAccount", "gnomon-tasks")
     assert tasks["metadata"]["namespace"] == "batch"
     (jobs_role,) = by_kind(manifests, "Role")
@@ -141,14 +142,16 @@ def test_task_pods_account_and_scheduler_rights_follow_the_jobs_namespace(render
 
 @pytest.mark.helm
 def test_service_accounts_can_be_named_or_brought_along(render: Render) -> None:
-    manifests = render(
-        *(
-            "--set",
-            "serviceAccount.tasks.create=false",
-            "--set",
-            "serviceAccount.tasks.name=runner",
-        ),
-        *("--set", "serviceAccount.scheduler.name=sched"),
+    manifests = without_uninstall_hook(
+        render(
+            *(
+                "--set",
+                "serviceAccount.tasks.create=false",
+                "--set",
+                "serviceAccount.tasks.name=runner",
+            ),
+            *("--set", "serviceAccount.scheduler.name=sched"),
+        )
     )
     names = {account["metadata"]["name"] for account in by_kind(manifests, "ServiceAccount")}
     assert "runner" not in names and "sched" in names

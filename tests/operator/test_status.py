@@ -144,6 +144,8 @@ def test_run_status_carries_the_stored_pause_not_the_specs() -> None:
 def test_nothing_stored_removes_every_store_field() -> None:
     assert build_run_status(None, NOW) == dict.fromkeys(STORE_FIELDS)
     assert build_run_status(None, NOW, spec_rejected=True) == dict.fromkeys(STORE_FIELDS)
+    # Nothing to remove: no API call.
+    assert changed_fields({"phase": "Error"}, build_run_status(None, NOW)) == {}
     stale = {"schedule": "cron 0 22 * * ? (UTC)", "nextRun": "2026-03-02T22:00:00.000Z"}
     assert changed_fields(stale, build_run_status(None, NOW)) == {
         "schedule": None,

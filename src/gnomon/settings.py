@@ -125,7 +125,8 @@ class Settings(BaseSettings):
     each served namespace); only one replica works at a time. Empty: standalone, one replica."""
 
     operator_status_interval_seconds: float = Field(default=10.0, gt=0)
-    """How often the operator copies each resource's run state (last and next run) into status."""
+    """How often the operator copies each resource's stored state (paused flag, last and next
+    run) into status."""
 
     api_workers: int = Field(default=1, ge=1, le=64)
     """Worker processes of `gnomon api`; metrics are then gathered across them (Prometheus

@@ -113,6 +113,11 @@ def helm() -> Path:
 @pytest.fixture(scope="session")
 def kubectl() -> Path:
     """Path of a working kubectl binary."""
+    return working_kubectl()
+
+
+def working_kubectl() -> Path:
+    """Path of a working kubectl binary; skips (fails under CI) without one."""
     path = find_tool("kubectl")
     if path is None:
         skip_or_fail(

@@ -113,14 +113,18 @@ def test_crd_names_and_version(crd: Manifest) -> None:
     (version,) = spec["versions"]
     assert (version["name"], version["served"], version["storage"]) == ("v1alpha1", True, True)
     assert version["subresources"] == {"status": {}}
-    columns = {c["name"]: (c["jsonPath"], c["type"]) for c in version["additionalPrinterColumns"]}
-    assert columns == {
-        "Schedule": (".status.schedule", "string"),
-        "Paused": (".spec.paused", "boolean"),
-        "Last Status": (".status.lastStatus", "string"),
-        "Next Run": (".status.nextRun", "string"),
-        "Age": (".metadata.creationTimestamp", "date"),
-    }
+    columns = [(c["name"], c["jsonPath"], c["type"]) for c in version["additionalPrinterColumns"]]
+    ready = '.status.conditions[?(@.type=="Ready")]'
+    assert columns == [
+        ("Ready", f"{ready}.status", "string"),
+        ("Reason", f"{ready}.reason", "string"),
+        ("Schedule", ".status.schedule", "string"),
+        # The effective flag the operator copies from the store, not spec.paused.
+        ("Paused", ".status.paused", "boolean"),
+        ("Next Run", ".status.nextRun", "string"),
+        ("Last Status", ".status.lastStatus", "string"),
+        ("Age", ".metadata.creationTimestamp", "date"),
+    ]
 
 
 def test_status_fields_written_by_the_operator(open_api_schema: JsonSchema) -> None:
@@ -130,6 +134,7 @@ def test_status_fields_written_by_the_operator(open_api_schema: JsonSchema) -> N
         "observedGeneration",
         "definitionName",
         "schedule",
+        "paused",
         "nextRun",
         "lastRun",
         "lastStatus",

@@ -77,17 +77,35 @@ def apply_crds(api: client.ApiClient, path: Path) -> None:
     extensions = client.ApiextensionsV1Api(api)
     for document in yaml.safe_load_all(path.read_text()):
         name = document["metadata"]["name"]
-        try:
-            extensions.create_custom_resource_definition(document)
-        except client.ApiException as exc:
-            if exc.status != 409:
-                raise
-            current = extensions.read_custom_resource_definition(name).to_dict()
-            document["metadata"]["resourceVersion"] = current["metadata"]["resource_version"]
-            extensions.replace_custom_resource_definition(name, document)
+        # 409 on create: it exists, replace it; 409 on replace: another test run on the same
+        # server replaced it since it was read, so read it again.
+        wait_for(
+            partial(_create_or_replace_crd, extensions, document),
+            what=f"CRD {name} created or replaced",
+        )
         wait_until(
             partial(_crd_status, extensions, name), _established, what=f"CRD {name} Established"
         )
+
+
+def _create_or_replace_crd(extensions: client.ApiextensionsV1Api, document: Any) -> bool:
+    name = document["metadata"]["name"]
+    try:
+        extensions.create_custom_resource_definition(document)
+        return True
+    except client.ApiException as exc:
+        if exc.status != 409:
+            raise
+    current = extensions.read_custom_resource_definition(name).to_dict()
+    replacement: Any = {**document, "metadata": {**document["metadata"]}}
+    replacement["metadata"]["resourceVersion"] = current["metadata"]["resource_version"]
+    try:
+        extensions.replace_custom_resource_definition(name, replacement)
+    except client.ApiException as exc:
+        if exc.status != 409:
+            raise
+        return False
+    return True
 
 
 def _crd_status(extensions: client.ApiextensionsV1Api, name: str) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from kopf._core.engines.posting import (
 from sqlalchemy.engine import Engine
 
 from gnomon.operator.handlers import processdefinition_change
-from gnomon.operator.reconcile import OperatorContext, read_run_status
+from gnomon.operator.reconcile import OperatorContext, read_stored_state
 from tests.clock import FakeClock
 from tests.samples import docker_task
 
@@ -76,7 +76,7 @@ def test_no_attempts_past_an_older_schema_is_not_ready_and_not_stored(
     assert (ready["type"], ready["status"], ready["reason"]) == ("Ready", "False", "InvalidSpec")
     assert ready["message"].startswith("spec.task_definitions[0].max_attempts: ")
     assert "greater than or equal to 1" in ready["message"]
-    assert read_run_status(context, namespace="ns", name="pd") is None
+    assert read_stored_state(context, namespace="ns", name="pd") is None
     event = events.get_nowait()
     assert (event.type, event.reason, event.message) == ("Warning", "InvalidSpec", ready["message"])
 
@@ -91,5 +91,5 @@ def test_one_attempt_is_ready_and_stored(
     assert error is None
     [ready] = patch.status["conditions"]
     assert (ready["status"], ready["reason"]) == ("True", "Stored")
-    assert read_run_status(context, namespace="ns", name="pd") is not None
+    assert read_stored_state(context, namespace="ns", name="pd") is not None
     assert events.empty()

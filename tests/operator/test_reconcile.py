@@ -176,7 +176,9 @@ def test_status_follows_the_runs_in_the_store(
     wait_for(lambda: kube.ready("drain"), what="a Ready condition")
     status = kube.status("drain")
     assert status["schedule"] == "every 1200s"
-    assert not {"nextRun", "lastRun", "lastStatus", "runningProcessId"} & set(status)
+    # Before the first run, due `buffer_seconds` after the definition was created (at 12:00).
+    assert status["nextRun"] == "2026-03-02T12:20:00.000Z"
+    assert not {"lastRun", "lastStatus", "runningProcessId"} & set(status)
 
     definition = stored(engine, f"{kube.namespace}.drain")
     assert definition is not None

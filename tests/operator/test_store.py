@@ -7,7 +7,7 @@ from sqlalchemy.engine import Engine
 
 from gnomon.operator.reconcile import (
     OperatorContext,
-    read_run_status,
+    read_stored_state,
     remove_definition,
     store_spec,
 )
@@ -48,9 +48,9 @@ def test_shell_scripts_are_allowed_only_when_the_setting_allows_them(
     allowed = OperatorContext(engine=sqlite_engine, clock=clock, allow_shell=True)
 
     assert store_spec(allowed, namespace="ns", name="pd", spec=body) is None
-    assert read_run_status(allowed, namespace="ns", name="pd") is not None
+    assert read_stored_state(allowed, namespace="ns", name="pd") is not None
 
 
 def test_removing_what_was_never_stored_is_a_no_op(context: OperatorContext) -> None:
     assert remove_definition(context, namespace="ns", name="never") is False
-    assert read_run_status(context, namespace="ns", name="never") is None
+    assert read_stored_state(context, namespace="ns", name="never") is None

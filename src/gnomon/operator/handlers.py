@@ -28,11 +28,17 @@ from gnomon.domain.naming import definition_name
 from gnomon.errors import StoreError
 from gnomon.operator.reconcile import (
     OperatorContext,
-    read_run_status,
+    read_stored_state,
     remove_definition,
     store_spec,
 )
-from gnomon.operator.status import REASON_STORED, build_ready_status, changed_fields
+from gnomon.operator.status import (
+    REASON_STORED,
+    build_ready_status,
+    build_run_status,
+    changed_fields,
+    spec_rejected,
+)
 
 log = logging.getLogger(__name__)
 GROUP: Final = "gnomon.dev"
@@ -62,18 +68,21 @@ def processdefinition_change(
         rejection = store_spec(
             context, namespace=namespace, name=name, spec=spec, keep_paused=keep_paused
         )
-        stored = None if rejection else read_run_status(context, namespace=namespace, name=name)
+        # Read after a rejection too: an earlier spec may still be stored, and scheduled.
+        stored = read_stored_state(context, namespace=namespace, name=name)
     if rejection is None:
         why, message = REASON_STORED, f"stored as {definition_name(namespace, name)!r}"
     else:
         why, message = rejection.reason, rejection.message
-    desired = (stored or {}) | build_ready_status(
+    now = context.clock.now()
+    desired = build_run_status(stored, now, spec_rejected=rejection is not None)
+    desired |= build_ready_status(
         ready=rejection is None,
         reason=why,
         message=message,
         generation=meta.get("generation"),
         current=status,
-        now=context.clock.now(),
+        now=now,
     )
     patch.status.update(changed_fields(status, desired))
     if rejection is not None:
@@ -101,11 +110,13 @@ def processdefinition_timer(
     memo: Any,
     **_: Any,
 ) -> None:
-    """Every few seconds: copy the run state from the store into status, if it changed."""
+    """Every few seconds: copy the store's state (the paused flag, the next and latest runs)
+    into status, if it changed; a pause or resume through the REST API shows up this way."""
+    context = _context(memo)
     with _store_errors():
-        desired = read_run_status(_context(memo), namespace=_namespaced(namespace), name=name)
-    if desired is not None:
-        patch.status.update(changed_fields(status, desired))
+        stored = read_stored_state(context, namespace=_namespaced(namespace), name=name)
+    desired = build_run_status(stored, context.clock.now(), spec_rejected=spec_rejected(status))
+    patch.status.update(changed_fields(status, desired))
 
 
 def make_registry(*, status_interval: float) -> kopf.OperatorRegistry:

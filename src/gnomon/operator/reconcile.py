@@ -25,9 +25,10 @@ from gnomon.domain.clock import Clock
 from gnomon.domain.definitions import ProcessDefinition, ProcessDefinitionSpec
 from gnomon.domain.enums import ProcessStatus
 from gnomon.domain.naming import definition_name, owner
+from gnomon.domain.times import as_utc
 from gnomon.domain.validation import FieldProblem, problems_in
 from gnomon.errors import ConflictError, NotFoundError, StoreError
-from gnomon.operator.status import RunState, build_run_status
+from gnomon.operator.status import RunState, StoredState
 from gnomon.storage import Engine, Session, notify_store, transaction
 from gnomon.storage.definitions import (
     delete_definition,
@@ -123,10 +124,8 @@ def remove_definition(context: OperatorContext, *, namespace: str, name: str) ->
     return True
 
 
-def read_run_status(
-    context: OperatorContext, *, namespace: str, name: str
-) -> dict[str, Any] | None:
-    """The store-derived status fields of the resource; None if it has no definition stored."""
+def read_stored_state(context: OperatorContext, *, namespace: str, name: str) -> StoredState | None:
+    """The resource's definition and run state from the store; None if it has none stored."""
     mapped = definition_name(namespace, name)
     with transaction(context.engine) as session:
         try:
@@ -152,7 +151,7 @@ def read_run_status(
         latest_status=latest[0].status.value if latest else None,
         running_process_id=str(running[0].process_id) if running else None,
     )
-    return build_run_status(definition, runs, context.clock.now())
+    return StoredState(definition=definition, created_at=as_utc(row.created_at), runs=runs)
 
 
 def _with_stored_pause(

@@ -118,7 +118,7 @@ def _new_process(
         name,
         now,
         filtered_tasks(tasks, decision.task_filter),
-        due_at=decision.scheduled_for,
+        due_at=decision.due_at,
     )
     view = book.definitions.views[name]
     view.last_started_at, view.running_process_id = now, process_id

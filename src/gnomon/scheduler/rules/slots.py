@@ -5,7 +5,8 @@ A task whose dependencies are done is *ready*; the scheduler gives it an attempt
 that attempt waits (`pending` on the wire) until a slot is free. Slots go oldest first, by a key
 fixed when the attempt is queued:
 
-1. the due time of its run (the fire time of a scheduled run, else when the run started);
+1. the due time of its run: the fire time of a scheduled run, the request time of a triggered
+   one (after a takeover, which reads runs back from the store, its start);
 2. when the run started, the definition's name and the run's id (ties in one wake-up);
 3. the task's place in the run's task definitions.
 

@@ -48,8 +48,9 @@ class ProcessState:
     tasks: list[TaskDefinition]
     """This run's snapshot, already narrowed to the trigger's task filter."""
     due_at: datetime | None = None
-    """The fire time of a scheduled run (None for a triggered one): where its attempts stand
-    in the queue for a slot (`rules.slots`)."""
+    """When the run was due (its fire time, or when its trigger was requested), where known;
+    its attempts queue for a slot in this order (`rules.slots`). A run read back from the store
+    knows only its fire time; a triggered one then counts from its start."""
     attempts: dict[str, list[AttemptRecord]] = field(default_factory=dict)
     """Attempts per task definition name, oldest first."""
     kill_requested: bool = False

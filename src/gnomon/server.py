@@ -112,6 +112,8 @@ def start_scheduler(
 
     instance = job_instance(settings, engine)
     log.info("this Gnomon's jobs carry the instance label %s", instance)
+    limit = settings.running_task_limit()
+    log.info("at most %s tasks run at once", limit if limit is not None else "any number of")
 
     def runner_factory(sink: StoreSink) -> Runner:
         return make_runner(settings, sink, instance=instance)
@@ -123,6 +125,7 @@ def start_scheduler(
         config=SchedulerConfig(
             lease_seconds=settings.scheduler_lease_seconds,
             max_sleep_seconds=settings.scheduler_max_sleep_seconds,
+            max_running_tasks=settings.running_task_limit(),
         ),
         wakeup=wakeup,
         observer=CompositeObserver([metrics, notifications]),

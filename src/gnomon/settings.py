@@ -7,9 +7,11 @@ this module's globals; entry points build a `Settings` and pass values down.
 
 from __future__ import annotations
 
+import os
 from enum import StrEnum
+from typing import Annotated, Any, Final
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import BeforeValidator, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gnomon.domain import limits
@@ -37,6 +39,17 @@ KUBERNETES_NEEDS_PUBLIC_URL = (
     "required with GNOMON_EXECUTOR=kubernetes: the URL job pods call Gnomon back at, "
     "such as http://gnomon-api.NAMESPACE.svc (the Helm chart sets it)"
 )
+
+
+MAX_RUNNING_TASKS_BOUND: Final = 10_000
+"""The largest `GNOMON_MAX_RUNNING_TASKS` accepted, and the cap of its default."""
+RUNNING_TASKS_PER_CPU: Final = 4
+
+
+def _empty_is_unset(value: Any) -> Any:
+    # `GNOMON_MAX_RUNNING_TASKS=` (as a chart or compose file writes an unset value) means the
+    # default, not an invalid integer.
+    return None if isinstance(value, str) and not value.strip() else value
 
 
 class Settings(BaseSettings):
@@ -115,6 +128,15 @@ class Settings(BaseSettings):
 
     scheduler_max_sleep_seconds: float = Field(default=5.0, gt=0)
     """Longest the scheduler sleeps without an event (fallback poll across processes)."""
+
+    # -- how much runs at once (issue 13, part 3) --------------------------------------------
+
+    max_running_tasks: Annotated[int | None, BeforeValidator(_empty_is_unset)] = Field(
+        default=None, ge=0, le=MAX_RUNNING_TASKS_BOUND
+    )
+    """At most this many tasks run at once (0 to 10,000); a task ready beyond it waits for a
+    slot, oldest run first. Unset, empty or 0: no limit with the kubernetes executor (the
+    cluster queues pods), else 4 per CPU of this host."""
 
     operator_namespaces: list[str] = Field(default_factory=list)
     """Namespaces whose ProcessDefinition resources the operator serves, as a JSON list
@@ -215,6 +237,15 @@ class Settings(BaseSettings):
         if self.executor == ExecutorName.KUBERNETES:
             self.pod_callback_url()
 
+    def running_task_limit(self) -> int | None:
+        """The limit `GNOMON_MAX_RUNNING_TASKS` sets, or its default for the executor; None for
+        no limit."""
+        if self.max_running_tasks:
+            return self.max_running_tasks
+        if self.executor == ExecutorName.KUBERNETES:
+            return None
+        return min(MAX_RUNNING_TASKS_BOUND, RUNNING_TASKS_PER_CPU * _cpus())
+
     def callback_url(self, *, for_container: bool) -> str:
         """The URL a job on this host (a Docker container or a shell script) uses to reach the
         API."""
@@ -234,6 +265,13 @@ class Settings(BaseSettings):
     def site_url(self) -> str:
         """Where people reach Gnomon's pages: links to a run in notifications start with it."""
         return self.callback_url(for_container=False)
+
+
+def _cpus() -> int:
+    """CPUs this process may use (its affinity, which a container's cpuset narrows)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
 
 
 def settings_table() -> str:

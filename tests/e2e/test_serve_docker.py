@@ -77,6 +77,8 @@ def test_a_job_calls_back_with_its_own_token(gnomon: Gnomon) -> None:
 def test_sigkill_with_ten_running_tasks_loses_and_duplicates_nothing(
     gnomon: Gnomon, docker_client: Any
 ) -> None:
+    # Ten at once whatever this machine's CPUs make of the default limit (4 per CPU).
+    gnomon.env["GNOMON_MAX_RUNNING_TASKS"] = "10"
     gnomon.start()
     tasks = [container_task(f"t{i}", "sleep 4; echo finished") for i in range(10)]
     put(gnomon, "ten", *tasks)

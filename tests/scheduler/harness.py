@@ -29,6 +29,7 @@ class Harness:
         clock: FakeClock,
         holder: str = "test",
         changes: ChangePublisher | None = None,
+        max_running_tasks: int | None = None,
     ) -> None:
         self.engine = engine
         self.clock = clock
@@ -42,7 +43,9 @@ class Harness:
             engine,
             factory,
             clock,
-            config=SchedulerConfig(lease_seconds=15, max_sleep_seconds=5),
+            config=SchedulerConfig(
+                lease_seconds=15, max_sleep_seconds=5, max_running_tasks=max_running_tasks
+            ),
             holder=holder,
             backend="fake",
             changes=changes,

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -90,3 +93,60 @@ def test_new_numbers_and_names_from_the_environment_are_bounded(
     monkeypatch.setenv(variable, value)
     with pytest.raises(ValueError, match=variable.removeprefix("GNOMON_").lower()):
         Settings()
+
+
+@pytest.mark.parametrize(
+    ("executor", "value", "limit"),
+    [
+        ("docker", None, "4 per CPU"),
+        ("docker", "", "4 per CPU"),
+        ("docker", "0", "4 per CPU"),
+        ("fake", " ", "4 per CPU"),
+        ("kubernetes", None, None),
+        ("kubernetes", "0", None),
+        ("kubernetes", "12", 12),
+        ("docker", "1", 1),
+        ("docker", "10000", 10_000),
+    ],
+)
+def test_the_running_task_limit_defaults_by_executor(
+    monkeypatch: pytest.MonkeyPatch, executor: str, value: str | None, limit: int | str | None
+) -> None:
+    monkeypatch.setenv("GNOMON_EXECUTOR", executor)
+    if value is None:
+        monkeypatch.delenv("GNOMON_MAX_RUNNING_TASKS", raising=False)
+    else:
+        monkeypatch.setenv("GNOMON_MAX_RUNNING_TASKS", value)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0, 1, 2}, raising=False)
+    expected = 12 if limit == "4 per CPU" else limit  # three CPUs here
+    assert Settings().running_task_limit() == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("-1", "greater than or equal to 0"),
+        ("10001", "less than or equal to 10000"),
+        ("four", "valid integer"),
+        ("2.5", "valid integer"),
+    ],
+)
+def test_a_bad_running_task_limit_stops_start_up_with_one_line(
+    tmp_path: Path, value: str, message: str
+) -> None:
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src"),
+        "GNOMON_MAX_RUNNING_TASKS": value,
+        "GNOMON_DATABASE_URL": f"sqlite:///{tmp_path / 'g.db'}",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "gnomon", "serve"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith("gnomon: invalid setting GNOMON_MAX_RUNNING_TASKS: ")
+    assert message in result.stderr and result.stderr.count("\n") == 1  # no traceback

@@ -9,8 +9,11 @@ from pydantic import BeforeValidator
 
 
 class TaskStatus(StrEnum):
-    """`task_status`. Gnomon stores and emits only running, succeeded and failed; the four AWS
-    Batch states are accepted in filters and mean running, as in Sundial."""
+    """`task_status`. Gnomon stores and emits running, succeeded and failed, and `pending` (in
+    Sundial's words "waiting on compute resources") for an attempt waiting for a slot under
+    `GNOMON_MAX_RUNNING_TASKS`. The other AWS Batch states are accepted in filters: like
+    `running` and `pending` they match every attempt that has not ended, as in Sundial, where
+    they all meant its internal Running."""
 
     SUBMITTED = "submitted"
     RUNNABLE = "runnable"
@@ -20,11 +23,11 @@ class TaskStatus(StrEnum):
     FAILED = "failed"
     SUCCEEDED = "succeeded"
 
-    def stored(self) -> TaskStatus:
-        """The status this filter value matches in the store."""
+    def stored(self) -> tuple[TaskStatus, ...]:
+        """The statuses this filter value matches in the store."""
         if self in (TaskStatus.FAILED, TaskStatus.SUCCEEDED):
-            return self
-        return TaskStatus.RUNNING
+            return (self,)
+        return (TaskStatus.RUNNING, TaskStatus.PENDING)
 
 
 class ProcessStatus(StrEnum):

@@ -23,14 +23,15 @@ def task_summary(
     """What became of one task definition in a run, as Sundial's pages said it.
 
     Args:
-        status: The latest attempt's status (`running`, `succeeded`, `failed`), or `did not run`
-            or `waiting` (no attempt yet, or waiting to retry).
+        status: The latest attempt's status (`running`, `succeeded`, `failed`, `pending`), or
+            `did not run` or `waiting` (no attempt yet, or waiting to retry).
         attempts: Attempts made so far, the running one included.
         reason: Why the latest attempt failed, when it did.
         executor: The backend it ran on (`docker`, `kubernetes`, `shell`), when known.
 
     Returns:
-        `Did not run` (also for no attempt at all), `Waiting to start`, `Waiting to retry
+        `Did not run` (also for no attempt at all), `Waiting to start`, `Waiting for a slot`
+        (an attempt `pending` under `GNOMON_MAX_RUNNING_TASKS`), `Waiting to retry
         after 1 attempt`, `Running on docker`, `Running on docker (attempt 2)`, `Succeeded on
         docker after 2 attempts`, `Failed for reason: exit code 3 after 3 attempts`, or the
         status itself, capitalised,
@@ -46,6 +47,8 @@ def task_summary(
         return f"Failed{on}{why} after {_attempts(attempts)}"
     if status == "running":
         return f"Running{on}" + (f" (attempt {attempts})" if attempts > 1 else "")
+    if status == "pending":
+        return "Waiting for a slot" + (f" (attempt {attempts})" if attempts > 1 else "")
     if status == "waiting":
         return f"Waiting to retry after {_attempts(attempts)}" if attempts else "Waiting to start"
     return status[:1].upper() + status[1:]

@@ -113,7 +113,13 @@ def _new_process(
         task_filter=decision.task_filter,
         now=now,
     )
-    state = ProcessState(process_id, name, now, filtered_tasks(tasks, decision.task_filter))
+    state = ProcessState(
+        process_id,
+        name,
+        now,
+        filtered_tasks(tasks, decision.task_filter),
+        due_at=decision.due_at,
+    )
     view = book.definitions.views[name]
     view.last_started_at, view.running_process_id = now, process_id
     book.states[process_id] = state  # last: nothing above left a trace if it raised

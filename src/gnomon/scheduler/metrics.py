@@ -76,11 +76,20 @@ class SchedulerMetrics(SchedulerObserver):
         self.running_tasks = Gauge(
             "gnomon_running_tasks", "Attempts in progress", registry=registry
         )
+        self.waiting_tasks = Gauge(
+            "gnomon_tasks_waiting",
+            "Attempts ready to start but waiting for a slot (GNOMON_MAX_RUNNING_TASKS)",
+            registry=registry,
+        )
 
-    def watch(self, processes: Callable[[], int], tasks: Callable[[], int]) -> None:
-        """Read the running gauges from the scheduler's own state at scrape time."""
+    def watch(
+        self, processes: Callable[[], int], tasks: Callable[[], int], waiting: Callable[[], int]
+    ) -> None:
+        """Read the running and waiting gauges from the scheduler's own state at scrape time;
+        the waiting count is the one its last wake-up left."""
         self.running_processes.set_function(processes)
         self.running_tasks.set_function(tasks)
+        self.waiting_tasks.set_function(waiting)
 
     def process_started(
         self, name: str, origin: str, scheduled_for: datetime | None, started_at: datetime

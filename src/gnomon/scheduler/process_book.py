@@ -30,14 +30,18 @@ from gnomon.scheduler.effects import Effects
 from gnomon.scheduler.isolation import describe, storable
 from gnomon.scheduler.observer import FinishedRun, SchedulerObserver, TaskSummary
 from gnomon.scheduler.rules.outcomes import resolve
+from gnomon.scheduler.rules.slots import QueueKey, Waiting, admit
 from gnomon.scheduler.rules.state import AttemptRecord, ProcessState
-from gnomon.scheduler.rules.steps import expire, plan
+from gnomon.scheduler.rules.steps import expire, plan, runtime_deadline
 from gnomon.storage import Session, WriteBatch, store_errors
 from gnomon.storage import scheduling as store
 from gnomon.storage.tables import RetryRequestRow, TaskRow
 
 log = logging.getLogger(__name__)
 FAILED_RUN_REASON = "The scheduler could not handle this run"
+WAITING_FOR_A_SLOT = (
+    "Waiting for a slot: {running} of {limit} tasks running (GNOMON_MAX_RUNNING_TASKS)"
+)
 EventQueue = queue.SimpleQueue[tuple[AttemptState, datetime]]
 
 
@@ -53,11 +57,19 @@ class ProcessBook:
     """
 
     def __init__(
-        self, definitions: DefinitionBook, observer: SchedulerObserver, backend: str = "runner"
+        self,
+        definitions: DefinitionBook,
+        observer: SchedulerObserver,
+        backend: str = "runner",
+        max_running_tasks: int | None = None,
     ) -> None:
         self.definitions = definitions
         self.observer = observer
         self.backend = backend
+        self.max_running_tasks = max_running_tasks
+        """At most this many attempts run at once (`rules.slots`); None for no limit."""
+        self.waiting_count = 0
+        """Attempts left waiting for a slot by the last `admit_waiting`."""
         self.states: dict[str, ProcessState] = {}
         self.owners: dict[str, str] = {}
         """task id → process id, for every attempt of a running process."""
@@ -100,6 +112,7 @@ class ProcessBook:
             definition_name=row.process_definition_name,
             started_at=as_utc(row.started_at),
             tasks=filtered_tasks(running.snapshot, row.task_filter),
+            due_at=as_utc(row.scheduled_for) if row.scheduled_for else None,
             kill_requested=running.kill_requested,
         )
         for task in running.tasks:
@@ -111,6 +124,8 @@ class ProcessBook:
                     ended_at=as_utc(task.ended_at) if task.ended_at else None,
                     running_at=as_utc(task.running_at) if task.running_at else None,
                     reason=task.reason,
+                    # A stored waiting attempt had its entry written in the wake-up that made it.
+                    waiting_logged=True,
                 )
             )
             self.owners[task.task_id] = state.process_id
@@ -262,7 +277,7 @@ class ProcessBook:
         raised."""
         batch_mark, effects_mark = self.batch.mark(), effects.mark()
         before = self.states.get(process_id or "")
-        running = [a.task_id for a in before.running_attempts()] if before else []
+        running = [a.task_id for a in before.active_attempts()] if before else []
         try:
             with store_errors():
                 action(session, effects, now, *args)
@@ -325,19 +340,22 @@ class ProcessBook:
         now: datetime,
         running: list[str] | None = None,
     ) -> None:
-        """End `process` failed with `reason`: its running attempts (those of `running`, by
-        default all now running) fail and are killed, and the reason is stored on the run."""
+        """End `process` failed with `reason`: its attempts not ended (those of `running`, by
+        default all running or waiting now) fail, those that started are killed, and the reason
+        is stored on the run."""
         self.observer.item_failed(stage)
         reason = storable(reason)
         if running is None:
-            running = [a.task_id for a in process.running_attempts()]
+            running = [a.task_id for a in process.active_attempts()]
         ids = set(running)
         for attempts in process.attempts.values():
             for attempt in (a for a in attempts if a.task_id in ids):
+                started = not attempt.waiting
                 attempt.status, attempt.reason, attempt.ended_at = TaskStatus.FAILED, reason, now
                 self.batch.end_task(attempt.task_id, TaskStatus.FAILED, reason, now)
                 self.batch.log(attempt.task_id, f"{reason}; killing the task.", now)
-                effects.kills.append((attempt.task_id, reason))
+                if started:
+                    effects.kills.append((attempt.task_id, reason))
         if process.process_id in self.states:
             self._finish(session, process, ProcessStatus.FAILED, effects, now, reason)
 
@@ -348,14 +366,16 @@ class ProcessBook:
             found = process.find_attempt(kill.task_id)
             if found is None:
                 continue
+            started = not found[1].waiting  # a waiting attempt has nothing to kill
             message = f"{kill.reason}; killing the task and marking it failed."
             self._end_attempt(
                 session, process, found[0], found[1], TaskStatus.FAILED, kill.reason, message, now
             )
-            effects.kills.append((kill.task_id, kill.reason))
+            if started:
+                effects.kills.append((kill.task_id, kill.reason))
         decision = plan(process, now)
         for task in decision.starts:
-            effects.starts.append(self._start_task(process, task, now))
+            self._queue_task(process, task, now)
         if decision.starts:
             decision = plan(process, now)
         if decision.finish is not None:
@@ -365,24 +385,74 @@ class ProcessBook:
         else:
             self.wakes.pop(process.process_id, None)
 
-    def _start_task(self, process: ProcessState, task: TaskDefinition, now: datetime) -> Attempt:
+    def _queue_task(self, process: ProcessState, task: TaskDefinition, now: datetime) -> None:
+        """A new attempt of `task`, waiting for a slot until `admit_waiting` starts it."""
         attempts = process.attempts_of(task.task_definition_name)
-        task_id, token = self.batch.add_task(
+        task_id = self.batch.add_waiting_task(
             process_id=process.process_id,
             name=process.definition_name,
             task=task,
             attempts=len(attempts),
             now=now,
         )
-        attempts.append(AttemptRecord(task_id=task_id, started_at=now))
+        attempts.append(AttemptRecord(task_id=task_id, started_at=now, status=TaskStatus.PENDING))
         self.owners[task_id] = process.process_id
+
+    # -- slots ----------------------------------------------------------------------------------
+
+    def admit_waiting(self, effects: Effects, now: datetime) -> None:
+        """Start the waiting attempts that get a slot (`rules.slots`), oldest first; each of the
+        others gets its "waiting for a slot" log entry, once. Called after each phase that may
+        queue attempts, before its writes are flushed, so most new attempts are written once,
+        already running."""
+        running, waiting = 0, []
+        records: dict[str, tuple[ProcessState, str, AttemptRecord]] = {}
+        for process in self.states.values():
+            for name, attempts in process.attempts.items():
+                if process.task(name) is None:
+                    continue  # not a task of this run's (filtered) graph: it never starts here
+                for attempt in attempts:
+                    running += attempt.running
+                    if attempt.waiting:
+                        waiting.append(Waiting(_queue_key(process, name), attempt.task_id))
+                        records[attempt.task_id] = (process, name, attempt)
+        chosen = admit(waiting, running, self.max_running_tasks)
+        tokens = self.batch.admit([item.task_id for item in chosen], now)
+        for item in chosen:
+            process, name, attempt = records.pop(item.task_id)
+            attempt.status, attempt.started_at = TaskStatus.RUNNING, now
+            effects.starts.append(self._attempt(process, name, attempt, tokens[item.task_id]))
+            effects.changed.append(process.process_id)
+            self._wake_at_deadline(process, name, attempt)
+        self.waiting_count = len(records)
+        for process, _, attempt in records.values():
+            if not attempt.waiting_logged:
+                message = WAITING_FOR_A_SLOT.format(
+                    running=running + len(chosen), limit=self.max_running_tasks
+                )
+                self.batch.log(attempt.task_id, message, now)
+                attempt.waiting_logged = True
+                effects.changed.append(process.process_id)
+
+    def _wake_at_deadline(self, process: ProcessState, name: str, attempt: AttemptRecord) -> None:
+        """Its runtime limit counts from now: step the run again when it is reached."""
+        task = process.task(name)
+        deadline = runtime_deadline(task, attempt) if task else None
+        if deadline is not None:
+            earlier = self.wakes.get(process.process_id)
+            self.wakes[process.process_id] = min(deadline, earlier) if earlier else deadline
+
+    def _attempt(
+        self, process: ProcessState, name: str, attempt: AttemptRecord, token: str
+    ) -> Attempt:
+        task = cast(TaskDefinition, process.task(name))  # `admit_waiting` skips any other
         self.observer.task_started(process.definition_name, task.executable.kind)
         return Attempt(
-            task_id=task_id,
+            task_id=attempt.task_id,
             process_id=process.process_id,
             process_definition_name=process.definition_name,
-            task_definition_name=task.task_definition_name,
-            previous_attempts=len(attempts) - 1,
+            task_definition_name=name,
+            previous_attempts=process.attempts_of(name).index(attempt),
             executable=task.executable,
             token=token,
             max_runtime_seconds=task.max_runtime_seconds,
@@ -408,6 +478,16 @@ class ProcessBook:
             view.running_process_id = None
             self.definitions.touched.add(process.definition_name)
         effects.finished.append(_finished_run(process, status, now))
+
+
+def _queue_key(process: ProcessState, name: str) -> QueueKey:
+    return QueueKey(
+        due_at=process.due_at or process.started_at,
+        run_started_at=process.started_at,
+        definition_name=process.definition_name,
+        process_id=process.process_id,
+        position=process.position(name),
+    )
 
 
 def filtered_tasks(

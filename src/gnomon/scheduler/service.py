@@ -61,6 +61,8 @@ class SchedulerConfig:
     lease_seconds: float = 15.0
     max_sleep_seconds: float = 5.0
     definitions_refresh_seconds: float = 30.0
+    max_running_tasks: int | None = None
+    """At most this many attempts run at once, the others wait for a slot; None for no limit."""
 
 
 class SchedulerService:
@@ -101,7 +103,7 @@ class SchedulerService:
         self.runner = runner_factory(self.sink)
         self.lease: leases.Lease | None = None
         self.definitions = DefinitionBook(self.observer)
-        self.processes = ProcessBook(self.definitions, self.observer, backend)
+        self.processes = self._new_book()
         self._refreshed_at: datetime | None = None
         self._lease_period = timedelta(seconds=self.config.lease_seconds)
         self._stop = threading.Event()
@@ -112,6 +114,7 @@ class SchedulerService:
             metrics.watch(
                 lambda: len(self.processes.states),
                 lambda: sum(len(p.running_attempts()) for p in self.processes.states.values()),
+                lambda: self.processes.waiting_count,
             )
 
     # -- the loop ---------------------------------------------------------------------------
@@ -206,6 +209,7 @@ class SchedulerService:
             # A burst of due runs goes out first, chunk after chunk; what executors reported
             # meanwhile waits the few ticks the burst takes. Starting on time is the promise.
             start_due(session, self.processes, effects, now)
+            self.processes.admit_waiting(effects, now)
             batch.flush(session)
             return
         self.processes.apply_executor_events(session, self.sink.states, effects, now)
@@ -213,8 +217,10 @@ class SchedulerService:
         self.processes.apply_requests(session, effects, now)
         batch.flush(session)
         self.processes.step_due(session, effects, now)
+        self.processes.admit_waiting(effects, now)  # ended attempts freed their slots
         batch.flush(session)
         start_due(session, self.processes, effects, now)
+        self.processes.admit_waiting(effects, now)
         batch.flush(session)
 
     def _apply(self, effects: Effects) -> None:
@@ -305,8 +311,13 @@ class SchedulerService:
         if not keep_lease:
             self.lease = None
         self.definitions = DefinitionBook(self.observer)
-        self.processes = ProcessBook(self.definitions, self.observer, self.backend)
+        self.processes = self._new_book()
         self._refreshed_at = None
+
+    def _new_book(self) -> ProcessBook:
+        return ProcessBook(
+            self.definitions, self.observer, self.backend, self.config.max_running_tasks
+        )
 
     def _release(self) -> None:
         if self.lease is None:

@@ -123,7 +123,8 @@ def find_tasks(*, session: Session, query: TaskQuery) -> list[Task]:
         .limit(query.limit)
     )
     if query.statuses:
-        ids = ids.where(_TASK.status.in_({s.stored().value for s in query.statuses}))
+        stored = {value.value for s in query.statuses for value in s.stored()}
+        ids = ids.where(_TASK.status.in_(stored))
     tasks = session.execute(
         sa.select(*_TASK_COLUMNS).where(_TASK.task_id.in_(ids)).order_by(_TASK.started_at.desc())
     ).all()

@@ -42,6 +42,7 @@ class WriteBatch:
     snapshots: list[dict[str, Any]] = field(default_factory=list)
     tasks: list[dict[str, Any]] = field(default_factory=list)
     logs: list[dict[str, Any]] = field(default_factory=list)
+    admitted: list[dict[str, Any]] = field(default_factory=list)
     running: list[dict[str, Any]] = field(default_factory=list)
     ended_tasks: list[dict[str, Any]] = field(default_factory=list)
     ended_processes: list[dict[str, Any]] = field(default_factory=list)
@@ -93,8 +94,29 @@ class WriteBatch:
         self, *, process_id: str, name: str, task: TaskDefinition, attempts: int, now: datetime
     ) -> tuple[str, str]:
         """A new running attempt; returns its id and its callback token."""
-        task_id = str(uuid.uuid4())
         token = secrets.token_urlsafe(24)
+        task_id = self._add_task(process_id, name, task, attempts, now, TaskStatus.RUNNING, token)
+        return task_id, token
+
+    def add_waiting_task(
+        self, *, process_id: str, name: str, task: TaskDefinition, attempts: int, now: datetime
+    ) -> str:
+        """A new attempt waiting for a slot (`pending`); returns its id. Its callback token is
+        made when `admit` starts it; the one stored until then is held by no one."""
+        token = secrets.token_urlsafe(24)
+        return self._add_task(process_id, name, task, attempts, now, TaskStatus.PENDING, token)
+
+    def _add_task(
+        self,
+        process_id: str,
+        name: str,
+        task: TaskDefinition,
+        attempts: int,
+        now: datetime,
+        status: TaskStatus,
+        token: str,
+    ) -> str:
+        task_id = str(uuid.uuid4())
         self.tasks.append(
             {
                 "task_id": task_id,
@@ -106,14 +128,34 @@ class WriteBatch:
                 ),
                 "previous_attempts": attempts,
                 "started_at": now,
-                "status": TaskStatus.RUNNING.value,
+                "status": status.value,
                 "reason": None,
                 "ended_at": None,
                 "running_at": None,
                 "token_hash": hash_token(token),
             }
         )
-        return task_id, token
+        return task_id
+
+    def admit(self, task_ids: list[str], now: datetime) -> dict[str, str]:
+        """Start waiting attempts: `running`, started `now`, with a new callback token each;
+        returns the tokens by task id. An attempt queued in this batch is changed in place (most
+        start in the wake-up that made them), an older one by a compare-and-set on `pending`."""
+        wanted = set(task_ids)
+        queued = {row["task_id"]: row for row in self.tasks if row["task_id"] in wanted}
+        tokens = {}
+        for task_id in task_ids:
+            tokens[task_id] = token = secrets.token_urlsafe(24)
+            change = {"status": TaskStatus.RUNNING.value, "started_at": now}
+            change["token_hash"] = hash_token(token)
+            row = queued.get(task_id)
+            if row is not None:
+                row.update(change)
+            else:
+                self.admitted.append(
+                    {"b_task_id": task_id, **{f"b_{k}": v for k, v in change.items()}}
+                )
+        return tokens
 
     def log(self, task_id: str, message: str, now: datetime) -> None:
         self.logs.append(
@@ -145,11 +187,13 @@ class WriteBatch:
     def flush(self, session: Session) -> None:
         """Write everything collected: inserts first, then the state changes, then logs.
 
-        Each state change is a compare-and-set on `running`, as one executemany statement.
+        Each state change is a compare-and-set on the status (`pending` to start, `running` or
+        `pending` to end), as one executemany statement.
         """
         _insert(session, ProcessRow, self.processes)
         _insert(session, TaskSnapshotRow, self.snapshots)
         _insert(session, TaskRow, self.tasks)
+        _update(session, _ADMIT, self.admitted)
         _update(session, _MARK_RUNNING, self.running)
         _update(session, _END_TASK, self.ended_tasks)
         _update(session, _END_PROCESS, self.ended_processes)
@@ -158,6 +202,18 @@ class WriteBatch:
 
 _TASKS = TaskRow.__table__  # type: ignore[attr-defined]
 _PROCESSES = ProcessRow.__table__  # type: ignore[attr-defined]
+_ADMIT = (
+    sa.update(_TASKS)
+    .where(
+        _TASKS.c.task_id == sa.bindparam("b_task_id"),
+        _TASKS.c.status == TaskStatus.PENDING.value,
+    )
+    .values(
+        status=sa.bindparam("b_status"),
+        started_at=sa.bindparam("b_started_at"),
+        token_hash=sa.bindparam("b_token_hash"),
+    )
+)
 _MARK_RUNNING = (
     sa.update(_TASKS)
     .where(_TASKS.c.task_id == sa.bindparam("b_task_id"), _TASKS.c.running_at.is_(None))
@@ -167,7 +223,10 @@ _END_TASK = (
     sa.update(_TASKS)
     .where(
         _TASKS.c.task_id == sa.bindparam("b_task_id"),
-        _TASKS.c.status == TaskStatus.RUNNING.value,
+        sa.or_(
+            _TASKS.c.status == TaskStatus.RUNNING.value,
+            _TASKS.c.status == TaskStatus.PENDING.value,  # waiting for a slot: killed unstarted
+        ),
     )
     .values(
         status=sa.bindparam("b_status"),

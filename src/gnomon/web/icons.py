@@ -37,6 +37,7 @@ _SHAPES: Final = {
 }
 _NOT_RUN: Final = '<circle class="ring dashed" cx="8" cy="8" r="6.25"/>'
 ICONS: Final = {status: Markup(_SVG.format(shape)) for status, shape in _SHAPES.items()}
+ICONS["pending"] = ICONS["waiting"]  # an attempt waiting for a slot (GNOMON_MAX_RUNNING_TASKS)
 NOT_RUN: Final = Markup(_SVG.format(_NOT_RUN))
 
 

@@ -173,7 +173,7 @@ def _task_view(
         failures=sum(1 for attempt in attempts if attempt.status == "failed"),
     )
     summary = task_summary(
-        status or "did not run",
+        "pending" if last and last.status == "pending" else status or "did not run",
         len(attempts),
         reason=last.reason if last and last.status == "failed" else None,
         executor=view.ran_on(last),
@@ -201,6 +201,8 @@ def _final_status(
     going = detail.ended_at is None and not detail.kill_requested
     latest = attempts[-1].status
     if latest == "failed" and going and len(attempts) < task.max_attempts:
+        return "waiting"
+    if latest == "pending":  # its attempt waits for a slot: not started
         return "waiting"
     return latest
 

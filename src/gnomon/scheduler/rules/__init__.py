@@ -6,12 +6,14 @@ what these decide. That is what lets every scheduling rule be tested on a fake c
 - `starts`: when a definition's next run starts (schedules, triggers, overlap).
 - `steps`: which tasks of a running process may start, which must be killed, and when it ends.
 - `outcomes`: what an attempt's outcome is once its executor says it finished.
+- `slots`: which attempts waiting for a slot start now (`GNOMON_MAX_RUNNING_TASKS`).
 - `state`: the values these read (`ProcessState`, `AttemptRecord`).
 """
 
 from __future__ import annotations
 
 from gnomon.scheduler.rules.outcomes import resolve
+from gnomon.scheduler.rules.slots import QueueKey, Waiting, admit, free_slots
 from gnomon.scheduler.rules.starts import (
     Decision,
     DefinitionView,
@@ -20,7 +22,7 @@ from gnomon.scheduler.rules.starts import (
     decide,
 )
 from gnomon.scheduler.rules.state import AttemptRecord, ProcessState
-from gnomon.scheduler.rules.steps import expire, plan
+from gnomon.scheduler.rules.steps import expire, plan, runtime_deadline
 
 __all__ = [
     "AttemptRecord",
@@ -28,9 +30,14 @@ __all__ = [
     "DefinitionView",
     "OpenTrigger",
     "ProcessState",
+    "QueueKey",
+    "Waiting",
+    "admit",
     "check_schedule",
     "decide",
     "expire",
+    "free_slots",
     "plan",
     "resolve",
+    "runtime_deadline",
 ]

@@ -60,6 +60,9 @@ class Decision:
     origin: str | None = None
     """`schedule` or `trigger` when a run starts now; None when nothing starts."""
     scheduled_for: datetime | None = None
+    due_at: datetime | None = None
+    """When the run was due: its fire time, or when its trigger was requested. Its attempts
+    queue for a slot in this order (`slots`)."""
     task_filter: list[str] | None = None
     consumed_triggers: list[str] = field(default_factory=list)
     terminate_process_id: str | None = None
@@ -119,12 +122,13 @@ def decide(view: DefinitionView, triggers: Sequence[OpenTrigger], now: datetime)
         decision.terminate_process_id = view.running_process_id
     if check.due is not None:
         decision.origin = SCHEDULE
-        decision.scheduled_for = check.due
+        decision.scheduled_for = decision.due_at = check.due
         merged = next((t for t in triggers if t.task_filter is None), None)
         decision.consumed_triggers = [merged.request_id] if merged else []
     else:
         oldest = min(triggers, key=lambda t: t.requested_at)
         decision.origin = TRIGGER
+        decision.due_at = oldest.requested_at
         decision.task_filter = oldest.task_filter
         decision.consumed_triggers = [oldest.request_id]
     return decision

@@ -22,10 +22,22 @@ class AttemptRecord:
     ended_at: datetime | None = None
     running_at: datetime | None = None
     reason: str | None = None
+    waiting_logged: bool = False
+    """Whether its "waiting for a slot" log entry was written (once per attempt)."""
 
     @property
     def running(self) -> bool:
         return self.status == TaskStatus.RUNNING
+
+    @property
+    def waiting(self) -> bool:
+        """Queued for a slot (`rules.slots`): not started, so no runtime limit counts yet."""
+        return self.status == TaskStatus.PENDING
+
+    @property
+    def active(self) -> bool:
+        """Not ended: running or waiting for a slot."""
+        return self.running or self.waiting
 
 
 @dataclass
@@ -35,6 +47,10 @@ class ProcessState:
     started_at: datetime
     tasks: list[TaskDefinition]
     """This run's snapshot, already narrowed to the trigger's task filter."""
+    due_at: datetime | None = None
+    """When the run was due (its fire time, or when its trigger was requested), where known;
+    its attempts queue for a slot in this order (`rules.slots`). A run read back from the store
+    knows only its fire time; a triggered one then counts from its start."""
     attempts: dict[str, list[AttemptRecord]] = field(default_factory=dict)
     """Attempts per task definition name, oldest first."""
     kill_requested: bool = False
@@ -51,6 +67,14 @@ class ProcessState:
 
     def running_attempts(self) -> list[AttemptRecord]:
         return [a for attempts in self.attempts.values() for a in attempts if a.running]
+
+    def active_attempts(self) -> list[AttemptRecord]:
+        """Attempts not ended: running, or waiting for a slot."""
+        return [a for attempts in self.attempts.values() for a in attempts if a.active]
+
+    def position(self, name: str) -> int:
+        """The place of task definition `name` in this run (its queue order among siblings)."""
+        return next((i for i, t in enumerate(self.tasks) if t.task_definition_name == name), 0)
 
     def find_attempt(self, task_id: str) -> tuple[str, AttemptRecord] | None:
         for name, attempts in self.attempts.items():

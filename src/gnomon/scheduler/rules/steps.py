@@ -20,6 +20,8 @@ raises `CycleError` for the service to fail that one process with. Times are add
 
 Two steps, so the service can apply kills before planning: `expire` says which running attempts
 must be killed (kill request, or the runtime limit), `plan` what to start and whether the run ends.
+An attempt waiting for a slot (`rules.slots`) counts as running for the graph (its task is
+PENDING, its dependants wait) but not for the runtime limit, which starts when it does.
 """
 
 from __future__ import annotations
@@ -72,7 +74,7 @@ def expire(state: ProcessState, now: datetime) -> list[Kill]:
     kills = []
     for task in state.tasks:
         attempt = state.last_attempt(task.task_definition_name)
-        if attempt is None or not attempt.running:
+        if attempt is None or not attempt.active:
             continue
         if state.kill_requested:
             kills.append(Kill(attempt.task_id, task.task_definition_name, KILL_REASON))
@@ -92,9 +94,9 @@ def plan(state: ProcessState, now: datetime) -> Plan:
         condition = evaluator.condition(task.task_definition_name)
         if condition is Condition.ALLOWED:
             result.starts.append(task)
-    running = state.running_attempts()
-    if not result.starts and not running and not evaluator.any_pending:
+    if not result.starts and not state.active_attempts() and not evaluator.any_pending:
         result.finish = final_status(state)
+    running = state.running_attempts()
     deadlines = [d for d in (_deadline(state, a) for a in running) if d is not None]
     result.wake_at = min([*deadlines, *evaluator.backoff_ends], default=None)
     return result
@@ -151,7 +153,7 @@ class _Evaluator:
             return Condition.DONE
         if self.state.kill_requested or len(attempts) >= task.max_attempts:
             return Condition.DONE
-        if last is not None and last.running:
+        if last is not None and last.active:
             return Condition.PENDING
         dependencies = self._dependencies(task)
         if dependencies is Condition.DONE:
@@ -182,7 +184,7 @@ class _Evaluator:
 
     def _required(self, name: str) -> Condition:
         last = self.state.last_attempt(name)
-        if last is not None and last.running:
+        if last is not None and last.active:
             return Condition.PENDING
         if last is not None and last.status == TaskStatus.SUCCEEDED:
             return Condition.ALLOWED
@@ -191,7 +193,7 @@ class _Evaluator:
 
     def _optional(self, name: str) -> Condition:
         last = self.state.last_attempt(name)
-        if last is not None and last.running:
+        if last is not None and last.active:
             return Condition.PENDING
         if last is not None:
             return Condition.ALLOWED

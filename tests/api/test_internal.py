@@ -45,6 +45,18 @@ def test_healthcheck_503_when_store_is_unreachable(settings: Settings, clock: Fa
     assert response.json()["status"] == "unavailable"
 
 
+def test_probes_when_store_is_unreachable(settings: Settings, clock: FakeClock) -> None:
+    """Readiness fails with the store; liveness does not, so an outage restarts no pod."""
+    engine = make_engine(
+        "postgresql+psycopg://nobody@127.0.0.1:1/none", connect_args={"connect_timeout": 2}
+    )
+    with TestClient(create_app(settings, engine, clock=clock)) as client:
+        ready = client.get("/_internal_/readyz")
+        live = client.get("/_internal_/livez")
+    assert (ready.status_code, ready.json()["status"]) == (503, "unavailable")
+    assert (live.status_code, live.json()) == (200, {"status": "ok", "store": "not checked"})
+
+
 def test_store_outage_is_503_not_500(settings: Settings, clock: FakeClock) -> None:
     engine = make_engine(
         "postgresql+psycopg://nobody@127.0.0.1:1/none", connect_args={"connect_timeout": 2}

@@ -77,13 +77,13 @@ def test_components_run_their_gnomon_command(render: Render) -> None:
 
 
 @pytest.mark.helm
-def test_api_is_served_on_port_80_and_probed_on_the_healthcheck(render: Render) -> None:
+def test_api_is_served_on_port_80_and_probed_like_every_component(render: Render) -> None:
     manifests = render()
     pod = named(manifests, "Deployment", "gnomon-api")["spec"]["template"]
     (container,) = pod["spec"]["containers"]
     assert container["ports"] == [{"name": "http", "containerPort": 8080, "protocol": "TCP"}]
-    for probe in ("readinessProbe", "livenessProbe"):
-        assert container[probe]["httpGet"] == {"path": "/_internal_/healthcheck", "port": "http"}
+    for probe, path in (("readinessProbe", "readyz"), ("livenessProbe", "livez")):
+        assert container[probe]["httpGet"] == {"path": f"/_internal_/{path}", "port": "http"}
     service = named(manifests, "Service", "gnomon-api")
     assert service["spec"]["ports"] == [
         {"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"}

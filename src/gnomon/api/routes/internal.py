@@ -1,4 +1,8 @@
-"""`/_internal_`: Prometheus metrics and the healthcheck."""
+"""`/_internal_`: Prometheus metrics, the healthcheck, and the liveness and readiness probes.
+
+The probes have the paths `gnomon scheduler` and `gnomon operator` serve on their metrics port,
+so every component is probed alike: liveness never asks the store (a database outage must not
+restart every API pod), readiness is the healthcheck."""
 
 from __future__ import annotations
 
@@ -46,7 +50,7 @@ def metrics(request: Request) -> Response:
     responses={**errors(), 200: HEALTH, 503: {**HEALTH, "description": "Not healthy"}},
 )
 async def healthcheck(request: Request) -> JSONResponse:
-    """200 when the store (and the scheduler and executor, where they run) can work; 503 saying
+    """Alias: `/_internal_/readyz`. 200 when the store (and the scheduler and executor, where they run) can work; 503 saying
     what cannot. A dead scheduler loop is `unavailable`: a supervisor should restart the process
     (which also exits non-zero by itself)."""
     # Async, with no thread-pool dependency: it must answer even when hung requests hold every
@@ -66,6 +70,34 @@ async def healthcheck(request: Request) -> JSONResponse:
         body["executor"] = problem or "ok"
         if problem and body["status"] == "ok":
             body["status"] = "degraded"
+    return JSONResponse(body, 200 if body["status"] == "ok" else 503)
+
+
+@router.get(
+    "/readyz",
+    response_model=None,
+    responses={**errors(), 200: HEALTH, 503: {**HEALTH, "description": "Not ready"}},
+)
+async def readyz(request: Request) -> JSONResponse:
+    """The readiness probe: the healthcheck."""
+    return await healthcheck(request)
+
+
+@router.get(
+    "/livez",
+    response_model=None,
+    responses={**errors(), 200: HEALTH, 503: {**HEALTH, "description": "Not alive"}},
+)
+async def livez(request: Request) -> JSONResponse:
+    """The liveness probe: 200 while the process serves requests (and its scheduler loop, where
+    one runs, is alive); 503 when a restart would help. It never asks the store."""
+    context: AppContext = request.app.state.context
+    body = {"status": "ok", "store": "not checked"}
+    if context.scheduler_health is not None:
+        dead = context.scheduler_health()
+        body["scheduler"] = dead or "ok"
+        if dead:
+            body["status"] = "unavailable"
     return JSONResponse(body, 200 if body["status"] == "ok" else 503)
 
 

@@ -79,6 +79,23 @@ def test_scheduler_metrics_count_what_happened(sqlite_engine: Engine) -> None:
     assert value("gnomon_running_processes") == 5
     assert value("gnomon_running_tasks") == 5
     assert (value("gnomon_scheduler_wake_duration_seconds_count") or 0) >= 3
+    assert value("gnomon_scheduler_lease_held") == 1
+
+
+def test_a_standby_says_it_does_not_hold_the_lease(sqlite_engine: Engine) -> None:
+    clock = FakeClock(datetime(2026, 3, 2, 12, 0, 30, tzinfo=UTC))
+    registries = CollectorRegistry(), CollectorRegistry()
+    for registry in registries:
+        metrics = SchedulerMetrics(registry, lambda kind: "fake")
+        runner = FakeRunner()
+
+        def factory(sink: StoreSink, runner: FakeRunner = runner) -> FakeRunner:
+            runner.bind(sink)
+            return runner
+
+        SchedulerService(sqlite_engine, factory, clock, metrics=metrics).tick()
+    held = [r.get_sample_value("gnomon_scheduler_lease_held") for r in registries]
+    assert held == [1.0, 0.0]
 
 
 def test_no_label_value_is_unbounded(sqlite_engine: Engine) -> None:

@@ -81,15 +81,26 @@ class SchedulerMetrics(SchedulerObserver):
             "Attempts ready to start but waiting for a slot (GNOMON_MAX_RUNNING_TASKS)",
             registry=registry,
         )
+        self.lease_held = Gauge(
+            "gnomon_scheduler_lease_held",
+            "1 while this scheduler holds the lease and acts, 0 while it is a warm standby",
+            registry=registry,
+        )
 
     def watch(
-        self, processes: Callable[[], int], tasks: Callable[[], int], waiting: Callable[[], int]
+        self,
+        processes: Callable[[], int],
+        tasks: Callable[[], int],
+        waiting: Callable[[], int],
+        lease_held: Callable[[], bool],
     ) -> None:
-        """Read the running and waiting gauges from the scheduler's own state at scrape time;
-        the waiting count is the one its last wake-up left."""
+        """Read the gauges from the scheduler's own state at scrape time; the waiting count is
+        the one its last wake-up left. Summed over the replicas, the lease gauge is 1 while
+        scheduling happens at all: the alert for "no scheduler acts"."""
         self.running_processes.set_function(processes)
         self.running_tasks.set_function(tasks)
         self.waiting_tasks.set_function(waiting)
+        self.lease_held.set_function(lambda: float(lease_held()))
 
     def process_started(
         self, name: str, origin: str, scheduled_for: datetime | None, started_at: datetime

@@ -115,6 +115,7 @@ class SchedulerService:
                 lambda: len(self.processes.states),
                 lambda: sum(len(p.running_attempts()) for p in self.processes.states.values()),
                 lambda: self.processes.waiting_count,
+                self.holds_lease,
             )
 
     # -- the loop ---------------------------------------------------------------------------

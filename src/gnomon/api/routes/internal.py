@@ -50,9 +50,9 @@ def metrics(request: Request) -> Response:
     responses={**errors(), 200: HEALTH, 503: {**HEALTH, "description": "Not healthy"}},
 )
 async def healthcheck(request: Request) -> JSONResponse:
-    """Alias: `/_internal_/readyz`. 200 when the store (and the scheduler and executor, where they run) can work; 503 saying
-    what cannot. A dead scheduler loop is `unavailable`: a supervisor should restart the process
-    (which also exits non-zero by itself)."""
+    """200 when the store (and the scheduler and executor, where they run) can work; 503 saying
+    what cannot (the same as `/_internal_/readyz`). A dead scheduler loop is `unavailable`: a
+    supervisor should restart the process (which also exits non-zero by itself)."""
     # Async, with no thread-pool dependency: it must answer even when hung requests hold every
     # worker thread.
     context: AppContext = request.app.state.context

@@ -14,8 +14,11 @@ object must exist). Peering is mandatory then, so a replica starts paused until 
 peers. kopf pauses every replica that sees a live peer of higher *or equal* priority, so each
 process draws a random priority, as kopf's documentation advises: the highest one works, the others
 wait, and one takes over when the worker's record expires (`PEERING_LIFETIME_SECONDS`) or at once
-when it stops cleanly. Without peering the operator runs standalone and is meant to be the only
-replica; a second one would do the same idempotent upserts twice, not corrupt anything.
+when it stops cleanly. Before kopf starts, a replica writes itself into the peering and waits
+`peering.SETTLE_SECONDS`, so replicas started together see each other before either serves (kopf
+alone lets both work at first; see `gnomon.operator.peering`). Without peering the operator runs
+standalone and is meant to be the only replica; a second one would do the same idempotent upserts
+twice, not corrupt anything.
 """
 
 from __future__ import annotations
@@ -24,12 +27,13 @@ import asyncio
 import logging
 import secrets
 import threading
-from typing import Final, TypeAlias
+from typing import Any, Final, TypeAlias, cast
 
 import kopf
 
 from gnomon.domain.clock import Clock, SystemClock
 from gnomon.operator.handlers import GROUP, make_registry
+from gnomon.operator.peering import SETTLE_SECONDS, announce, replica_identity
 from gnomon.operator.reconcile import OperatorContext
 from gnomon.settings import Settings
 from gnomon.storage import Engine, make_engine, ping, store_timeouts
@@ -69,6 +73,7 @@ async def operate(
     priority: int | None = None,
     stop_flag: Flag | None = None,
     ready_flag: Flag | None = None,
+    settle_seconds: float = SETTLE_SECONDS,
 ) -> None:
     """Run the operator until `stop_flag` is set (or SIGINT/SIGTERM in the main thread).
 
@@ -79,9 +84,23 @@ async def operate(
         priority: peering priority; random by default (see the module docstring).
         stop_flag: set it to stop the operator.
         ready_flag: set by kopf once the operator has started.
+        settle_seconds: with peering, how long to wait between announcing this replica in the
+            peering and starting kopf (see `gnomon.operator.peering`).
     """
     peering = settings.operator_peering.strip()
     namespaces = [n.strip() for n in settings.operator_namespaces if n.strip()]
+    priority = secrets.randbelow(_PRIORITY_RANGE) if priority is None else priority
+    identity = replica_identity()
+    if peering:
+        await asyncio.to_thread(
+            announce,
+            peering=peering,
+            namespaces=namespaces,
+            identity=identity,
+            priority=priority,
+            lifetime=PEERING_LIFETIME_SECONDS,
+        )
+        await asyncio.sleep(settle_seconds)
     await kopf.operator(
         registry=make_registry(status_interval=settings.operator_status_interval_seconds),
         settings=make_kopf_settings(),
@@ -92,7 +111,9 @@ async def operate(
         namespaces=namespaces,
         standalone=not peering,
         peering_name=peering or None,
-        priority=(secrets.randbelow(_PRIORITY_RANGE) if priority is None else priority),
+        priority=priority,
+        # kopf types it as its own NewType of str, which it does not export.
+        identity=cast(Any, identity),
         stop_flag=stop_flag,
         ready_flag=ready_flag,
     )

@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import socket
 import threading
 from typing import Any, Final, TypeAlias, cast
 
@@ -45,12 +46,21 @@ TIMER_EXIT_SECONDS: Final = 2.0
 TLS_CLOSE_SECONDS: Final = 0.25
 _PRIORITY_RANGE: Final = 2**31
 
+REPORTING_COMPONENT: Final = "gnomon-operator"
+
 Flag: TypeAlias = asyncio.Event | threading.Event
 
 
-def make_kopf_settings() -> kopf.OperatorSettings:
-    """kopf's settings for Gnomon: our own finalizer and annotation names, scanning off."""
+def make_kopf_settings(instance: str | None = None) -> kopf.OperatorSettings:
+    """kopf's settings for Gnomon: our own finalizer and annotation names, scanning off.
+
+    Events name `gnomon-operator` as their source (`kubectl describe` shows it under "From") and
+    `instance` (by default the host name, which is the pod's name) as the reporting instance.
+    """
     kopf_settings = kopf.OperatorSettings()
+    kopf_settings.posting.reporting_component = REPORTING_COMPONENT
+    kopf_settings.posting.reporting_instance = instance or socket.gethostname()
+    kopf_settings.posting.event_name_prefix = f"{REPORTING_COMPONENT}-"
     kopf_settings.persistence.finalizer = FINALIZER
     kopf_settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
     kopf_settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(

@@ -29,6 +29,7 @@ import kopf
 
 from gnomon.domain.naming import definition_name
 from gnomon.errors import StoreError
+from gnomon.logs import about_resource
 from gnomon.operator.reconcile import (
     OperatorContext,
     Rejection,
@@ -81,7 +82,11 @@ def processdefinition_change(
     )
     patch.status.update(changed_fields(status, desired))
     if rejection is not None:
-        if not _reported(status, meta.get("generation"), rejection):
+        if _reported(status, meta.get("generation"), rejection):
+            log.info(
+                "%s already reported, no new event", why, extra=about_resource(namespace, name)
+            )
+        else:
             kopf.warn(body, reason=why, message=message)
         raise kopf.PermanentError(message)
 

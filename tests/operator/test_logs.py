@@ -48,6 +48,7 @@ def test_every_line_about_a_resource_names_it(
     second = start_operator(engine=broken)  # resumes "bad": the rejection is reported already
     kube.create("unstored", spec())
     wait_for(lambda: _logged(caplog, "failed temporarily"), what="a store error")
+    wait_for(lambda: _logged(caplog, "already reported"), what="bad resumed")
     second.stop()
     broken.dispose()
 

@@ -9,6 +9,7 @@ logged by its thread, is a change handled twice.
 from __future__ import annotations
 
 import logging
+import time
 from functools import partial
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from tests.samples import docker_task
 
 pytestmark = pytest.mark.kubernetes
 PEERING = "gnomon"
+LAUNCH_GAP_SECONDS = 1.0
 HANDLED = "Handler 'processdefinition_change' succeeded."
 
 
@@ -75,8 +77,11 @@ def test_replicas_started_together_handle_each_change_once(
         operator_status_interval_seconds=STATUS_INTERVAL,
     )
 
-    # The lower replica is launched first: it is the one that must not work.
+    # The lower replica, the one that must not work, is launched first, and the higher one a
+    # second later: pods of one Deployment never start closer together than that, and it gives
+    # the lower one time to look at the peering before the higher one has written itself there.
     low = start_operator(settings=settings, engine=low_store, priority=100, wait=False)
+    time.sleep(LAUNCH_GAP_SECONDS)
     high = start_operator(settings=settings, priority=200, wait=False)
     low.wait_started(), high.wait_started()
     for name in early:

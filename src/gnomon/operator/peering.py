@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from typing import Final
 
 from kubernetes import client, config
+from urllib3.exceptions import HTTPError
 
 log = logging.getLogger(__name__)
 SETTLE_SECONDS: Final = 3.0
@@ -46,7 +47,7 @@ def announce(
 
     Cluster-wide (no `namespaces`) that is the ClusterKopfPeering `peering`, otherwise the
     KopfPeering `peering` in each namespace, as kopf chooses. A failure is logged, not raised:
-    kopf itself reports a missing peering object and keeps the replica paused.
+    kopf itself reports a missing peering object or API server, and keeps the replica paused.
     """
     record = {
         "priority": priority,
@@ -54,9 +55,9 @@ def announce(
         "lastseen": datetime.now(UTC).isoformat(),
     }
     body = {"status": {identity: record}}
-    with _api_client() as api:
-        objects = client.CustomObjectsApi(api)
-        try:
+    try:
+        with _api_client() as api:
+            objects = client.CustomObjectsApi(api)
             if not namespaces:
                 objects.patch_cluster_custom_object(
                     _GROUP, _VERSION, "clusterkopfpeerings", peering, body
@@ -65,13 +66,11 @@ def announce(
                 objects.patch_namespaced_custom_object(
                     _GROUP, _VERSION, namespace, "kopfpeerings", peering, body
                 )
-        except client.ApiException as exc:
-            log.warning(
-                "could not announce this replica in the peering %r: %s %s",
-                peering,
-                exc.status,
-                exc.reason,
-            )
+    except client.ApiException as exc:
+        log.warning("could not announce this replica in the peering %r: %s", peering, exc.reason)
+    except (config.ConfigException, HTTPError, OSError) as exc:
+        # No credentials or no API server: kopf's own login and retries report it next.
+        log.warning("could not announce this replica in the peering %r: %s", peering, exc)
 
 
 def _api_client() -> client.ApiClient:

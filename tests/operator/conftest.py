@@ -197,8 +197,20 @@ class OperatorThread:
         except BaseException as exc:  # reported to the test by stop()
             self._error = exc
 
-    def start(self) -> OperatorThread:
+    @property
+    def thread_name(self) -> str:
+        """The name of the thread kopf's event loop runs in (its log records carry it)."""
+        return self._thread.name
+
+    def launch(self) -> OperatorThread:
+        """Start the thread and return at once (`wait_started` waits for kopf's ready flag)."""
         self._thread.start()
+        return self
+
+    def start(self) -> OperatorThread:
+        return self.launch().wait_started()
+
+    def wait_started(self) -> OperatorThread:
         wait_for(
             lambda: self._ready_flag.is_set() or not self._thread.is_alive(),
             what="the operator to start",
@@ -229,20 +241,24 @@ def start_operator(
     sqlite_engine: Engine,
     clock: FakeClock,
 ) -> Iterator[StartOperator]:
-    """Start an operator (default: this test's namespace, the SQLite store, the fake clock)."""
+    """Start an operator (default: this test's namespace, the SQLite store, the fake clock).
+
+    With `wait=False` it returns as soon as its thread runs, so a test can start several at the
+    same moment and call `wait_started` on each afterwards.
+    """
     # kopf discovers resources once, at start (scanning is off): the CRD must exist by then.
     request.getfixturevalue("kube_api")
     running: list[OperatorThread] = []
 
-    def start(**overrides: Any) -> OperatorThread:
+    def start(*, wait: bool = True, **overrides: Any) -> OperatorThread:
         operator = OperatorThread(
             overrides.get("settings", operator_settings),
             overrides.get("engine", sqlite_engine),
             overrides.get("clock", clock),
             overrides.get("priority"),
         )
-        running.append(operator.start())
-        return operator
+        running.append(operator.launch())
+        return operator.wait_started() if wait else operator
 
     yield start
     for operator in running:

@@ -11,14 +11,17 @@ through the REST API (allowed for resource-owned definitions) otherwise stays in
 
 Failure policy: an invalid spec is reported (`Ready=False`, a Warning Event) and ends with
 `kopf.PermanentError`, so kopf records the change as handled and does not retry until the spec
-changes again; the last valid version of the definition stays in the store meanwhile. A store that
-cannot be reached is a `kopf.TemporaryError`, retried after `STORE_RETRY_SECONDS`.
+changes again; the last valid version of the definition stays in the store meanwhile. The Warning
+is posted once per rejection: when the `Ready` condition already reports the same reason and
+message for the same generation (an operator restart resumes every resource), no second one is
+added. A store that cannot be reached is a `kopf.TemporaryError`, retried after
+`STORE_RETRY_SECONDS`.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, Final
 
@@ -26,13 +29,16 @@ import kopf
 
 from gnomon.domain.naming import definition_name
 from gnomon.errors import StoreError
+from gnomon.logs import about_resource
 from gnomon.operator.reconcile import (
     OperatorContext,
+    Rejection,
     read_stored_state,
     remove_definition,
     store_spec,
 )
 from gnomon.operator.status import (
+    READY,
     REASON_STORED,
     build_ready_status,
     build_run_status,
@@ -86,7 +92,12 @@ def processdefinition_change(
     )
     patch.status.update(changed_fields(status, desired))
     if rejection is not None:
-        kopf.warn(body, reason=why, message=message)
+        if _reported(status, meta.get("generation"), rejection):
+            log.info(
+                "%s already reported, no new event", why, extra=about_resource(namespace, name)
+            )
+        else:
+            kopf.warn(body, reason=why, message=message)
         raise kopf.PermanentError(message)
 
 
@@ -146,6 +157,18 @@ def _sets_pause(reason: str, diff: kopf.Diff) -> bool:
     if reason == "create":
         return True
     return any(tuple(item.field)[:2] in {("spec", "paused"), ("spec",)} for item in diff)
+
+
+def _reported(status: Mapping[str, Any], generation: int | None, rejection: Rejection) -> bool:
+    """Whether the `Ready` condition already reports this rejection of this generation."""
+    conditions = status.get("conditions") or []
+    ready = next((c for c in conditions if c.get("type") == READY), None)
+    return ready is not None and (
+        ready.get("status"),
+        ready.get("reason"),
+        ready.get("message"),
+        ready.get("observedGeneration"),
+    ) == ("False", rejection.reason, rejection.message, generation)
 
 
 def _namespaced(namespace: str | None) -> str:

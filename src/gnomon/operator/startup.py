@@ -14,8 +14,11 @@ object must exist). Peering is mandatory then, so a replica starts paused until 
 peers. kopf pauses every replica that sees a live peer of higher *or equal* priority, so each
 process draws a random priority, as kopf's documentation advises: the highest one works, the others
 wait, and one takes over when the worker's record expires (`PEERING_LIFETIME_SECONDS`) or at once
-when it stops cleanly. Without peering the operator runs standalone and is meant to be the only
-replica; a second one would do the same idempotent upserts twice, not corrupt anything.
+when it stops cleanly. Before kopf starts, a replica writes itself into the peering and waits
+`peering.SETTLE_SECONDS`, so replicas started together see each other before either serves (kopf
+alone lets both work at first; see `gnomon.operator.peering`). Without peering the operator runs
+standalone and is meant to be the only replica; a second one would do the same idempotent upserts
+twice, not corrupt anything.
 """
 
 from __future__ import annotations
@@ -23,8 +26,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import socket
 import threading
-from typing import Final, TypeAlias
+from typing import Any, Final, TypeAlias, cast
 
 import kopf
 from prometheus_client import CollectorRegistry, PlatformCollector, ProcessCollector
@@ -32,6 +36,7 @@ from prometheus_client import CollectorRegistry, PlatformCollector, ProcessColle
 from gnomon.domain.clock import Clock, SystemClock
 from gnomon.operator.handlers import GROUP, make_registry
 from gnomon.operator.health import OperatorHealth
+from gnomon.operator.peering import SETTLE_SECONDS, announce, replica_identity
 from gnomon.operator.reconcile import OperatorContext
 from gnomon.probes import METRICS_PORT_SETTING, ProbeListener
 from gnomon.settings import Settings
@@ -44,12 +49,21 @@ TIMER_EXIT_SECONDS: Final = 2.0
 TLS_CLOSE_SECONDS: Final = 0.25
 _PRIORITY_RANGE: Final = 2**31
 
+REPORTING_COMPONENT: Final = "gnomon-operator"
+
 Flag: TypeAlias = asyncio.Event | threading.Event
 
 
-def make_kopf_settings() -> kopf.OperatorSettings:
-    """kopf's settings for Gnomon: our own finalizer and annotation names, scanning off."""
+def make_kopf_settings(instance: str | None = None) -> kopf.OperatorSettings:
+    """kopf's settings for Gnomon: our own finalizer and annotation names, scanning off.
+
+    Events name `gnomon-operator` as their source (`kubectl describe` shows it under "From") and
+    `instance` (by default the host name, which is the pod's name) as the reporting instance.
+    """
     kopf_settings = kopf.OperatorSettings()
+    kopf_settings.posting.reporting_component = REPORTING_COMPONENT
+    kopf_settings.posting.reporting_instance = instance or socket.gethostname()
+    kopf_settings.posting.event_name_prefix = f"{REPORTING_COMPONENT}-"
     kopf_settings.persistence.finalizer = FINALIZER
     kopf_settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
     kopf_settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
@@ -72,6 +86,7 @@ async def operate(
     priority: int | None = None,
     stop_flag: Flag | None = None,
     ready_flag: Flag | None = None,
+    settle_seconds: float = SETTLE_SECONDS,
 ) -> None:
     """Run the operator until `stop_flag` is set (or SIGINT/SIGTERM in the main thread).
 
@@ -82,9 +97,23 @@ async def operate(
         priority: peering priority; random by default (see the module docstring).
         stop_flag: set it to stop the operator.
         ready_flag: set by kopf once the operator has started.
+        settle_seconds: with peering, how long to wait between announcing this replica in the
+            peering and starting kopf (see `gnomon.operator.peering`).
     """
     peering = settings.operator_peering.strip()
     namespaces = [n.strip() for n in settings.operator_namespaces if n.strip()]
+    priority = secrets.randbelow(_PRIORITY_RANGE) if priority is None else priority
+    identity = replica_identity()
+    if peering:
+        await asyncio.to_thread(
+            announce,
+            peering=peering,
+            namespaces=namespaces,
+            identity=identity,
+            priority=priority,
+            lifetime=PEERING_LIFETIME_SECONDS,
+        )
+        await asyncio.sleep(settle_seconds)
     await kopf.operator(
         registry=make_registry(status_interval=settings.operator_status_interval_seconds),
         settings=make_kopf_settings(),
@@ -95,7 +124,9 @@ async def operate(
         namespaces=namespaces,
         standalone=not peering,
         peering_name=peering or None,
-        priority=(secrets.randbelow(_PRIORITY_RANGE) if priority is None else priority),
+        priority=priority,
+        # kopf types it as its own NewType of str, which it does not export.
+        identity=cast(Any, identity),
         stop_flag=stop_flag,
         ready_flag=ready_flag,
     )

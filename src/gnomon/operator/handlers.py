@@ -74,12 +74,15 @@ def processdefinition_change(
         rejection = store_spec(
             context, namespace=namespace, name=name, spec=spec, keep_paused=keep_paused
         )
-        # Read after a rejection too: an earlier spec may still be stored, and scheduled.
-        stored = read_stored_state(context, namespace=namespace, name=name)
     if rejection is None:
         why, message = REASON_STORED, f"stored as {definition_name(namespace, name)!r}"
     else:
+        # Before the store is read: whether to warn depends on the resource alone.
         why, message = rejection.reason, rejection.message
+        _report(body, status, meta.get("generation"), rejection, namespace, name)
+    with _store_errors():
+        # Read after a rejection too: an earlier spec may still be stored, and scheduled.
+        stored = read_stored_state(context, namespace=namespace, name=name)
     now = context.clock.now()
     desired = build_run_status(stored, now, spec_rejected=rejection is not None)
     desired |= build_ready_status(
@@ -92,13 +95,26 @@ def processdefinition_change(
     )
     patch.status.update(changed_fields(status, desired))
     if rejection is not None:
-        if _reported(status, meta.get("generation"), rejection):
-            log.info(
-                "%s already reported, no new event", why, extra=about_resource(namespace, name)
-            )
-        else:
-            kopf.warn(body, reason=why, message=message)
         raise kopf.PermanentError(message)
+
+
+def _report(
+    body: kopf.Body,
+    status: kopf.Status,
+    generation: int | None,
+    rejection: Rejection,
+    namespace: str,
+    name: str,
+) -> None:
+    """A Warning event for a rejected spec, unless its Ready condition already says the same."""
+    if _reported(status, generation, rejection):
+        log.info(
+            "%s already reported, no new event",
+            rejection.reason,
+            extra=about_resource(namespace, name),
+        )
+    else:
+        kopf.warn(body, reason=rejection.reason, message=rejection.message)
 
 
 def processdefinition_delete(

@@ -166,18 +166,69 @@ def build_parser() -> argparse.ArgumentParser:
         ("migrate", "bring the store's schema up to date", _migrate),
     ]
     for name, text, handler in servers:
-        verbs.add_parser(name, help=text, description=text).set_defaults(handler=handler)
+        server = verbs.add_parser(name, help=text, description=text)
+        server.set_defaults(handler=handler)
+        _add_setting_flags(server, SERVER_FLAGS[name])
     _add_client_verbs(verbs)
     return parser
 
 
-def load_settings() -> Settings:
-    """Settings from the environment; exits with status 2 naming each bad variable."""
+SETTING_FLAGS: dict[str, str] = {
+    "host": "address the API listens on (GNOMON_HOST)",
+    "port": "port the API listens on (GNOMON_PORT)",
+    "database_url": "SQLAlchemy URL of the store (GNOMON_DATABASE_URL)",
+    "executor": "backend of container tasks: docker, kubernetes or fake (GNOMON_EXECUTOR)",
+    "log_format": "text or json (GNOMON_LOG_FORMAT)",
+    "log_level": "level of Gnomon's own logs, such as DEBUG or INFO (GNOMON_LOG_LEVEL)",
+}
+"""Settings a server command takes as flags too; a flag wins over its environment variable."""
+
+_STORE_AND_LOGS = ["database_url", "log_format", "log_level"]
+SERVER_FLAGS: dict[str, list[str]] = {
+    "serve": ["host", "port", "executor", *_STORE_AND_LOGS],
+    "api": ["host", "port", *_STORE_AND_LOGS],
+    "scheduler": ["executor", *_STORE_AND_LOGS],
+    "operator": _STORE_AND_LOGS,
+    "migrate": _STORE_AND_LOGS,
+}
+
+
+def _add_setting_flags(parser: argparse.ArgumentParser, names: list[str]) -> None:
+    """`--port` and the like; values stay text so that Settings checks them as it checks the
+    environment, with the same message."""
+    group = parser.add_argument_group("settings (each overrides its GNOMON_ variable)")
+    for name in names:
+        metavar = name.split("_")[-1].upper()
+        group.add_argument(
+            f"--{name.replace('_', '-')}",
+            dest=f"setting_{name}",
+            metavar=metavar,
+            help=SETTING_FLAGS[name],
+        )
+
+
+def setting_overrides(args: argparse.Namespace) -> dict[str, str]:
+    """The settings given as flags, by field name."""
+    prefix = "setting_"
+    return {
+        key[len(prefix) :]: value
+        for key, value in vars(args).items()
+        if key.startswith(prefix) and value is not None
+    }
+
+
+def load_settings(overrides: dict[str, str] | None = None) -> Settings:
+    """Settings from the environment, `overrides` (from flags) first; exits with status 2 naming
+    each bad variable (and its flag, when the value came from one)."""
+    given = overrides or {}
     try:
-        return Settings()
+        return Settings(**given)  # type: ignore[arg-type]  # pydantic converts and checks text
     except ValidationError as exc:
         for error in exc.errors():
-            name = "GNOMON_" + "_".join(str(part) for part in error["loc"]).upper()
+            field = "_".join(str(part) for part in error["loc"])
+            name = "GNOMON_" + field.upper()
+            if field in given:
+                name += f" (--{field.replace('_', '-')})"
             print(f"gnomon: invalid setting {name}: {error['msg']}", file=sys.stderr)
         raise SystemExit(2) from None
 
@@ -200,7 +251,7 @@ def _discard_stdout() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    settings = load_settings()
+    settings = load_settings(setting_overrides(args))
     configure_logging(settings.log_level, settings.log_format)
     handler: Command = args.handler
     try:

@@ -52,6 +52,8 @@ def _migrate(_: argparse.Namespace, settings: Settings) -> int:
 
 
 DEFAULT_SERVER = "http://127.0.0.1:8080"
+INTERRUPTED = 130
+"""What a shell reports for a command ended by Ctrl-C (SIGINT)."""
 
 
 def _client_call(args: argparse.Namespace, settings: Settings) -> int:
@@ -69,6 +71,9 @@ def _client_call(args: argparse.Namespace, settings: Settings) -> int:
         return 1
     except BrokenPipeError:
         raise  # not an error of the verb's: `main` ends quietly
+    except KeyboardInterrupt:  # the way to end `-w` and `-f`: no traceback
+        print(file=sys.stderr)
+        return INTERRUPTED
     except (ManifestError, OSError) as exc:
         print(f"gnomon: {exc}", file=sys.stderr)
         return 2
@@ -77,10 +82,17 @@ def _client_call(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _add_client_verbs(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from gnomon.client import commands
+    from gnomon.client import commands, exits
+    from gnomon.client import verbs as reading
 
     def verb(name: str, text: str, call: Callable[..., int]) -> argparse.ArgumentParser:
-        parser = verbs.add_parser(name, help=text, description=text)
+        parser = verbs.add_parser(
+            name,
+            help=text,
+            description=text,
+            epilog=exits.epilog(),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
         parser.add_argument(
             "--server",
             default=os.environ.get("GNOMON_SERVER", DEFAULT_SERVER),
@@ -104,11 +116,12 @@ def _add_client_verbs(verbs: argparse._SubParsersAction[argparse.ArgumentParser]
     apply.add_argument(
         "-R", "--recursive", action="store_true", help="read the subdirectories of -f directories"
     )
-    get = verb("get", "list definitions or runs", _get)
-    get.add_argument("what", choices=["definitions", "runs"])
+    get = verb("get", "list definitions or runs, or show one", reading.get)
+    get.add_argument("what", choices=["definitions", "runs", "run", "definition"])
     get.add_argument("--definition", help="only runs of this definition")
     get.add_argument("--limit", type=int, default=20, help="runs to show (default %(default)s)")
-    get.add_argument("-o", "--output", choices=["table", "json"], default="table")
+    reading.add_output(get)
+    reading.add_get_options(get)
     base = "/api/process_definitions/{}"
     for name, text, path, done in [
         ("pause", "pause a definition's schedule", base + "/pause", "paused"),
@@ -118,29 +131,16 @@ def _add_client_verbs(verbs: argparse._SubParsersAction[argparse.ArgumentParser]
         method = "DELETE" if name == "delete" else "POST"
         parser = verb(name, text, _named(method, path, done))
         parser.add_argument("name")
-    trigger = verb("trigger", "start a run now", _trigger)
+    trigger = verb("trigger", "start a run now", reading.trigger)
     trigger.add_argument("name")
     trigger.add_argument("--task", help="run only this task")
+    reading.add_trigger_options(trigger)
     for name, text in [("kill", "stop a run"), ("retry", "retry the failed tasks of a run")]:
         parser = verb(
             name, text, _named("POST", f"/api/processes/{{}}/{name}", f"{name} requested")
         )
         parser.add_argument("name", metavar="process_id")
-
-
-def _get(client: Any, args: argparse.Namespace) -> int:
-    from gnomon.client import commands
-
-    if args.what == "definitions":
-        return commands.get_definitions(client, args.output)
-    return commands.get_runs(client, args.definition, args.limit, args.output)
-
-
-def _trigger(client: Any, args: argparse.Namespace) -> int:
-    from gnomon.client import commands
-
-    path = f"/api/process_definitions/{quote(args.name, safe='')}/trigger"
-    return commands.action(client, "POST", path, "triggered", task_definition_name=args.task)
+    reading.add_reading_verbs(verb)
 
 
 def _named(method: str, template: str, done: str) -> Callable[[Any, argparse.Namespace], int]:
@@ -153,9 +153,13 @@ def _named(method: str, template: str, done: str) -> Callable[[Any, argparse.Nam
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from gnomon.client.exits import epilog
+
     parser = argparse.ArgumentParser(
         prog="gnomon",
         description="Schedules and runs Docker-based batch jobs (Sundial-compatible REST API).",
+        epilog=epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="COMMAND")
     servers: list[tuple[str, str, Command]] = [
@@ -170,7 +174,33 @@ def build_parser() -> argparse.ArgumentParser:
         server.set_defaults(handler=handler)
         _add_setting_flags(server, SERVER_FLAGS[name])
     _add_client_verbs(verbs)
+    _add_completion(verbs, parser)
     return parser
+
+
+def _add_completion(
+    verbs: argparse._SubParsersAction[argparse.ArgumentParser], root: argparse.ArgumentParser
+) -> None:
+    from gnomon.client.completion import SHELLS, usage
+
+    text = "print a shell completion script (bash or zsh)"
+    hints = "\n".join(f"  {usage(shell)}" for shell in SHELLS)
+    completion = verbs.add_parser(
+        "completion",
+        help=text,
+        description=text,
+        epilog=f"install:\n{hints}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    completion.add_argument("shell", choices=SHELLS)
+    completion.set_defaults(handler=_completion, root_parser=root)
+
+
+def _completion(args: argparse.Namespace, _: Settings) -> int:
+    from gnomon.client.completion import completion_script
+
+    sys.stdout.write(completion_script(args.root_parser, args.shell))
+    return 0
 
 
 SETTING_FLAGS: dict[str, str] = {

@@ -153,12 +153,12 @@ def _named(method: str, template: str, done: str) -> Callable[[Any, argparse.Nam
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from gnomon.client.exits import epilog
+    from gnomon.client import exits
 
     parser = argparse.ArgumentParser(
         prog="gnomon",
         description="Schedules and runs Docker-based batch jobs (Sundial-compatible REST API).",
-        epilog=epilog(),
+        epilog=exits.epilog(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="COMMAND")
@@ -181,10 +181,10 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_completion(
     verbs: argparse._SubParsersAction[argparse.ArgumentParser], root: argparse.ArgumentParser
 ) -> None:
-    from gnomon.client.completion import SHELLS, usage
+    from gnomon.client import completion as scripts
 
     text = "print a shell completion script (bash or zsh)"
-    hints = "\n".join(f"  {usage(shell)}" for shell in SHELLS)
+    hints = "\n".join(f"  {scripts.usage(shell)}" for shell in scripts.SHELLS)
     completion = verbs.add_parser(
         "completion",
         help=text,
@@ -192,14 +192,14 @@ def _add_completion(
         epilog=f"install:\n{hints}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    completion.add_argument("shell", choices=SHELLS)
+    completion.add_argument("shell", choices=scripts.SHELLS)
     completion.set_defaults(handler=_completion, root_parser=root)
 
 
 def _completion(args: argparse.Namespace, _: Settings) -> int:
-    from gnomon.client.completion import completion_script
+    from gnomon.client import completion
 
-    sys.stdout.write(completion_script(args.root_parser, args.shell))
+    sys.stdout.write(completion.completion_script(args.root_parser, args.shell))
     return 0
 
 

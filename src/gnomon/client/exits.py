@@ -11,6 +11,7 @@ USAGE: Final = 2
 OTHER_END: Final = 3
 TIMED_OUT: Final = 124
 INTERRUPTED: Final = 130
+SIGPIPE: Final = 141
 
 EXIT_CODES: Final = (
     (OK, "success; with -f or --wait, the run succeeded"),
@@ -19,11 +20,11 @@ EXIT_CODES: Final = (
         "an error (server unreachable or refusing, unknown run or definition); "
         "with -f or --wait, the run failed (a killed run ends failed)",
     ),
-    (USAGE, "bad usage: unknown flags or values, bad settings, files that cannot be read"),
+    (USAGE, "bad usage: unknown commands, flags or values; bad settings"),
     (OTHER_END, "with -f or --wait, the run ended in a status other than succeeded or failed"),
-    (TIMED_OUT, "with --wait --timeout, the run had not ended in time"),
+    (TIMED_OUT, "with --timeout, the run had not ended in time"),
     (INTERRUPTED, "interrupted with Ctrl-C"),
-    (141, "stdout was closed early (`gnomon get runs | head -1`)"),
+    (SIGPIPE, "stdout was closed early (`gnomon get runs | head -1`)"),
 )
 
 

@@ -148,6 +148,33 @@ def test_logs_are_in_time_order_with_task_and_source(
     assert code == 0 and out and all(line.split()[1] == "load" for line in out.splitlines())
 
 
+def test_logs_in_other_formats(
+    gnomon: Gnomon, pipeline_run: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(capsys, gnomon, "logs", pipeline_run, "-o", "json")
+    assert code == 0
+    entries = [json.loads(line) for line in out.splitlines()]
+    assert {"when", "source", "message", "task_definition_name", "attempt"} <= set(entries[0])
+    assert [e["when"] for e in entries] == sorted(e["when"] for e in entries)
+    code, out, _ = run(capsys, gnomon, "logs", pipeline_run, "-o", "yaml")
+    documents = list(yaml.safe_load_all(out))
+    assert [d["message"] for d in documents] == [e["message"] for e in entries]
+    code, out, _ = run(capsys, gnomon, "logs", pipeline_run, "-o", "wide", "--task", "extract")
+    assert all(line.split()[1] == "extract#1" for line in out.splitlines())
+
+
+def test_describe_as_data(
+    gnomon: Gnomon, pipeline_run: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(capsys, gnomon, "describe", "run", pipeline_run, "-o", "yaml")
+    assert code == 0 and yaml.safe_load(out)["process_id"] == pipeline_run
+    code, out, _ = run(capsys, gnomon, "describe", "definition", "pipeline", "-o", "json")
+    assert code == 0 and json.loads(out)["process_definition_name"] == "pipeline"
+    code, out, _ = run(capsys, gnomon, "get", "definition", "pipeline", "-o", "wide")
+    assert out.splitlines()[0].split() == ["NAME", "SCHEDULE", "PAUSED", "TASKS", "NOTIFICATIONS"]
+    assert out.splitlines()[1].split()[-2:] == ["3", "1"]
+
+
 @pytest.mark.parametrize(
     ("name", "status", "code"), [("pipeline", "succeeded", 0), ("broken", "failed", 1)]
 )

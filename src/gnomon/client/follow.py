@@ -10,6 +10,7 @@ from urllib.parse import quote
 
 from gnomon.client import exits
 from gnomon.client.http import ApiClient
+from gnomon.client.output import print_document
 from gnomon.client.polling import Poller
 from gnomon.client.runs import RunFilter, get_run, list_runs
 
@@ -19,38 +20,53 @@ RECENT_RUNS = 50
 between two looks."""
 
 
-def log_lines(run: dict[str, Any], task: str | None) -> list[tuple[str, str, str]]:
-    """Every log entry of the run (of one task, if given) in time order, as (id, time, line);
-    each line names its task and source: `08:00:01 extract stdout  reading 3 files`."""
+def log_entries(run: dict[str, Any], task: str | None) -> list[dict[str, Any]]:
+    """Every log entry of the run (of one task, if given) in time order, each with its task's
+    name, attempt and id added."""
     entries = []
     for attempt in run["task"]:
         name = attempt["task_definition_name"]
         if task is not None and name != task:
             continue
         for entry in attempt["log_entries"]:
-            entries.append((entry["when"], name, entry))
-    entries.sort(key=lambda item: item[0])
-    return [
-        (entry["log_entry_id"], when, f"{when} {name} {entry['source']}  {entry['message']}")
-        for when, name, entry in entries
-    ]
+            entries.append(
+                {
+                    **entry,
+                    "task_definition_name": name,
+                    "attempt": attempt["previous_attempt_count"] + 1,
+                    "task_id": attempt["task_id"],
+                }
+            )
+    entries.sort(key=lambda entry: str(entry["when"]))
+    return entries
 
 
-def logs(client: ApiClient, run_id: str, task: str | None, follow: Poller | None) -> int:
-    """Print the log; with `follow`, keep printing new entries until the run ends, then exit
-    with its status."""
+def log_line(entry: dict[str, Any], output: str) -> str:
+    """`2026-11-30T08:00:01.000Z extract stdout  reading 3 files`; `-o wide` adds the attempt
+    (`extract#2`)."""
+    task = entry["task_definition_name"]
+    if output == "wide":
+        task += f"#{entry['attempt']}"
+    return f"{entry['when']} {task} {entry['source']}  {entry['message']}"
+
+
+def logs(
+    client: ApiClient, run_id: str, task: str | None, output: str, follow: Poller | None
+) -> int:
+    """Print the log (lines, or one JSON object or YAML document per entry); with `follow`, keep
+    printing new entries until the run ends, then exit with its status."""
     run = get_run(client, run_id)
     if task is not None and follow is None and not _has_task(run, task):
         print(f"gnomon: run {run_id} has no task {task!r} (yet)", file=sys.stderr)
     printed: set[str] = set()
-    _print_new(run, task, printed)
+    _print_new(run, task, output, printed)
     if follow is None:
         return exits.OK
     while run["status"] == ACTIVE:
         if not follow.wait():
             return exits.TIMED_OUT
         run = get_run(client, run_id)
-        _print_new(run, task, printed)
+        _print_new(run, task, output, printed)
     return exits.for_status(run["status"])
 
 
@@ -58,11 +74,15 @@ def _has_task(run: dict[str, Any], task: str) -> bool:
     return any(attempt["task_definition_name"] == task for attempt in run["task"])
 
 
-def _print_new(run: dict[str, Any], task: str | None, printed: set[str]) -> None:
-    for entry_id, _, line in log_lines(run, task):
-        if entry_id not in printed:
-            printed.add(entry_id)
-            print(line)
+def _print_new(run: dict[str, Any], task: str | None, output: str, printed: set[str]) -> None:
+    for entry in log_entries(run, task):
+        if entry["log_entry_id"] in printed:
+            continue
+        printed.add(entry["log_entry_id"])
+        if output in ("json", "yaml"):
+            print_document(entry, output)
+        else:
+            print(log_line(entry, output))
     sys.stdout.flush()
 
 

@@ -59,9 +59,18 @@ def add_reading_verbs(verb: VerbMaker) -> None:
     describe_verb = verb("describe", "show a run or a definition in detail", describe_one)
     describe_verb.add_argument("what", choices=["run", "definition"])
     describe_verb.add_argument("name", metavar="RUN_ID|NAME")
+    add_output(describe_verb)
     logs_verb = verb("logs", "print a run's log entries in time order", logs)
     logs_verb.add_argument("run_id", metavar="RUN_ID")
     logs_verb.add_argument("--task", help="only this task's entries")
+    logs_verb.add_argument(
+        "-o",
+        "--output",
+        choices=OUTPUTS,
+        default="table",
+        help="lines (table), lines naming each attempt (wide), or one JSON object or YAML "
+        "document per entry",
+    )
     logs_verb.add_argument(
         "-f",
         "--follow",
@@ -131,10 +140,14 @@ def trigger(client: ApiClient, args: argparse.Namespace) -> int:
 
 def logs(client: ApiClient, args: argparse.Namespace) -> int:
     poller = Poller(args.interval, args.timeout) if args.follow else None
-    return follow.logs(client, args.run_id, args.task, poller)
+    return follow.logs(client, args.run_id, args.task, args.output, poller)
 
 
 def describe_one(client: ApiClient, args: argparse.Namespace) -> int:
+    if args.output in ("json", "yaml"):  # the data `describe` reads, as `get` prints it
+        if args.what == "run":
+            return runs.show_run(client, args.name, args.output)
+        return describe.show_definition(client, args.name, args.output)
     if args.what == "run":
         return describe.describe_run(client, args.name)
     return describe.describe_definition(client, args.name)

@@ -234,10 +234,13 @@ def test_table_times_are_relative_and_wide_ones_absolute(
 
 
 @pytest.mark.usefixtures("pipeline_run")  # a status to colour
-def test_colour_only_on_a_terminal(gnomon: Gnomon) -> None:
+@pytest.mark.parametrize("no_color", [False, True])
+def test_colour_only_on_a_terminal(gnomon: Gnomon, no_color: bool) -> None:
     leader, follower = pty.openpty()
     env = {**os.environ, "PYTHONPATH": str(SOURCE), "TERM": "xterm-256color"}
     env.pop("NO_COLOR", None)
+    if no_color:
+        env["NO_COLOR"] = "1"
     process = subprocess.Popen(
         [sys.executable, "-m", "gnomon", "get", "runs", "--server", gnomon.url],
         stdout=follower,
@@ -255,7 +258,10 @@ def test_colour_only_on_a_terminal(gnomon: Gnomon) -> None:
         chunks.append(chunk)
     assert process.wait(timeout=30) == 0
     os.close(leader)
-    assert b"\x1b[" in b"".join(chunks)
+    shown = b"".join(chunks)
+    green = b"\x1b[32m"  # a succeeded status
+    assert (green in shown) is not no_color
+    assert b"\xe2\x80\xa6" not in shown, "no cell is cut short to fit the terminal"
     env.pop("FORCE_COLOR", None)
     piped = cli(gnomon, "get", "runs", env=env)
     assert "\x1b[" not in piped.stdout
@@ -328,6 +334,7 @@ def test_unknown_runs_and_definitions_exit_1(
         ("get", "runs", "-o", "xml"),
         ("get", "run"),
         ("logs", "x", "-f", "--timeout", "-1"),
+        ("get", "runs", "-w", "--interval", "0.001"),
     ],
 )
 def test_bad_usage_exits_2(capsys: pytest.CaptureFixture[str], args: tuple[str, ...]) -> None:

@@ -26,12 +26,13 @@ Cell = str | Text
 
 
 def console() -> Console:
-    """A console on stdout; when stdout is not a terminal it is wide enough that no table row is
-    wrapped or cut (a script reads whole lines)."""
-    terminal = Console(highlight=False)
-    if terminal.is_terminal:
-        return terminal
-    return Console(highlight=False, width=100_000)
+    """A console on stdout, coloured only if it is a terminal (and NO_COLOR is unset). It is
+    never narrower than a table: rich would cut cells to fit the window ("…"), and a run id cut
+    short is useless; like kubectl's, a long line wraps in the terminal instead."""
+    return Console(highlight=False, width=UNLIMITED_WIDTH)
+
+
+UNLIMITED_WIDTH: Final = 100_000
 
 
 def status(value: str) -> Text:

@@ -18,6 +18,7 @@ from gnomon.client.times import since
 
 VerbMaker = Callable[[str, str, Callable[[ApiClient, argparse.Namespace], int]], Any]
 STATUSES = ("running", "succeeded", "failed")
+MIN_INTERVAL = 0.1
 NEEDS_NAME = {"run": "RUN_ID", "definition": "NAME"}
 
 
@@ -84,7 +85,7 @@ def add_reading_verbs(verb: VerbMaker) -> None:
 def _add_interval(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--interval",
-        type=_seconds,
+        type=_interval,
         default=DEFAULT_INTERVAL,
         help="seconds between two looks at the server (default %(default)s)",
     )
@@ -105,6 +106,13 @@ def _seconds(text: str) -> float:
         value = -1.0
     if not 0 < value < 10**7:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds above 0")
+    return value
+
+
+def _interval(text: str) -> float:
+    value = _seconds(text)
+    if value < MIN_INTERVAL:  # a smaller one would be a busy loop against the server
+        raise argparse.ArgumentTypeError(f"{text!r} is below {MIN_INTERVAL} seconds")
     return value
 
 

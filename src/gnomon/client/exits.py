@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from typing import Final
 
 OK: Final = 0
@@ -34,4 +35,9 @@ def for_status(status: str) -> int:
 
 
 def epilog() -> str:
-    return "exit codes:\n" + "\n".join(f"  {code:<4} {text}" for code, text in EXIT_CODES)
+    """The table for `--help`, wrapped to a terminal's 80 columns."""
+    lines = [
+        textwrap.fill(text, 79, initial_indent=f"  {code:<4} ", subsequent_indent=" " * 7)
+        for code, text in EXIT_CODES
+    ]
+    return "exit codes:\n" + "\n".join(lines)

@@ -71,6 +71,8 @@ def _migrate(_: argparse.Namespace, settings: Settings) -> int:
 
 
 DEFAULT_SERVER = "http://127.0.0.1:8080"
+INTERRUPTED = 130
+"""What a shell reports for a command ended by Ctrl-C (SIGINT)."""
 
 
 def _client_call(args: argparse.Namespace, settings: Settings) -> int:
@@ -88,6 +90,9 @@ def _client_call(args: argparse.Namespace, settings: Settings) -> int:
         return 1
     except BrokenPipeError:
         raise  # not an error of the verb's: `main` ends quietly
+    except KeyboardInterrupt:  # the way to end `-w` and `-f`: no traceback
+        print(file=sys.stderr)
+        return INTERRUPTED
     except (ManifestError, OSError) as exc:
         print(f"gnomon: {exc}", file=sys.stderr)
         return 2
@@ -96,10 +101,17 @@ def _client_call(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _add_client_verbs(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from gnomon.client import commands
+    from gnomon.client import commands, exits
+    from gnomon.client import verbs as reading
 
     def verb(name: str, text: str, call: Callable[..., int]) -> argparse.ArgumentParser:
-        parser = verbs.add_parser(name, help=text, description=text)
+        parser = verbs.add_parser(
+            name,
+            help=text,
+            description=text,
+            epilog=exits.epilog(),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
         parser.add_argument(
             "--server",
             default=os.environ.get("GNOMON_SERVER", DEFAULT_SERVER),
@@ -123,11 +135,12 @@ def _add_client_verbs(verbs: argparse._SubParsersAction[argparse.ArgumentParser]
     apply.add_argument(
         "-R", "--recursive", action="store_true", help="read the subdirectories of -f directories"
     )
-    get = verb("get", "list definitions or runs", _get)
-    get.add_argument("what", choices=["definitions", "runs"])
+    get = verb("get", "list definitions or runs, or show one", reading.get)
+    get.add_argument("what", choices=["definitions", "runs", "run", "definition"])
     get.add_argument("--definition", help="only runs of this definition")
     get.add_argument("--limit", type=int, default=20, help="runs to show (default %(default)s)")
-    get.add_argument("-o", "--output", choices=["table", "json"], default="table")
+    reading.add_output(get)
+    reading.add_get_options(get)
     base = "/api/process_definitions/{}"
     for name, text, path, done in [
         ("pause", "pause a definition's schedule", base + "/pause", "paused"),
@@ -137,29 +150,16 @@ def _add_client_verbs(verbs: argparse._SubParsersAction[argparse.ArgumentParser]
         method = "DELETE" if name == "delete" else "POST"
         parser = verb(name, text, _named(method, path, done))
         parser.add_argument("name")
-    trigger = verb("trigger", "start a run now", _trigger)
+    trigger = verb("trigger", "start a run now", reading.trigger)
     trigger.add_argument("name")
     trigger.add_argument("--task", help="run only this task")
+    reading.add_trigger_options(trigger)
     for name, text in [("kill", "stop a run"), ("retry", "retry the failed tasks of a run")]:
         parser = verb(
             name, text, _named("POST", f"/api/processes/{{}}/{name}", f"{name} requested")
         )
         parser.add_argument("name", metavar="process_id")
-
-
-def _get(client: Any, args: argparse.Namespace) -> int:
-    from gnomon.client import commands
-
-    if args.what == "definitions":
-        return commands.get_definitions(client, args.output)
-    return commands.get_runs(client, args.definition, args.limit, args.output)
-
-
-def _trigger(client: Any, args: argparse.Namespace) -> int:
-    from gnomon.client import commands
-
-    path = f"/api/process_definitions/{quote(args.name, safe='')}/trigger"
-    return commands.action(client, "POST", path, "triggered", task_definition_name=args.task)
+    reading.add_reading_verbs(verb)
 
 
 def _named(method: str, template: str, done: str) -> Callable[[Any, argparse.Namespace], int]:
@@ -172,9 +172,13 @@ def _named(method: str, template: str, done: str) -> Callable[[Any, argparse.Nam
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from gnomon.client import exits
+
     parser = argparse.ArgumentParser(
         prog="gnomon",
         description="Schedules and runs Docker-based batch jobs (Sundial-compatible REST API).",
+        epilog=exits.epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="COMMAND")
     servers: list[tuple[str, str, Command]] = [
@@ -185,9 +189,12 @@ def build_parser() -> argparse.ArgumentParser:
         ("migrate", "bring the store's schema up to date", _migrate),
     ]
     for name, text, handler in servers:
-        verbs.add_parser(name, help=text, description=text).set_defaults(handler=handler)
+        server = verbs.add_parser(name, help=text, description=text)
+        server.set_defaults(handler=handler)
+        _add_setting_flags(server, SERVER_FLAGS[name])
     _add_teardown(verbs)
     _add_client_verbs(verbs)
+    _add_completion(verbs, parser)
     return parser
 
 
@@ -213,13 +220,88 @@ def _add_teardown(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.set_defaults(handler=_teardown)
 
 
-def load_settings() -> Settings:
-    """Settings from the environment; exits with status 2 naming each bad variable."""
+def _add_completion(
+    verbs: argparse._SubParsersAction[argparse.ArgumentParser], root: argparse.ArgumentParser
+) -> None:
+    from gnomon.client import completion as scripts
+
+    text = "print a shell completion script (bash or zsh)"
+    hints = "\n".join(f"  {scripts.usage(shell)}" for shell in scripts.SHELLS)
+    completion = verbs.add_parser(
+        "completion",
+        help=text,
+        description=text,
+        epilog=f"install:\n{hints}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    completion.add_argument("shell", choices=scripts.SHELLS)
+    completion.set_defaults(handler=_completion, root_parser=root)
+
+
+def _completion(args: argparse.Namespace, _: Settings) -> int:
+    from gnomon.client import completion
+
+    sys.stdout.write(completion.completion_script(args.root_parser, args.shell))
+    return 0
+
+
+SETTING_FLAGS: dict[str, str] = {
+    "host": "address to listen on (GNOMON_HOST)",
+    "port": "port the API listens on (GNOMON_PORT)",
+    "metrics_port": "port of health and metrics (GNOMON_METRICS_PORT)",
+    "database_url": "SQLAlchemy URL of the store (GNOMON_DATABASE_URL)",
+    "executor": "backend of container tasks: docker, kubernetes or fake (GNOMON_EXECUTOR)",
+    "log_format": "text or json (GNOMON_LOG_FORMAT)",
+    "log_level": "level of Gnomon's own logs, such as DEBUG or INFO (GNOMON_LOG_LEVEL)",
+}
+"""Settings a server command takes as flags too; a flag wins over its environment variable."""
+
+_STORE_AND_LOGS = ["database_url", "log_format", "log_level"]
+SERVER_FLAGS: dict[str, list[str]] = {
+    "serve": ["host", "port", "executor", *_STORE_AND_LOGS],
+    "api": ["host", "port", *_STORE_AND_LOGS],
+    "scheduler": ["host", "metrics_port", "executor", *_STORE_AND_LOGS],
+    "operator": ["host", "metrics_port", *_STORE_AND_LOGS],
+    "migrate": _STORE_AND_LOGS,
+}
+
+
+def _add_setting_flags(parser: argparse.ArgumentParser, names: list[str]) -> None:
+    """`--port` and the like; values stay text so that Settings checks them as it checks the
+    environment, with the same message."""
+    group = parser.add_argument_group("settings (each overrides its GNOMON_ variable)")
+    for name in names:
+        metavar = name.split("_")[-1].upper()
+        group.add_argument(
+            f"--{name.replace('_', '-')}",
+            dest=f"setting_{name}",
+            metavar=metavar,
+            help=SETTING_FLAGS[name],
+        )
+
+
+def setting_overrides(args: argparse.Namespace) -> dict[str, str]:
+    """The settings given as flags, by field name."""
+    prefix = "setting_"
+    return {
+        key[len(prefix) :]: value
+        for key, value in vars(args).items()
+        if key.startswith(prefix) and value is not None
+    }
+
+
+def load_settings(overrides: dict[str, str] | None = None) -> Settings:
+    """Settings from the environment, `overrides` (from flags) first; exits with status 2 naming
+    each bad variable (and its flag, when the value came from one)."""
+    given = overrides or {}
     try:
-        return Settings()
+        return Settings(**given)  # type: ignore[arg-type]  # pydantic converts and checks text
     except ValidationError as exc:
         for error in exc.errors():
-            name = "GNOMON_" + "_".join(str(part) for part in error["loc"]).upper()
+            field = "_".join(str(part) for part in error["loc"])
+            name = "GNOMON_" + field.upper()
+            if field in given:
+                name += f" (--{field.replace('_', '-')})"
             print(f"gnomon: invalid setting {name}: {error['msg']}", file=sys.stderr)
         raise SystemExit(2) from None
 
@@ -244,7 +326,7 @@ def _discard_stdout() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    settings = load_settings()
+    settings = load_settings(setting_overrides(args))
     configure_logging(settings.log_level, settings.log_format)
     handler: Command = args.handler
     try:

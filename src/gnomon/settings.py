@@ -11,7 +11,7 @@ import os
 from enum import StrEnum
 from typing import Annotated, Any, Final
 
-from pydantic import BeforeValidator, Field, SecretStr, model_validator
+from pydantic import BeforeValidator, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gnomon.domain import limits
@@ -34,6 +34,8 @@ class LogFormat(StrEnum):
     TEXT = "text"
     JSON = "json"
 
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 KUBERNETES_NEEDS_PUBLIC_URL = (
     "required with GNOMON_EXECUTOR=kubernetes: the URL job pods call Gnomon back at, "
@@ -223,6 +225,14 @@ class Settings(BaseSettings):
     task_token_grace_seconds: float = Field(default=300.0, ge=0, le=limits.MAX_SECONDS)
     """How long after a task ended its own `GNOMON_TASK_TOKEN` still works for callbacks (late
     log lines); after that only the API token does."""
+
+    @field_validator("log_level")
+    @classmethod
+    def _check_log_level(cls, value: str) -> str:
+        # A level `logging` does not know would end start-up in a traceback, not a message.
+        if value.upper() not in LOG_LEVELS:
+            raise ValueError(f"must be one of {', '.join(LOG_LEVELS)} (any case)")
+        return value
 
     @model_validator(mode="after")
     def _check_read_token(self) -> Settings:

@@ -1,8 +1,8 @@
-"""What each client verb does and prints. Output is a plain table by default, JSON with -o json."""
+"""What each client verb does and prints. Output is an aligned table by default, JSON or YAML
+with -o json|yaml (see `gnomon.client.output`)."""
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -11,6 +11,7 @@ from urllib.parse import quote
 
 from gnomon.client.http import ApiClient, ApiError
 from gnomon.client.manifests import MANIFEST_SUFFIXES, load_definitions, manifest_files
+from gnomon.client.output import Cell, print_data, print_table
 from gnomon.domain import ManifestError
 
 _FOR_EVERY_DEFINITION: Final = (None, 401, 403)
@@ -87,43 +88,30 @@ def _error(message: str) -> None:
 
 def get_definitions(client: ApiClient, output: str) -> int:
     definitions = client.request("GET", "/api/process_definitions/")
-    if output == "json":
-        print(json.dumps(definitions, indent=2))
-        return 0
-    rows = [
-        [
+    print_definitions(definitions, output)
+    return 0
+
+
+def print_definitions(definitions: list[dict[str, Any]], output: str) -> None:
+    """As JSON or YAML, or a table (`wide` adds each definition's notifications count)."""
+    if output in ("json", "yaml"):
+        print_data(definitions, output)
+        return
+    headers = ["NAME", "SCHEDULE", "PAUSED", "TASKS"]
+    if output == "wide":
+        headers.append("NOTIFICATIONS")
+    rows: list[list[Cell]] = []
+    for d in definitions:
+        row: list[Cell] = [
             d["process_definition_name"],
             _schedule(d.get("schedule")),
             "yes" if d.get("paused") else "no",
             str(len(d["task_definitions"])),
         ]
-        for d in definitions
-    ]
-    _table(["NAME", "SCHEDULE", "PAUSED", "TASKS"], rows)
-    return 0
-
-
-def get_runs(client: ApiClient, definition: str | None, limit: int, output: str) -> int:
-    params: dict[str, Any] = {"max_records": limit}
-    if definition:
-        params["process_definition_name"] = definition
-    runs = client.request("GET", "/api/processes/", params=params)
-    if output == "json":
-        print(json.dumps(runs, indent=2))
-        return 0
-    rows = [
-        [
-            r["process_id"],
-            r["process_definition_name"],
-            r["status"],
-            r["start_time"],
-            r.get("end_time", "-"),
-            _attempts(r["task"]),
-        ]
-        for r in runs
-    ]
-    _table(["ID", "DEFINITION", "STATUS", "STARTED", "ENDED", "TASKS"], rows)
-    return 0
+        if output == "wide":
+            row.append(str(len(d.get("notifications") or [])))
+        rows.append(row)
+    print_table(headers, rows)
 
 
 def action(client: ApiClient, method: str, path: str, done: str, **params: Any) -> int:
@@ -140,20 +128,3 @@ def _schedule(schedule: dict[str, Any] | None) -> str:
     cron = schedule["cron_schedule"]
     fields = [cron[k] for k in ("minutes", "hours", "day_of_month", "month", "day_of_week")]
     return f"{' '.join(fields)} {cron.get('time_zone', 'UTC')}"
-
-
-def _attempts(tasks: list[dict[str, Any]]) -> str:
-    latest: dict[str, str] = {}
-    for task in sorted(tasks, key=lambda t: t["start_time"]):
-        latest[task["task_definition_name"]] = task["status"]
-    return ", ".join(f"{name}={status}" for name, status in latest.items()) or "-"
-
-
-def _table(header: list[str], rows: list[list[str]]) -> None:
-    widths = [max(len(str(c)) for c in column) for column in zip(header, *rows, strict=False)]
-    for row in [header, *rows]:
-        print(
-            "  ".join(
-                str(cell).ljust(width) for cell, width in zip(row, widths, strict=False)
-            ).rstrip()
-        )

@@ -30,6 +30,7 @@ from gnomon.runner.registry import make_runner
 from gnomon.scheduler.metrics import SchedulerMetrics
 from gnomon.scheduler.notifying import NotificationObserver
 from gnomon.scheduler.observer import CompositeObserver
+from gnomon.scheduler.retention import RetentionConfig
 from gnomon.scheduler.service import SchedulerConfig, SchedulerService
 from gnomon.scheduler.sink import StoreSink
 from gnomon.scheduler.wakeup import Wakeup
@@ -119,6 +120,12 @@ def start_scheduler(
         config=SchedulerConfig(
             lease_seconds=settings.scheduler_lease_seconds,
             max_sleep_seconds=settings.scheduler_max_sleep_seconds,
+            retention=RetentionConfig(
+                days=settings.retention_days,
+                keep_runs=settings.retention_keep_runs,
+                batch_runs=settings.retention_batch_runs,
+                interval_seconds=settings.retention_interval_seconds,
+            ),
         ),
         wakeup=wakeup,
         observer=CompositeObserver([metrics, notifications]),

@@ -11,6 +11,7 @@ from __future__ import annotations
 from gnomon.scheduler.metrics import SchedulerMetrics
 from gnomon.scheduler.notifying import NotificationObserver
 from gnomon.scheduler.observer import CompositeObserver, SchedulerObserver
+from gnomon.scheduler.retention import RetentionConfig
 from gnomon.scheduler.service import SchedulerConfig, SchedulerService
 from gnomon.scheduler.sink import StoreSink
 from gnomon.scheduler.wakeup import Wakeup
@@ -18,6 +19,7 @@ from gnomon.scheduler.wakeup import Wakeup
 __all__ = [
     "CompositeObserver",
     "NotificationObserver",
+    "RetentionConfig",
     "SchedulerConfig",
     "SchedulerMetrics",
     "SchedulerObserver",

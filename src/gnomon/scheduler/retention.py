@@ -51,6 +51,11 @@ class Retention:
     def enabled(self) -> bool:
         return self.config.days > 0
 
+    @property
+    def passing(self) -> bool:
+        """A pass is under way: it has batches left."""
+        return self._pass is not None
+
     def due(self, now: datetime, next_run: datetime | None) -> bool:
         if not self.enabled or (self.next_at is not None and now < self.next_at):
             return False

@@ -9,9 +9,11 @@ import sqlalchemy as sa
 from prometheus_client import CollectorRegistry
 from sqlalchemy.engine import Engine
 
+from gnomon.errors import StoreError
 from gnomon.scheduler.metrics import SchedulerMetrics
-from gnomon.scheduler.retention import RetentionConfig
+from gnomon.scheduler.retention import Retention, RetentionConfig
 from gnomon.scheduler.service import SchedulerConfig
+from gnomon.storage import transaction
 from tests.clock import FakeClock
 from tests.conftest import START
 from tests.history import add_run, orphans
@@ -98,3 +100,29 @@ def test_zero_days_keeps_everything(engine: Engine, clock: FakeClock) -> None:
     harness.tick()
     harness.advance(3600)
     assert _runs(engine) == 2
+
+
+class _Failing:
+    """A store session whose every statement fails, as one past its statement timeout does."""
+
+    def execute(self, *_: object, **__: object) -> object:
+        raise StoreError("canceling statement due to statement timeout")
+
+
+def test_a_failed_batch_is_retried_later_and_smaller(engine: Engine, clock: FakeClock) -> None:
+    retention = Retention(RetentionConfig(days=90, keep_runs=0, batch_runs=8))
+    now = clock.now()
+    for expected in (4, 2):
+        try:
+            retention.batch(_Failing(), now)  # type: ignore[arg-type]
+        except StoreError:
+            retention.failed(now)
+        assert retention.batch_runs == expected
+        assert retention.next_at == now + timedelta(seconds=600)
+        assert not retention.due(now + timedelta(seconds=599), None)
+        assert retention.due(now + timedelta(seconds=600), None)
+    for n in range(5):
+        add_run(engine, "a", OLD + timedelta(hours=n))
+    with transaction(engine) as session:
+        assert retention.batch(session, now).runs == 2
+    assert retention.batch_runs == 4, "grows back once batches commit"

@@ -46,6 +46,10 @@ class Retention:
         self.next_at: datetime | None = None
         """When the next batch (or pass) may run; None: at the first chance."""
         self._pass: tuple[RetentionRule, list[store.Bound]] | None = None
+        self.batch_runs = config.batch_runs
+        self._tried = config.batch_runs
+        """Runs in the next batch: halved after a failed batch (runs with huge logs can make
+        one outlast the store's statement timeout), grown back after each one that commits."""
 
     @property
     def enabled(self) -> bool:
@@ -63,12 +67,13 @@ class Retention:
 
     def batch(self, session: Session, now: datetime) -> PruneCounts:
         """Remove one batch; plans a new pass first when none is under way."""
+        self._tried = self.batch_runs
         if self._pass is None:
             rule = RetentionRule(now - timedelta(days=self.config.days), self.config.keep_runs)
             self._pass = (rule, store.plan(session=session, rule=rule))
         rule, bounds = self._pass
         doomed, exhausted = store.take(
-            session=session, bounds=bounds, rule=rule, limit=self.config.batch_runs
+            session=session, bounds=bounds, rule=rule, limit=self.batch_runs
         )
         counts = store.delete(session=session, runs=doomed)
         return self._advance(now, counts, exhausted)
@@ -79,6 +84,7 @@ class Retention:
         assert self._pass is not None
         bounds = self._pass[1]
         del bounds[:exhausted]
+        self.batch_runs = min(self.config.batch_runs, self.batch_runs * 2)
         if bounds:
             self.next_at = now + timedelta(seconds=self.config.pause_seconds)
         else:
@@ -87,6 +93,8 @@ class Retention:
         return counts
 
     def failed(self, now: datetime) -> None:
-        """The batch's transaction did not commit: start over with a fresh plan next time."""
+        """The batch's transaction did not commit: start over with a fresh plan and a smaller
+        batch next time."""
         self._pass = None
+        self.batch_runs = max(1, self._tried // 2)
         self.next_at = now + timedelta(seconds=self.config.interval_seconds)

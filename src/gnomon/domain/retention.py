@@ -12,6 +12,8 @@ from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Final
 
+from gnomon.errors import GnomonError
+
 MIN_AGE: Final = timedelta(hours=1)
 """The youngest history `gnomon prune` removes: a finished job may still send late log lines for
 a few minutes (its callback grace), and a slip of the finger (`0d`) must not empty the store."""
@@ -20,7 +22,7 @@ UNITS: Final = {"m": 60, "h": 3600, "d": 86_400, "w": 7 * 86_400}
 _AGE = re.compile(r"^\s*(\d{1,9})\s*([mhdw])\s*$")
 
 
-class AgeError(ValueError):
+class AgeError(GnomonError, ValueError):
     """An age such as `30d` that cannot be read, or lies outside the bounds."""
 
 

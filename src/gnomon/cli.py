@@ -8,6 +8,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -68,6 +69,51 @@ def _migrate(_: argparse.Namespace, settings: Settings) -> int:
     from gnomon.server import migrate
 
     return migrate(settings)
+
+
+def _prune(args: argparse.Namespace, settings: Settings) -> int:
+    from gnomon.domain.clock import SystemClock
+    from gnomon.prune import prune
+
+    keep = settings.retention_keep_runs if args.keep_runs is None else args.keep_runs
+    return prune(settings, SystemClock(), args.older_than, keep, dry_run=args.dry_run)
+
+
+def _age(text: str) -> timedelta:
+    from gnomon.domain.retention import AgeError, parse_age
+
+    try:
+        return parse_age(text)
+    except AgeError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _runs(text: str) -> int:
+    if not text.isdigit() or int(text) > 1_000_000:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of runs from 0 to 1000000")
+    return int(text)
+
+
+def _add_prune(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    text = "remove finished runs older than an age, with their tasks, logs and metadata"
+    parser = verbs.add_parser(
+        "prune",
+        help=text,
+        description=text + " (straight from the store at GNOMON_DATABASE_URL)",
+        epilog="exit status: 0 done (or nothing to remove), 1 the store failed, 2 bad arguments",
+    )
+    parser.add_argument(
+        "--older-than", type=_age, required=True, metavar="AGE", help="such as 30d, 12h or 90m"
+    )
+    parser.add_argument("--dry-run", action="store_true", help="only count, per definition")
+    parser.add_argument(
+        "--keep-runs",
+        type=_runs,
+        metavar="N",
+        help="newest runs kept per definition (default: GNOMON_RETENTION_KEEP_RUNS)",
+    )
+    _add_setting_flags(parser, _STORE_AND_LOGS)
+    parser.set_defaults(handler=_prune)
 
 
 DEFAULT_SERVER = "http://127.0.0.1:8080"
@@ -193,6 +239,7 @@ def build_parser() -> argparse.ArgumentParser:
         server.set_defaults(handler=handler)
         _add_setting_flags(server, SERVER_FLAGS[name])
     _add_teardown(verbs)
+    _add_prune(verbs)
     _add_client_verbs(verbs)
     _add_completion(verbs, parser)
     return parser

@@ -33,6 +33,7 @@ from gnomon.scheduler import SchedulerHealth
 from gnomon.scheduler.metrics import SchedulerMetrics
 from gnomon.scheduler.notifying import NotificationObserver
 from gnomon.scheduler.observer import CompositeObserver
+from gnomon.scheduler.retention import RetentionConfig
 from gnomon.scheduler.service import SchedulerConfig, SchedulerService
 from gnomon.scheduler.sink import StoreSink
 from gnomon.scheduler.wakeup import Wakeup
@@ -126,6 +127,12 @@ def start_scheduler(
             lease_seconds=settings.scheduler_lease_seconds,
             max_sleep_seconds=settings.scheduler_max_sleep_seconds,
             max_running_tasks=settings.running_task_limit(),
+            retention=RetentionConfig(
+                days=settings.retention_days,
+                keep_runs=settings.retention_keep_runs,
+                batch_runs=settings.retention_batch_runs,
+                interval_seconds=settings.retention_interval_seconds,
+            ),
         ),
         wakeup=wakeup,
         observer=CompositeObserver([metrics, notifications]),

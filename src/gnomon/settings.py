@@ -226,6 +226,21 @@ class Settings(BaseSettings):
     """How long after a task ended its own `GNOMON_TASK_TOKEN` still works for callbacks (late
     log lines); after that only the API token does."""
 
+    # -- retention (bounded history) -------------------------------------------------------------
+
+    retention_days: int = Field(default=90, ge=0, le=36_500)
+    """Days a finished run (its tasks, log lines and metadata) is kept before the scheduler
+    removes it; 0 keeps every run forever."""
+
+    retention_keep_runs: int = Field(default=100, ge=0, le=1_000_000)
+    """Newest runs of each definition kept whatever their age."""
+
+    retention_batch_runs: int = Field(default=200, ge=1, le=10_000)
+    """Runs removed per store transaction; a short pause separates two batches."""
+
+    retention_interval_seconds: float = Field(default=600.0, ge=1, le=limits.MAX_SECONDS)
+    """How often the scheduler looks for runs past the retention period."""
+
     @field_validator("log_level")
     @classmethod
     def _check_log_level(cls, value: str) -> str:

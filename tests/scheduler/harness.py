@@ -14,6 +14,7 @@ from gnomon.domain.definitions import ProcessDefinition
 from gnomon.domain.runs import Process
 from gnomon.runner.base import Attempt, ExecutorStatus
 from gnomon.runner.fake import FakeRunner
+from gnomon.scheduler.observer import SchedulerObserver
 from gnomon.scheduler.service import SchedulerConfig, SchedulerService
 from gnomon.scheduler.sink import StoreSink
 from gnomon.storage import definitions, run_requests
@@ -30,6 +31,8 @@ class Harness:
         holder: str = "test",
         changes: ChangePublisher | None = None,
         max_running_tasks: int | None = None,
+        config: SchedulerConfig | None = None,
+        observer: SchedulerObserver | None = None,
     ) -> None:
         self.engine = engine
         self.clock = clock
@@ -43,9 +46,11 @@ class Harness:
             engine,
             factory,
             clock,
-            config=SchedulerConfig(
+            config=config
+            or SchedulerConfig(
                 lease_seconds=15, max_sleep_seconds=5, max_running_tasks=max_running_tasks
             ),
+            observer=observer,
             holder=holder,
             backend="fake",
             changes=changes,

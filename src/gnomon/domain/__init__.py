@@ -42,6 +42,7 @@ from gnomon.domain.manifests import (
     body_from_manifest,
     manifest_from_body,
 )
+from gnomon.domain.retention import AgeError, PruneCounts, RetentionRule, parse_age
 from gnomon.domain.runs import ExecutionStateEntry, LogEntry, MetadataEntry, Process, Task
 from gnomon.domain.stored import read_stored
 from gnomon.domain.summary import DID_NOT_RUN, task_summary
@@ -66,6 +67,7 @@ __all__ = [
     "MAX_ENV_VALUE_CHARS",
     "MAX_LOG_MESSAGE_CHARS",
     "NAME_PATTERN",
+    "AgeError",
     "BatchImageCommand",
     "Clock",
     "CronExpression",
@@ -89,6 +91,8 @@ __all__ = [
     "ProcessDefinitionSpec",
     "ProcessSchedule",
     "ProcessStatus",
+    "PruneCounts",
+    "RetentionRule",
     "ShellScriptCommand",
     "SystemClock",
     "Task",
@@ -110,6 +114,7 @@ __all__ = [
     "manifest_from_body",
     "model_problems",
     "naming",
+    "parse_age",
     "parse_cron",
     "problems_in",
     "read_stored",

@@ -12,6 +12,7 @@ from gnomon.scheduler.health import SchedulerHealth
 from gnomon.scheduler.metrics import SchedulerMetrics
 from gnomon.scheduler.notifying import NotificationObserver
 from gnomon.scheduler.observer import CompositeObserver, SchedulerObserver
+from gnomon.scheduler.retention import RetentionConfig
 from gnomon.scheduler.service import SchedulerConfig, SchedulerService
 from gnomon.scheduler.sink import StoreSink
 from gnomon.scheduler.wakeup import Wakeup
@@ -19,6 +20,7 @@ from gnomon.scheduler.wakeup import Wakeup
 __all__ = [
     "CompositeObserver",
     "NotificationObserver",
+    "RetentionConfig",
     "SchedulerConfig",
     "SchedulerHealth",
     "SchedulerMetrics",

@@ -70,6 +70,11 @@ class SchedulerMetrics(SchedulerObserver):
             "Scheduler wake-ups that failed as a whole on an unexpected error (the loop went on)",
             registry=registry,
         )
+        self.pruned_runs = Counter(
+            "gnomon_retention_pruned_runs_total",
+            "Finished runs removed by retention (with their tasks, logs and metadata)",
+            registry=registry,
+        )
         self.running_processes = Gauge(
             "gnomon_running_processes", "Runs in progress", registry=registry
         )
@@ -127,6 +132,9 @@ class SchedulerMetrics(SchedulerObserver):
 
     def loop_failed(self) -> None:
         self.loop_errors.inc()
+
+    def runs_pruned(self, count: int) -> None:
+        self.pruned_runs.inc(count)
 
     def wake_finished(self, seconds: float) -> None:
         self.wake_duration.observe(seconds)

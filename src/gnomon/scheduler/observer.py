@@ -60,6 +60,9 @@ class SchedulerObserver:
     def loop_failed(self) -> None:
         """A whole wake-up raised unexpectedly; the loop goes on after a pause."""
 
+    def runs_pruned(self, count: int) -> None:
+        """Retention removed `count` finished runs (called after the store committed it)."""
+
 
 class CompositeObserver(SchedulerObserver):
     def __init__(self, observers: Sequence[SchedulerObserver]) -> None:
@@ -94,3 +97,7 @@ class CompositeObserver(SchedulerObserver):
     def loop_failed(self) -> None:
         for observer in self.observers:
             observer.loop_failed()
+
+    def runs_pruned(self, count: int) -> None:
+        for observer in self.observers:
+            observer.runs_pruned(count)

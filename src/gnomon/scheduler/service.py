@@ -43,6 +43,7 @@ from gnomon.scheduler.isolation import describe
 from gnomon.scheduler.metrics import SchedulerMetrics
 from gnomon.scheduler.observer import SchedulerObserver
 from gnomon.scheduler.process_book import ProcessBook
+from gnomon.scheduler.retention import Retention, RetentionConfig
 from gnomon.scheduler.sink import StoreSink
 from gnomon.scheduler.wakeup import Wakeup
 from gnomon.storage import Engine, Session, WriteBatch, transaction
@@ -63,6 +64,8 @@ class SchedulerConfig:
     definitions_refresh_seconds: float = 30.0
     max_running_tasks: int | None = None
     """At most this many attempts run at once, the others wait for a slot; None for no limit."""
+    retention: RetentionConfig | None = None
+    """None keeps every run forever (the server passes the GNOMON_RETENTION_* settings)."""
 
 
 class SchedulerService:
@@ -107,6 +110,8 @@ class SchedulerService:
         self._refreshed_at: datetime | None = None
         self._lease_period = timedelta(seconds=self.config.lease_seconds)
         self._stop = threading.Event()
+        retention = self.config.retention
+        self.retention = Retention(retention) if retention and retention.days > 0 else None
         self.ended: str | None = None
         """Why `run()` ended without `stop()`; None while it runs or after a requested stop."""
         self.metrics = metrics
@@ -190,7 +195,32 @@ class SchedulerService:
         self._apply(effects)
         if self.metrics is not None:
             self.metrics.wake_finished(time.perf_counter() - started)
+        self._prune()
         return self._next_wake(now)
+
+    def _prune(self) -> None:
+        """One retention batch when one is due and no due run is near, in a fenced transaction
+        of its own: a failed batch costs history a delay, never a run its start."""
+        retention, lease, now = self.retention, self.lease, self.clock.now()
+        if retention is None or lease is None or self.definitions.burst_pending(now):
+            return
+        if not retention.due(now, self.definitions.next_due()):
+            return
+        try:
+            with transaction(self.engine) as session:
+                leases.fence(session=session, lease=lease, now=now, idle_limit=self._lease_period)
+                counts = retention.batch(session, now)
+        except leases.LeaseLostError:
+            retention.failed(now)
+            self._lost_lease()
+            return
+        except Exception:  # the store's or an unexpected error: scheduling goes on regardless
+            log.exception("retention batch failed; the next pass tries again")
+            retention.failed(now)
+            return
+        if counts.runs:
+            log.info("retention removed %s", counts.describe())
+            _guarded(self.observer.runs_pruned, counts.runs)
 
     def _recover(self, now: datetime) -> datetime:
         """Forget what the failed wake-up did in memory; keep what executors reported."""
@@ -242,6 +272,10 @@ class SchedulerService:
             candidates.append(
                 self.lease.expires_at - timedelta(seconds=self.config.lease_seconds * 2 / 3)
             )
+        # A batch held back by a near due run is retried at the wake-up for that run, not before.
+        pruning = self.retention.next_at if self.retention and self.lease else None
+        if pruning is not None and pruning > now:
+            candidates.append(pruning)
         for when in (self.definitions.next_due(), self.processes.next_wake()):
             if when is not None:
                 candidates.append(when)

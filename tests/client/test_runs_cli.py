@@ -346,7 +346,26 @@ def test_bad_usage_exits_2(capsys: pytest.CaptureFixture[str], args: tuple[str, 
     assert capsys.readouterr().err
 
 
-@pytest.mark.parametrize("args", [("logs", "x"), ("describe", "run", "x"), ("get", "run", "x")])
+@pytest.mark.parametrize("verb", [("logs",), ("describe", "run"), ("get", "run")])
+def test_a_run_id_that_is_no_uuid_is_bad_usage(
+    capsys: pytest.CaptureFixture[str], verb: tuple[str, ...]
+) -> None:
+    # No server answers: the id is refused before any request.
+    code = main([*verb, "nonexistent", "--server", "http://127.0.0.1:1"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err == (
+        "gnomon: 'nonexistent' is not a run id: "
+        "run ids are UUIDs, as `gnomon get runs` prints them\n"
+    )
+
+
+SOME_RUN = "9a33f765-f9ed-401b-a545-1c7cffba1f68"
+
+
+@pytest.mark.parametrize(
+    "args", [("logs", SOME_RUN), ("describe", "run", SOME_RUN), ("get", "run", SOME_RUN)]
+)
 def test_an_unreachable_server_exits_1(
     capsys: pytest.CaptureFixture[str], args: tuple[str, ...]
 ) -> None:

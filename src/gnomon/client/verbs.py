@@ -9,6 +9,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
+from uuid import UUID
 
 from gnomon.client import describe, exits, follow, runs
 from gnomon.client.http import ApiClient
@@ -124,6 +125,8 @@ def get(client: ApiClient, args: argparse.Namespace) -> int:
             f"get {args.what}: "
             + (f"give a {NEEDS_NAME[args.what]}" if args.what in NEEDS_NAME else "takes no name")
         )
+    if args.what == "run" and not _is_run_id(args.name):
+        return _usage(_not_a_run_id(args.name))
     if args.what == "run":
         return runs.show_run(client, args.name, args.output)
     if args.what == "definition":
@@ -147,11 +150,15 @@ def trigger(client: ApiClient, args: argparse.Namespace) -> int:
 
 
 def logs(client: ApiClient, args: argparse.Namespace) -> int:
+    if not _is_run_id(args.run_id):
+        return _usage(_not_a_run_id(args.run_id))
     poller = Poller(args.interval, args.timeout) if args.follow else None
     return follow.logs(client, args.run_id, args.task, args.output, poller)
 
 
 def describe_one(client: ApiClient, args: argparse.Namespace) -> int:
+    if args.what == "run" and not _is_run_id(args.name):
+        return _usage(_not_a_run_id(args.name))
     if args.output in ("json", "yaml"):  # the data `describe` reads, as `get` prints it
         if args.what == "run":
             return runs.show_run(client, args.name, args.output)
@@ -164,3 +171,15 @@ def describe_one(client: ApiClient, args: argparse.Namespace) -> int:
 def _usage(message: str) -> int:
     print(f"gnomon: {message}", file=sys.stderr)
     return exits.USAGE
+
+
+def _is_run_id(text: str) -> bool:
+    try:
+        UUID(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _not_a_run_id(text: str) -> str:
+    return f"{text!r} is not a run id: run ids are UUIDs, as `gnomon get runs` prints them"

@@ -13,7 +13,14 @@ from rich.text import Text
 from gnomon.client.graph import task_tree
 from gnomon.client.http import ApiClient, ApiError
 from gnomon.client.output import Cell, print_data, print_renderable, print_table, status
-from gnomon.client.runs import RunFilter, duration, get_run, list_runs, runs_table
+from gnomon.client.runs import (
+    RunFilter,
+    attempts_table,
+    duration,
+    get_run,
+    list_runs,
+    runs_table,
+)
 from gnomon.client.times import absolute, ago, parse_wire
 from gnomon.domain import DID_NOT_RUN, CronExpression, task_summary
 
@@ -49,7 +56,9 @@ def describe_run(client: ApiClient, run_id: str) -> int:
     _section("Tasks")
     print_table(["TASK", "SUMMARY"], [[name, text] for name, text in summaries.items()])
     _section("Attempts")
-    print_table(*_attempts(run["task"], now))
+    print_table(
+        *attempts_table(run["task"], lambda started: _when(started, now), now, with_task_id=True)
+    )
     _section("Metadata")
     _metadata(run["task"])
     _section("Graph")
@@ -90,26 +99,6 @@ def _summaries(run: dict[str, Any], definition: dict[str, Any] | None) -> dict[s
         latest = tries[-1]
         summaries[name] = task_summary(latest["status"], len(tries), latest.get("reason"))
     return summaries
-
-
-def _attempts(tasks: list[dict[str, Any]], now: datetime) -> tuple[list[str], list[list[Cell]]]:
-    headers = ["TASK", "ATTEMPT", "STATUS", "STARTED", "DURATION", "REASON", "TASK ID"]
-    rows: list[list[Cell]] = []
-    for task in sorted(tasks, key=lambda t: t["start_time"]):
-        started = parse_wire(task["start_time"])
-        ended = parse_wire(task["end_time"]) if task.get("end_time") else None
-        rows.append(
-            [
-                task["task_definition_name"],
-                str(task["previous_attempt_count"] + 1),
-                status(task["status"]),
-                _when(started, now),
-                duration(started, ended, now),
-                task.get("reason") or "-",
-                task["task_id"],
-            ]
-        )
-    return headers, rows
 
 
 def _metadata(tasks: list[dict[str, Any]]) -> None:

@@ -101,23 +101,37 @@ def show_run(client: ApiClient, run_id: str, output: str) -> int:
         print_data(run, output)
         return 0
     now = datetime.now(UTC)
+
+    def when(started: datetime) -> str:
+        return absolute(started) if output == "wide" else ago(started, now)
+
+    print_table(*attempts_table(run["task"], when, now, with_task_id=False))
+    return 0
+
+
+def attempts_table(
+    tasks: list[dict[str, Any]],
+    when: Callable[[datetime], str],
+    now: datetime,
+    *,
+    with_task_id: bool,
+) -> tuple[list[str], list[list[Cell]]]:
+    """A run's attempts in start order: headers and rows, start times written by `when`."""
     headers = ["TASK", "ATTEMPT", "STATUS", "STARTED", "DURATION", "REASON"]
     rows: list[list[Cell]] = []
-    for task in sorted(run["task"], key=lambda t: t["start_time"]):
+    for task in sorted(tasks, key=lambda t: t["start_time"]):
         started = parse_wire(task["start_time"])
         ended = parse_wire(task["end_time"]) if task.get("end_time") else None
-        rows.append(
-            [
-                task["task_definition_name"],
-                str(task["previous_attempt_count"] + 1),
-                status(task["status"]),
-                absolute(started) if output == "wide" else ago(started, now),
-                duration(started, ended, now),
-                task.get("reason") or "-",
-            ]
-        )
-    print_table(headers, rows)
-    return 0
+        row: list[Cell] = [
+            task["task_definition_name"],
+            str(task["previous_attempt_count"] + 1),
+            status(task["status"]),
+            when(started),
+            duration(started, ended, now),
+            task.get("reason") or "-",
+        ]
+        rows.append([*row, task["task_id"]] if with_task_id else row)
+    return ([*headers, "TASK ID"] if with_task_id else headers), rows
 
 
 def watch_runs(client: ApiClient, query: RunFilter, output: str, poller: Poller) -> int:

@@ -56,12 +56,7 @@ async def healthcheck(request: Request) -> JSONResponse:
     # Async, with no thread-pool dependency: it must answer even when hung requests hold every
     # worker thread.
     context: AppContext = request.app.state.context
-    body = {"status": "ok", "store": "ok"}
-    if context.scheduler_health is not None:
-        dead = context.scheduler_health()
-        body["scheduler"] = dead or "ok"
-        if dead:
-            body["status"] = "unavailable"
+    body = _with_scheduler(context, {"status": "ok", "store": "ok"})
     problem = await store_problem(request)
     if problem is not None:
         body["status"], body["store"] = "unavailable", problem
@@ -92,13 +87,19 @@ async def livez(request: Request) -> JSONResponse:
     """The liveness probe: 200 while the process serves requests (and its scheduler loop, where
     one runs, is alive); 503 when a restart would help. It never asks the store."""
     context: AppContext = request.app.state.context
-    body = {"status": "ok", "store": "not checked"}
+    body = _with_scheduler(context, {"status": "ok", "store": "not checked"})
+    return JSONResponse(body, 200 if body["status"] == "ok" else 503)
+
+
+def _with_scheduler(context: AppContext, body: dict[str, str]) -> dict[str, str]:
+    """`body` with the scheduler loop's state, where one runs in this process: a dead loop is
+    `unavailable`."""
     if context.scheduler_health is not None:
         dead = context.scheduler_health()
         body["scheduler"] = dead or "ok"
         if dead:
             body["status"] = "unavailable"
-    return JSONResponse(body, 200 if body["status"] == "ok" else 503)
+    return body
 
 
 async def store_problem(request: Request) -> str | None:

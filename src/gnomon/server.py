@@ -301,40 +301,50 @@ def run_scheduler(settings: Settings) -> int:
         feed, relay = change_feed(engine, listen=False)  # it tells the API processes' pages
         scheduler = start_scheduler(settings, engine, registry, wakeup, feed)
         health = SchedulerHealth(scheduler.service, scheduler.thread, StoreProbe(engine))
-        probes.start(live=health.live, ready=health.ready)
-        try:
-            freeze_startup_heap()
-            wait_for_stop(until_ends=scheduler.thread)
-        finally:
-            scheduler.stop()
-            if listener is not None:
-                listener.stop()
-            if relay is not None:
-                relay.stop()
+        # Signals are caught before the probes answer: a supervisor that stops the process as
+        # soon as it looks healthy must get the graceful stop, not the default death by SIGTERM.
+        with stop_signals() as stop:
+            probes.start(live=health.live, ready=health.ready)
+            try:
+                freeze_startup_heap()
+                wait_for_stop(stop, until_ends=scheduler.thread)
+            finally:
+                scheduler.stop()
+                if listener is not None:
+                    listener.stop()
+                if relay is not None:
+                    relay.stop()
     finally:
         probes.close()
     return scheduler.exit_code()
 
 
-def wait_for_stop(until_ends: threading.Thread) -> None:
-    """Block until SIGINT or SIGTERM (in the main thread), or until the thread `until_ends` ends
-    (the scheduler's: a process without it must not look alive)."""
+@contextmanager
+def stop_signals() -> Iterator[threading.Event]:
+    """An event that SIGINT and SIGTERM set while the block runs (in the main thread; elsewhere
+    signals cannot be caught, and only the event is given)."""
     stop = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in STOP_SIGNALS}
+    try:
+        yield stop
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def wait_for_stop(stop: threading.Event, until_ends: threading.Thread) -> None:
+    """Block until `stop` is set (see `stop_signals`) or the thread `until_ends` ends (the
+    scheduler's: a process without it must not look alive)."""
 
     def watch() -> None:
         until_ends.join()
         stop.set()
 
     threading.Thread(target=watch, name="gnomon-scheduler-watch", daemon=True).start()
-    if threading.current_thread() is not threading.main_thread():
-        stop.wait()
-        return
-    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in STOP_SIGNALS}
-    try:
-        stop.wait()
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+    stop.wait()
 
 
 def freeze_startup_heap() -> None:

@@ -36,6 +36,11 @@ class LogFormat(StrEnum):
 
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+# Kubernetes' own name rules (a namespace is a DNS label, a service account a DNS subdomain), so a
+# bad name is refused at start-up, not by the API server on every Job; and its int32 fields' limit.
+DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+INT32_MAX = 2**31 - 1
 
 KUBERNETES_NEEDS_PUBLIC_URL = (
     "required with GNOMON_EXECUTOR=kubernetes: the URL job pods call Gnomon back at, "
@@ -107,14 +112,16 @@ class Settings(BaseSettings):
     max_log_lines_per_task: int = Field(default=10_000, ge=1)
     """Container output lines kept per task; older lines are dropped and counted."""
 
-    kubernetes_namespace: str = "default"
+    kubernetes_namespace: str = Field(default="default", pattern=DNS_LABEL, max_length=63)
     """Namespace of the Kubernetes Jobs (and their token Secrets) that run tasks."""
 
-    kubernetes_service_account: str | None = None
+    kubernetes_service_account: Annotated[str | None, BeforeValidator(_empty_is_unset)] = Field(
+        default=None, pattern=DNS_SUBDOMAIN, max_length=253
+    )
     """Service account of job pods; default: the namespace's `default` account. Its token is mounted
     only when a task's command sets `mount_service_account_token`."""
 
-    kubernetes_job_ttl_seconds: int = Field(default=3600, ge=0)
+    kubernetes_job_ttl_seconds: int = Field(default=3600, ge=0, le=INT32_MAX)
     """How long a finished job Job and its pod are kept: its `ttlSecondsAfterFinished`, and where
     the API server ignores that field (Kubernetes 1.20), the executor deletes the Job itself."""
 

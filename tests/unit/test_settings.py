@@ -150,3 +150,49 @@ def test_a_bad_running_task_limit_stops_start_up_with_one_line(
     assert result.returncode == 2
     assert result.stderr.startswith("gnomon: invalid setting GNOMON_MAX_RUNNING_TASKS: ")
     assert message in result.stderr and result.stderr.count("\n") == 1  # no traceback
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("GNOMON_METRICS_PORT", "0", "greater than or equal to 1"),
+        ("GNOMON_METRICS_PORT", "65536", "less than or equal to 65535"),
+        ("GNOMON_RETENTION_DAYS", "-1", "greater than or equal to 0"),
+        ("GNOMON_RETENTION_DAYS", "36501", "less than or equal to 36500"),
+        ("GNOMON_RETENTION_KEEP_RUNS", "1e9", "valid integer"),
+        ("GNOMON_RETENTION_BATCH_RUNS", "0", "greater than or equal to 1"),
+        ("GNOMON_RETENTION_INTERVAL_SECONDS", "nan", "Input should be"),
+        ("GNOMON_RETENTION_INTERVAL_SECONDS", "inf", "less than or equal to"),
+        ("GNOMON_KUBERNETES_SERVICE_ACCOUNT", "Tasks_Runner", "should match pattern"),
+        ("GNOMON_KUBERNETES_SERVICE_ACCOUNT", "a" * 254, "at most 253 characters"),
+        ("GNOMON_KUBERNETES_NAMESPACE", "batch.jobs", "should match pattern"),
+        ("GNOMON_KUBERNETES_JOB_TTL_SECONDS", "2147483648", "less than or equal to 2147483647"),
+    ],
+)
+def test_a_bad_value_of_this_release_settings_is_one_line_and_exit_2(
+    tmp_path: Path, variable: str, value: str, message: str
+) -> None:
+    """Every number and name from outside has a bound, checked before anything starts."""
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src"),
+        variable: value,
+        "GNOMON_DATABASE_URL": f"sqlite:///{tmp_path / 'g.db'}",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "gnomon", "scheduler"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"gnomon: invalid setting {variable}: ")
+    assert message in result.stderr and result.stderr.count("\n") == 1  # no traceback
+    assert not (tmp_path / "g.db").exists()  # refused before the store was opened
+
+
+def test_task_service_account_names_kubernetes_accepts(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, expected in (("gnomon-tasks", "gnomon-tasks"), ("a.b-c", "a.b-c"), ("", None)):
+        monkeypatch.setenv("GNOMON_KUBERNETES_SERVICE_ACCOUNT", name)
+        assert Settings().kubernetes_service_account == expected

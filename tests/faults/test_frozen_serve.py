@@ -40,7 +40,11 @@ def pair(
     for name in ("first", "second"):
         folder = tmp_path / name
         folder.mkdir()
-        servers.append(Gnomon(folder, GNOMON_DATABASE_URL=url))
+        # Both runs' tasks run at once while the first server is frozen: no slot limit between
+        # them (the default is 4 per CPU), which is not what this test is about.
+        servers.append(
+            Gnomon(folder, GNOMON_DATABASE_URL=url, GNOMON_MAX_RUNNING_TASKS=str(4 * TASKS))
+        )
     yield servers[0], servers[1]
     for server in servers:
         if server.process is not None and server.process.poll() is None:

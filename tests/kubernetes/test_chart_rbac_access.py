@@ -84,6 +84,17 @@ def layout(
     request: pytest.FixtureRequest, helm: Path, kubectl: Path, kubeconfig: str
 ) -> Iterator[Layout]:
     """The chart's accounts, RBAC and Secret applied to fresh namespaces, as one layout says."""
+    # kubectl resolves `kopfpeerings.kopf.dev` and the like through discovery: without the CRDs a
+    # fresh API server answers "no" for a resource it does not know, whatever the RBAC says.
+    kubectl_run(
+        kubectl,
+        kubeconfig,
+        "apply",
+        "--server-side",
+        "--force-conflicts",
+        "-f",
+        str(REPO_ROOT / "crds"),
+    )
     suffix = uuid.uuid4().hex[:8]
     release = f"gnomon-rbac-{suffix}"
     values: list[str] = []

@@ -246,6 +246,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_teardown(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from gnomon.client.verbs import positive_seconds
+
     text = (
         "before removing Gnomon from a cluster: stop its operator and scheduler, remove its "
         "finalizer from ProcessDefinitions, delete its task Jobs and Secrets"
@@ -260,7 +262,7 @@ def _add_teardown(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument(
         "--timeout",
-        type=float,
+        type=positive_seconds,
         default=300.0,
         help="seconds to wait for each Deployment's pods to go (default %(default)g)",
     )

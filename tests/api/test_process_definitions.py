@@ -68,6 +68,18 @@ def test_the_service_account_token_opt_in_comes_back_only_when_sent(client: Test
         assert "ignore it" in field["description"]
 
 
+@pytest.mark.parametrize("value", ["yes", "true", 1, [], {"value": True}, "\u0000"])
+def test_the_service_account_token_opt_in_is_a_strict_boolean(
+    client: TestClient, value: Any
+) -> None:
+    task = docker_task("a")
+    task["executable"]["docker_image_command"]["mount_service_account_token"] = value
+    response = put(client, definition("strict-token", task))
+    assert response.status_code == 400, response.text
+    assert "mount_service_account_token" in response.text
+    assert client.get(f"{BASE}/strict-token").status_code == 404  # nothing stored
+
+
 def test_dependencies_come_back_exactly_as_sent(client: TestClient) -> None:
     body = definition(
         "deps",

@@ -74,3 +74,11 @@ def test_an_unreachable_store_changes_nothing(tmp_path: Path) -> None:
     )
     assert result.returncode == 1
     assert "cannot reach the store" in _one_line(result.stderr)
+
+
+def test_a_timeout_that_is_no_number_of_seconds(tmp_path: Path) -> None:
+    for value in ("nan", "inf", "-5", "0", "1e300", "soon"):
+        result = run_teardown("--timeout", value, KUBECONFIG=str(tmp_path / "none"))
+        assert result.returncode == 2, (value, result.stderr)
+        assert "is not a number of seconds above 0" in result.stderr
+        assert "Traceback" not in result.stderr

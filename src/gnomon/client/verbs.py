@@ -95,12 +95,13 @@ def _add_interval(parser: argparse.ArgumentParser) -> None:
 def _add_timeout(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--timeout",
-        type=_seconds,
+        type=positive_seconds,
         help=f"give up waiting after this many seconds (exit {exits.TIMED_OUT})",
     )
 
 
-def _seconds(text: str) -> float:
+def positive_seconds(text: str) -> float:
+    """An argparse type: a number of seconds above 0 and below 10^7 (not NaN, not infinite)."""
     try:
         value = float(text)
     except ValueError:
@@ -111,7 +112,7 @@ def _seconds(text: str) -> float:
 
 
 def _interval(text: str) -> float:
-    value = _seconds(text)
+    value = positive_seconds(text)
     if value < MIN_INTERVAL:  # a smaller one would be a busy loop against the server
         raise argparse.ArgumentTypeError(f"{text!r} is below {MIN_INTERVAL} seconds")
     return value

@@ -246,7 +246,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_teardown(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from gnomon.client.verbs import positive_seconds
+    from gnomon.client import positive_seconds
 
     text = (
         "before removing Gnomon from a cluster: stop its operator and scheduler, remove its "

@@ -43,6 +43,8 @@ WAITING_FOR_A_SLOT = (
     "Waiting for a slot: {running} of {limit} tasks running (GNOMON_MAX_RUNNING_TASKS)"
 )
 EventQueue = queue.SimpleQueue[tuple[AttemptState, datetime]]
+Queued = tuple[ProcessState, str, AttemptRecord]
+"""An attempt waiting for a slot: its run, its task definition's name and its record."""
 
 
 class ProcessBook:
@@ -70,6 +72,10 @@ class ProcessBook:
         """At most this many attempts run at once (`rules.slots`); None for no limit."""
         self.waiting_count = 0
         """Attempts left waiting for a slot by the last `admit_waiting`."""
+        self._queued: dict[str, Queued] = {}
+        """Attempts that were waiting for a slot when last seen, by task id: `admit_waiting`
+        looks at these alone, not at every running process, so a burst of ten thousand runs
+        does not rescan the runs it already started at each of its wake-ups."""
         self.states: dict[str, ProcessState] = {}
         self.owners: dict[str, str] = {}
         """task id → process id, for every attempt of a running process."""
@@ -130,6 +136,10 @@ class ProcessBook:
             )
             self.owners[task.task_id] = state.process_id
         self.states[state.process_id] = state
+        for name, attempts in state.attempts.items():
+            for attempt in attempts:
+                if attempt.waiting:
+                    self._queued[attempt.task_id] = (state, name, attempt)
         self.dirty.add(state.process_id)
         return state
 
@@ -395,8 +405,10 @@ class ProcessBook:
             attempts=len(attempts),
             now=now,
         )
-        attempts.append(AttemptRecord(task_id=task_id, started_at=now, status=TaskStatus.PENDING))
+        attempt = AttemptRecord(task_id=task_id, started_at=now, status=TaskStatus.PENDING)
+        attempts.append(attempt)
         self.owners[task_id] = process.process_id
+        self._queued[task_id] = (process, task.task_definition_name, attempt)
 
     # -- slots ----------------------------------------------------------------------------------
 
@@ -405,21 +417,16 @@ class ProcessBook:
         others gets its "waiting for a slot" log entry, once. Called after each phase that may
         queue attempts, before its writes are flushed, so most new attempts are written once,
         already running."""
-        running, waiting = 0, []
-        records: dict[str, tuple[ProcessState, str, AttemptRecord]] = {}
-        for process in self.states.values():
-            for name, attempts in process.attempts.items():
-                if process.task(name) is None:
-                    continue  # not a task of this run's (filtered) graph: it never starts here
-                for attempt in attempts:
-                    running += attempt.running
-                    if attempt.waiting:
-                        waiting.append(Waiting(_queue_key(process, name), attempt.task_id))
-                        records[attempt.task_id] = (process, name, attempt)
+        waiting, records = self._still_waiting()
+        if not waiting:
+            self.waiting_count = 0
+            return
+        running = self._running_count() if self.max_running_tasks is not None else 0
         chosen = admit(waiting, running, self.max_running_tasks)
         tokens = self.batch.admit([item.task_id for item in chosen], now)
         for item in chosen:
             process, name, attempt = records.pop(item.task_id)
+            del self._queued[item.task_id]
             attempt.status, attempt.started_at = TaskStatus.RUNNING, now
             effects.starts.append(self._attempt(process, name, attempt, tokens[item.task_id]))
             effects.changed.append(process.process_id)
@@ -433,6 +440,31 @@ class ProcessBook:
                 self.batch.log(attempt.task_id, message, now)
                 attempt.waiting_logged = True
                 effects.changed.append(process.process_id)
+
+    def _still_waiting(self) -> tuple[list[Waiting], dict[str, Queued]]:
+        """The queued attempts still waiting, in a run this book still tracks; the others (ended,
+        killed unstarted, their run finished) leave the queue. An attempt of a task outside its
+        run's (filtered) graph never starts here, and leaves it too."""
+        waiting: list[Waiting] = []
+        records: dict[str, Queued] = {}
+        for task_id, (process, name, attempt) in list(self._queued.items()):
+            tracked = self.states.get(process.process_id) is process
+            if not (tracked and attempt.waiting and process.task(name) is not None):
+                del self._queued[task_id]
+                continue
+            waiting.append(Waiting(_queue_key(process, name), task_id))
+            records[task_id] = (process, name, attempt)
+        return waiting, records
+
+    def _running_count(self) -> int:
+        """Attempts holding a slot now (asked only when slots are limited)."""
+        return sum(
+            attempt.running
+            for process in self.states.values()
+            for name, attempts in process.attempts.items()
+            if process.task(name) is not None
+            for attempt in attempts
+        )
 
     def _wake_at_deadline(self, process: ProcessState, name: str, attempt: AttemptRecord) -> None:
         """Its runtime limit counts from now: step the run again when it is reached."""

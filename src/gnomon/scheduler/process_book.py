@@ -43,8 +43,9 @@ WAITING_FOR_A_SLOT = (
     "Waiting for a slot: {running} of {limit} tasks running (GNOMON_MAX_RUNNING_TASKS)"
 )
 EventQueue = queue.SimpleQueue[tuple[AttemptState, datetime]]
-Queued = tuple[ProcessState, str, AttemptRecord]
-"""An attempt waiting for a slot: its run, its task definition's name and its record."""
+Queued = tuple[ProcessState, str, AttemptRecord, QueueKey]
+"""An attempt waiting for a slot: its run, its task definition's name, its record and its place
+in the queue (fixed when it was queued)."""
 
 
 class ProcessBook:
@@ -139,7 +140,7 @@ class ProcessBook:
         for name, attempts in state.attempts.items():
             for attempt in attempts:
                 if attempt.waiting:
-                    self._queued[attempt.task_id] = (state, name, attempt)
+                    self._queued[attempt.task_id] = (state, name, attempt, _queue_key(state, name))
         self.dirty.add(state.process_id)
         return state
 
@@ -408,7 +409,8 @@ class ProcessBook:
         attempt = AttemptRecord(task_id=task_id, started_at=now, status=TaskStatus.PENDING)
         attempts.append(attempt)
         self.owners[task_id] = process.process_id
-        self._queued[task_id] = (process, task.task_definition_name, attempt)
+        name = task.task_definition_name
+        self._queued[task_id] = (process, name, attempt, _queue_key(process, name))
 
     # -- slots ----------------------------------------------------------------------------------
 
@@ -425,14 +427,14 @@ class ProcessBook:
         chosen = admit(waiting, running, self.max_running_tasks)
         tokens = self.batch.admit([item.task_id for item in chosen], now)
         for item in chosen:
-            process, name, attempt = records.pop(item.task_id)
+            process, name, attempt, _ = records.pop(item.task_id)
             del self._queued[item.task_id]
             attempt.status, attempt.started_at = TaskStatus.RUNNING, now
             effects.starts.append(self._attempt(process, name, attempt, tokens[item.task_id]))
             effects.changed.append(process.process_id)
             self._wake_at_deadline(process, name, attempt)
         self.waiting_count = len(records)
-        for process, _, attempt in records.values():
+        for process, _, attempt, _ in records.values():
             if not attempt.waiting_logged:
                 message = WAITING_FOR_A_SLOT.format(
                     running=running + len(chosen), limit=self.max_running_tasks
@@ -447,13 +449,14 @@ class ProcessBook:
         run's (filtered) graph never starts here, and leaves it too."""
         waiting: list[Waiting] = []
         records: dict[str, Queued] = {}
-        for task_id, (process, name, attempt) in list(self._queued.items()):
+        for task_id, queued in list(self._queued.items()):
+            process, name, attempt, key = queued
             tracked = self.states.get(process.process_id) is process
             if not (tracked and attempt.waiting and process.task(name) is not None):
                 del self._queued[task_id]
                 continue
-            waiting.append(Waiting(_queue_key(process, name), task_id))
-            records[task_id] = (process, name, attempt)
+            waiting.append(Waiting(key, task_id))
+            records[task_id] = queued
         return waiting, records
 
     def _running_count(self) -> int:

@@ -16,10 +16,11 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session
 
 from gnomon.domain.definitions import TaskDefinition
 from gnomon.domain.enums import ProcessStatus, TaskStatus
+from gnomon.storage.json_text import PreSerialized, executable_json, task_json
 from gnomon.storage.tables import ProcessRow, TaskLogRow, TaskRow, TaskSnapshotRow
 from gnomon.storage.tokens import hash_token
 
@@ -50,7 +51,7 @@ class WriteBatch:
     def mark(self) -> tuple[int, ...]:
         """Where the lists end now, to drop what one failed item added (`rollback_to`); valid
         until the next `flush`."""
-        return tuple(len(rows) for rows in vars(self).values())  # every field is a list
+        return tuple(map(len, vars(self).values()))  # every field is a list
 
     def rollback_to(self, mark: tuple[int, ...]) -> None:
         for rows, length in zip(vars(self).values(), mark, strict=True):
@@ -85,7 +86,7 @@ class WriteBatch:
                     "process_id": process_id,
                     "task_definition_name": task.task_definition_name,
                     "position": position,
-                    "body": _dumped(task),
+                    "body": task_json(task),
                 }
             )
         return process_id
@@ -102,9 +103,9 @@ class WriteBatch:
         self, *, process_id: str, name: str, task: TaskDefinition, attempts: int, now: datetime
     ) -> str:
         """A new attempt waiting for a slot (`pending`); returns its id. Its callback token is
-        made when `admit` starts it; the one stored until then is held by no one."""
-        token = secrets.token_urlsafe(24)
-        return self._add_task(process_id, name, task, attempts, now, TaskStatus.PENDING, token)
+        made when `admit` starts it; one still waiting at `flush` is stored with the hash of a
+        token held by no one."""
+        return self._add_task(process_id, name, task, attempts, now, TaskStatus.PENDING, None)
 
     def _add_task(
         self,
@@ -114,7 +115,7 @@ class WriteBatch:
         attempts: int,
         now: datetime,
         status: TaskStatus,
-        token: str,
+        token: str | None,
     ) -> str:
         task_id = str(uuid.uuid4())
         self.tasks.append(
@@ -123,16 +124,14 @@ class WriteBatch:
                 "process_id": process_id,
                 "process_definition_name": name,
                 "task_definition_name": task.task_definition_name,
-                "executable": task.executable.model_dump(
-                    mode="json", by_alias=True, exclude_none=True
-                ),
+                "executable": executable_json(task),
                 "previous_attempts": attempts,
                 "started_at": now,
                 "status": status.value,
                 "reason": None,
                 "ended_at": None,
                 "running_at": None,
-                "token_hash": hash_token(token),
+                "token_hash": None if token is None else hash_token(token),
             }
         )
         return task_id
@@ -190,18 +189,28 @@ class WriteBatch:
         Each state change is a compare-and-set on the status (`pending` to start, `running` or
         `pending` to end), as one executemany statement.
         """
-        _insert(session, ProcessRow, self.processes)
-        _insert(session, TaskSnapshotRow, self.snapshots)
-        _insert(session, TaskRow, self.tasks)
+        _insert(session, _INSERT_PROCESS, self.processes)
+        _insert(session, _INSERT_SNAPSHOT, self.snapshots)
+        for row in self.tasks:
+            if row["token_hash"] is None:  # still waiting: admitted attempts got theirs
+                row["token_hash"] = hash_token(secrets.token_urlsafe(24))
+        _insert(session, _INSERT_TASK, self.tasks)
         _update(session, _ADMIT, self.admitted)
         _update(session, _MARK_RUNNING, self.running)
         _update(session, _END_TASK, self.ended_tasks)
         _update(session, _END_PROCESS, self.ended_processes)
-        _insert(session, TaskLogRow, self.logs)
+        _insert(session, _INSERT_LOG, self.logs)
 
 
 _TASKS = TaskRow.__table__  # type: ignore[attr-defined]
 _PROCESSES = ProcessRow.__table__  # type: ignore[attr-defined]
+_SNAPSHOTS = TaskSnapshotRow.__table__  # type: ignore[attr-defined]
+_INSERT_PROCESS = sa.insert(_PROCESSES)
+_INSERT_SNAPSHOT = sa.insert(_SNAPSHOTS).values(body=sa.bindparam("body", type_=PreSerialized()))
+_INSERT_TASK = sa.insert(_TASKS).values(
+    executable=sa.bindparam("executable", type_=PreSerialized())
+)
+_INSERT_LOG = sa.insert(TaskLogRow.__table__)  # type: ignore[attr-defined]
 _ADMIT = (
     sa.update(_TASKS)
     .where(
@@ -248,28 +257,10 @@ _END_PROCESS = (
 )
 
 
-_DUMPS: dict[int, tuple[TaskDefinition, dict[str, Any]]] = {}
-_DUMPS_SIZE = 16_384
-
-
-def _dumped(task: TaskDefinition) -> dict[str, Any]:
-    """The JSON body of a task definition. The scheduler reuses the same template objects for
-    every run of a definition revision, so each is dumped once, not once per run; the entry keeps
-    the object alive, so its id cannot be reused while cached."""
-    cached = _DUMPS.get(id(task))
-    if cached is not None and cached[0] is task:
-        return cached[1]
-    if len(_DUMPS) >= _DUMPS_SIZE:
-        _DUMPS.clear()
-    body = task.model_dump(mode="json", by_alias=True, exclude_none=True)
-    _DUMPS[id(task)] = (task, body)
-    return body
-
-
-def _insert(session: Session, table: type[SQLModel], rows: list[dict[str, Any]]) -> None:
+def _insert(session: Session, statement: Any, rows: list[dict[str, Any]]) -> None:
     if rows:
         # Core executemany: its compiled form is cached, unlike an ORM bulk insert's.
-        session.connection().execute(sa.insert(table.__table__), rows)  # type: ignore[attr-defined]
+        session.connection().execute(statement, rows)
         rows.clear()
 
 

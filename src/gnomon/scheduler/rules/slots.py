@@ -21,11 +21,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 
-@dataclass(frozen=True, order=True)
-class QueueKey:
-    """Where a waiting attempt stands in the queue; smaller starts first."""
+class QueueKey(NamedTuple):
+    """Where a waiting attempt stands in the queue; smaller starts first. A tuple, so a burst of
+    ten thousand attempts sorts at the speed of tuple comparison."""
 
     due_at: datetime
     run_started_at: datetime

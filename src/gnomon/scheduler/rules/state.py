@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from gnomon.domain.dag import topological_order
 from gnomon.domain.definitions import TaskDefinition
 from gnomon.domain.durations import backoff_seconds
 from gnomon.domain.enums import TaskStatus
@@ -40,6 +41,30 @@ class AttemptRecord:
         return self.running or self.waiting
 
 
+@dataclass(frozen=True)
+class TaskLayout:
+    """A run's task definitions by name (the first of a name), each one's place, and an order
+    with every task after its dependencies (those outside the run are ignored)."""
+
+    by_name: dict[str, TaskDefinition]
+    positions: dict[str, int]
+    order: list[str]
+
+    @classmethod
+    def of(cls, tasks: list[TaskDefinition]) -> TaskLayout:
+        by_name: dict[str, TaskDefinition] = {}
+        positions: dict[str, int] = {}
+        for position, task in enumerate(tasks):
+            if task.task_definition_name not in by_name:
+                by_name[task.task_definition_name] = task
+                positions[task.task_definition_name] = position
+        graph = {
+            name: [d.task_definition_name for d in task.dependencies]
+            for name, task in by_name.items()
+        }
+        return cls(by_name, positions, topological_order(graph))
+
+
 @dataclass
 class ProcessState:
     process_id: str
@@ -55,8 +80,13 @@ class ProcessState:
     """Attempts per task definition name, oldest first."""
     kill_requested: bool = False
 
+    _layout: tuple[list[TaskDefinition], TaskLayout] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
+    """`layout()` of the current `tasks` list, made again when a retry replaces the list."""
+
     def task(self, name: str) -> TaskDefinition | None:
-        return next((t for t in self.tasks if t.task_definition_name == name), None)
+        return self.layout().by_name.get(name)
 
     def attempts_of(self, name: str) -> list[AttemptRecord]:
         return self.attempts.setdefault(name, [])
@@ -74,7 +104,18 @@ class ProcessState:
 
     def position(self, name: str) -> int:
         """The place of task definition `name` in this run (its queue order among siblings)."""
-        return next((i for i, t in enumerate(self.tasks) if t.task_definition_name == name), 0)
+        return self.layout().positions.get(name, 0)
+
+    def layout(self) -> TaskLayout:
+        """This run's tasks indexed and ordered, computed once per `tasks` list: every step of
+        every run asks, and ten thousand runs may start in one minute.
+
+        Raises:
+            CycleError: the stored tasks have a dependency cycle (see `topological_order`).
+        """
+        if self._layout is None or self._layout[0] is not self.tasks:
+            self._layout = (self.tasks, TaskLayout.of(self.tasks))
+        return self._layout[1]
 
     def find_attempt(self, task_id: str) -> tuple[str, AttemptRecord] | None:
         for name, attempts in self.attempts.items():

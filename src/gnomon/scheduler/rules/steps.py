@@ -30,7 +30,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
 
-from gnomon.domain.dag import topological_order
 from gnomon.domain.definitions import TaskDefinition
 from gnomon.domain.durations import add_seconds
 from gnomon.domain.enums import ProcessStatus, TaskStatus
@@ -124,17 +123,12 @@ class _Evaluator:
     def __init__(self, state: ProcessState, now: datetime) -> None:
         self.state = state
         self.now = now
-        self.tasks: dict[str, TaskDefinition] = {}
-        for task in state.tasks:
-            self.tasks.setdefault(task.task_definition_name, task)
+        layout = state.layout()
+        self.tasks = layout.by_name
         self.memo: dict[str, Condition] = {}
         self.backoff_ends: list[datetime] = []
         self.any_pending = False
-        graph = {
-            name: [d.task_definition_name for d in task.dependencies]
-            for name, task in self.tasks.items()
-        }
-        for name in topological_order(graph):
+        for name in layout.order:
             self.memo[name] = self._evaluate(name)
             if self.memo[name] is Condition.PENDING:
                 self.any_pending = True

@@ -186,6 +186,10 @@ class DefinitionBook:
                     self._templates[name] = (revision, loaded.tasks.get(name, []))
         return {name: self._templates[name][1] for name in names if name in self._templates}
 
+    def due_by(self, until: datetime) -> list[str]:
+        """The definitions due at or before `until`, if nothing changes before then."""
+        return [name for name, when in self._scheduled.items() if when <= until]
+
     def next_due(self) -> datetime | None:
         while self._heap and self._scheduled.get(self._heap[0][1]) != self._heap[0][0]:
             heapq.heappop(self._heap)

@@ -46,7 +46,7 @@ from gnomon.scheduler.process_book import ProcessBook
 from gnomon.scheduler.retention import Retention, RetentionConfig
 from gnomon.scheduler.sink import StoreSink
 from gnomon.scheduler.wakeup import Wakeup
-from gnomon.storage import Engine, Session, WriteBatch, transaction
+from gnomon.storage import Engine, Session, WriteBatch, json_text, transaction
 from gnomon.storage import lease as leases
 from gnomon.storage import scheduling as store
 
@@ -108,6 +108,8 @@ class SchedulerService:
         self.definitions = DefinitionBook(self.observer)
         self.processes = self._new_book()
         self._refreshed_at: datetime | None = None
+        self._prepared_for: datetime | None = None
+        """The due time whose runs' task definitions were last prepared (`_prepare_burst`)."""
         self._lease_period = timedelta(seconds=self.config.lease_seconds)
         self._stop = threading.Event()
         retention = self.config.retention
@@ -253,6 +255,22 @@ class SchedulerService:
         start_due(session, self.processes, effects, now)
         self.processes.admit_waiting(effects, now)
         batch.flush(session)
+        self._prepare_burst(session)
+
+    def _prepare_burst(self, session: Session) -> None:
+        """Ahead of the next due time, parse and serialize the task definitions of the runs due
+        then, so the burst itself only writes and hands over. Only caches change here: what is
+        due is still decided at the due time."""
+        due = self.definitions.next_due()
+        if due is None or due == self._prepared_for:
+            return
+        names = self.definitions.due_by(due)
+        for name, tasks in self.definitions.templates(session, names).items():
+            try:
+                json_text.prepare(tasks)
+            except Exception:  # its launch meets the same error and sets this one aside
+                log.debug("could not prepare %s ahead of its due time", name, exc_info=True)
+        self._prepared_for = due
 
     def _apply(self, effects: Effects) -> None:
         for task_id, reason in effects.kills:
@@ -348,6 +366,7 @@ class SchedulerService:
         self.definitions = DefinitionBook(self.observer)
         self.processes = self._new_book()
         self._refreshed_at = None
+        self._prepared_for = None
 
     def _new_book(self) -> ProcessBook:
         return ProcessBook(

@@ -43,6 +43,12 @@ def executable_json(task: TaskDefinition) -> str:
     return _texts(task)[1]
 
 
+def prepare(tasks: list[TaskDefinition]) -> None:
+    """Make the JSON of `tasks` now, ahead of the runs that will write it."""
+    for task in tasks:
+        _texts(task)
+
+
 def _texts(task: TaskDefinition) -> tuple[str, str]:
     texts = _TEXTS.get(id(task))
     if texts is None:

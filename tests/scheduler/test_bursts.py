@@ -1,0 +1,113 @@
+"""A due minute of many runs: chunks that grow, and task definitions prepared before the minute."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from gnomon.domain.definitions import ProcessDefinition, TaskDefinition
+from gnomon.scheduler.definition_book import DUE_PER_TICK
+from gnomon.storage import definitions
+from gnomon.storage.engine import transaction
+from tests.samples import definition, docker_task
+from tests.scheduler.harness import Harness
+
+EVERY_MINUTE = {
+    "cron_schedule": {
+        "minutes": "*",
+        "hours": "*",
+        "day_of_month": "*",
+        "month": "*",
+        "day_of_week": "?",
+        "time_zone": "UTC",
+    }
+}
+
+
+def put_many(harness: Harness, count: int, body: dict[str, Any]) -> None:
+    """`count` copies of `body` (named burst-00000 …) in one transaction, then one refresh."""
+    with transaction(harness.engine) as session:
+        for index in range(count):
+            named = {**body, "process_definition_name": f"burst-{index:05d}"}
+            definitions.upsert_definition(
+                session=session,
+                definition=ProcessDefinition.model_validate(named),
+                now=harness.clock.now(),
+            )
+    harness.tick("definitions")
+
+
+def started_per_tick(harness: Harness) -> list[int]:
+    counts = []
+    while harness.service.definitions.burst_pending(harness.clock.now()):
+        before = len(harness.runner.started)
+        harness.tick()
+        counts.append(len(harness.runner.started) - before)
+    return counts
+
+
+def test_a_burst_goes_out_in_growing_chunks_all_in_its_minute(harness: Harness) -> None:
+    harness.clock.set(datetime(2026, 3, 2, 11, 58, 30, tzinfo=UTC))
+    put_many(harness, 1_300, definition("x", docker_task("t"), schedule=EVERY_MINUTE))
+    harness.clock.set(datetime(2026, 3, 2, 11, 59, tzinfo=UTC))
+    chunks = started_per_tick(harness)
+    assert chunks[0] == DUE_PER_TICK  # the first jobs do not wait for the last
+    assert chunks == [250, 250, 500, 300]
+    assert len({a.process_id for a in harness.runner.started}) == 1_300
+
+
+def test_task_definitions_are_serialized_before_the_due_minute(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    harness.clock.set(datetime(2026, 3, 2, 11, 58, 30, tzinfo=UTC))
+    tasks = [docker_task("a"), docker_task("b", "a")]
+    put_many(harness, 20, definition("x", *tasks, schedule=EVERY_MINUTE))
+
+    def no_dump(*_: object, **__: object) -> Any:
+        raise AssertionError("a task definition was serialized during the burst")
+
+    monkeypatch.setattr(TaskDefinition, "model_dump", no_dump)
+    harness.clock.set(datetime(2026, 3, 2, 11, 59, tzinfo=UTC))
+    harness.tick()
+    assert len(harness.runner.started) == 20
+    monkeypatch.undo()
+    snapshot = stored_snapshot(harness.engine, harness.runner.started[0].process_id)
+    assert snapshot == [
+        TaskDefinition.model_validate(t).model_dump(mode="json", by_alias=True, exclude_none=True)
+        for t in tasks
+    ]
+
+
+def test_an_edit_before_the_minute_is_what_the_run_writes(harness: Harness) -> None:
+    harness.clock.set(datetime(2026, 3, 2, 11, 58, 30, tzinfo=UTC))
+    harness.put(definition("edited", docker_task("t"), schedule=EVERY_MINUTE))
+    harness.advance(10)  # prepared with the first command
+    changed = docker_task("t")
+    changed["executable"]["docker_image_command"]["command"] = ["echo", "second"]
+    harness.put(definition("edited", changed, schedule=EVERY_MINUTE))
+    harness.clock.set(datetime(2026, 3, 2, 11, 59, tzinfo=UTC))
+    harness.tick()
+    (attempt,) = harness.runner.started
+    assert attempt.executable.model_dump()["docker_image_command"]["command"] == [
+        "echo",
+        "second",
+    ]
+    (body,) = stored_snapshot(harness.engine, attempt.process_id)
+    assert body["executable"]["docker_image_command"]["command"] == ["echo", "second"]
+
+
+def stored_snapshot(engine: Engine, process_id: str) -> list[dict[str, Any]]:
+    with engine.connect() as connection:
+        rows = connection.execute(
+            sa.text(
+                "SELECT CAST(body AS TEXT) FROM task_definition WHERE process_id = :id "
+                "ORDER BY position"
+            ),
+            {"id": process_id},
+        ).all()
+    return [json.loads(text) for (text,) in rows]

@@ -1,13 +1,19 @@
-"""Scheduler benchmark: 10,000 definitions, 1,000 of them due every minute, on SQLite and
+"""Scheduler benchmark: definitions of which a tenth are due every minute, on SQLite and
 PostgreSQL, with the fake executor (jobs succeed as soon as they start).
 
-Prints, for each store: schedule skew (when the executor was asked to start a scheduled run minus
-its due time; median and p99), trigger-to-start latency (a trigger committed and announced as
-the API does, until the executor is asked to start the run), CPU time per wake-up of the
-scheduler thread, and the process's resident memory. Targets on a 2-core machine: skew p99 under
-250 ms, trigger-to-start median under 20 ms, memory under 250 MB.
+Prints, for each store and size: schedule skew (when the executor was asked to start a scheduled
+run minus its due time; median and p99), trigger-to-start latency (a trigger committed and
+announced as the API does, until the executor is asked to start the run), CPU time per wake-up of
+the scheduler thread, start-up (from starting the scheduler to the end of its first wake-up:
+lease taken, every definition loaded, the next minute prepared) and the scheduler process's peak
+resident memory. Each size runs in a process of its own, on a store seeded beforehand by another,
+so neither the seeding nor an earlier size counts in its memory.
 
-    python bench/scheduler.py [--definitions 10000] [--due 1000] [--minutes 2] [--store both]
+    python bench/scheduler.py [--definitions 10000[,50000,100000]] [--due N] [--minutes 2]
+                              [--triggers 100] [--store both] [--postgres-url URL]
+
+Targets on a 2-core machine: at 100,000 definitions (10,000 due in one minute) skew p99 under
+500 ms, start-up under 5 s, memory under 400 MB; at 10,000, skew p99 under 100 ms.
 """
 
 from __future__ import annotations
@@ -19,10 +25,14 @@ import platform
 import random
 import resource
 import statistics
+import subprocess
+import sys
 import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -79,6 +89,8 @@ class Results:
     triggers: list[float] = field(default_factory=list)
     wake_cpu: list[float] = field(default_factory=list)
     wake_cpu_due: list[float] = field(default_factory=list)
+    definitions: int = 0
+    due: int = 0
 
 
 def seed(engine: Engine, definitions: int, due: int) -> None:
@@ -135,7 +147,8 @@ def instrument(service: SchedulerService, results: Results) -> None:
 def measure_triggers(
     engine: Engine, service: SchedulerService, runner: TimedRunner, count: int, results: Results
 ) -> None:
-    names = [f"bench-{i:05d}" for i in range(9000, 9000 + count)]
+    last = results.definitions  # idle (or paused) definitions, never due on their own
+    names = [f"bench-{i:05d}" for i in range(max(results.due, last - count), last)]
     for name in names:
         known = set(runner.start_times)
         begun = time.time()
@@ -178,12 +191,11 @@ def skews(engine: Engine, runner: TimedRunner) -> list[float]:
     return result
 
 
-def run_store(url: str, label: str, args: argparse.Namespace) -> dict[str, Any]:
+def measure(url: str, label: str, args: argparse.Namespace) -> dict[str, Any]:
+    """Run a scheduler on the seeded store at `url` for `args.minutes` due minutes."""
     engine = make_engine(url)
-    upgrade(engine)
-    seed(engine, args.definitions, args.due)
     runner = TimedRunner()
-    results = Results()
+    results = Results(definitions=args.definitions, due=args.due)
 
     def factory(sink: StoreSink) -> TimedRunner:
         runner.bind(sink)
@@ -200,8 +212,8 @@ def run_store(url: str, label: str, args: argparse.Namespace) -> dict[str, Any]:
     thread = threading.Thread(target=service.run, daemon=True)
     load_started = time.perf_counter()
     thread.start()
-    while service.lease is None or service.definitions.next_due() is None:
-        time.sleep(0.05)
+    while not (results.wake_cpu or results.wake_cpu_due):  # the first wake-up is done
+        time.sleep(0.01)
     load_seconds = time.perf_counter() - load_started
     for _ in range(args.minutes):
         wait_for_boundary(margin=25)
@@ -224,6 +236,8 @@ def summarize(label: str, results: Results, load_seconds: float, rss_mb: float) 
     ms = 1000.0
     return {
         "store": label,
+        "definitions": results.definitions,
+        "due per minute": results.due,
         "scheduled runs": len(results.skews),
         "skew median ms": round(statistics.median(results.skews) * ms, 1),
         "skew p99 ms": round(pct(results.skews, 0.99) * ms, 1),
@@ -233,9 +247,46 @@ def summarize(label: str, results: Results, load_seconds: float, rss_mb: float) 
         "wakes": len(results.wake_cpu) + len(results.wake_cpu_due),
         "cpu per idle/trigger wake median ms": round(statistics.median(results.wake_cpu) * ms, 2),
         "cpu per due-minute wake median ms": round(statistics.median(results.wake_cpu_due) * ms, 1),
+        "due-minute cpu per run us": round(
+            sum(results.wake_cpu_due) * 1e6 / max(1, len(results.skews)), 1
+        ),
         "startup load s": round(load_seconds, 2),
         "max rss MB": round(rss_mb, 1),
     }
+
+
+@contextmanager
+def seeded_store(store: str, args: argparse.Namespace, definitions: int, due: int) -> Iterator[str]:
+    """A new store of `store`'s kind, migrated and seeded; removed afterwards."""
+    if store == "sqlite":
+        with tempfile.TemporaryDirectory() as folder:
+            url = f"sqlite:///{Path(folder) / 'bench.db'}"
+            fill(url, definitions, due)
+            yield url
+        return
+    url, admin, name = postgres_database(args.postgres_url)
+    try:
+        fill(url, definitions, due)
+        yield url
+    finally:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def fill(url: str, definitions: int, due: int) -> None:
+    engine = make_engine(url)
+    upgrade(engine)
+    seed(engine, definitions, due)
+    engine.dispose()
+
+
+def measure_in_child(url: str, store: str, args: argparse.Namespace, size: int, due: int) -> Any:
+    """`measure` in a process of its own, so its memory is the scheduler's alone."""
+    command = [sys.executable, __file__, "--measure", url, "--label", store]
+    command += ["--definitions", str(size), "--due", str(due)]
+    command += ["--minutes", str(args.minutes), "--triggers", str(args.triggers)]
+    output = subprocess.run(command, check=True, stdout=subprocess.PIPE, text=True).stdout
+    return json.loads(output.strip().splitlines()[-1])
 
 
 def postgres_database(admin_url: str) -> tuple[str, Engine, str]:
@@ -247,38 +298,66 @@ def postgres_database(admin_url: str) -> tuple[str, Engine, str]:
     return url, admin, name
 
 
+def sizes(text: str) -> list[int]:
+    values = [int(part) for part in text.split(",") if part.strip()]
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError("a comma-separated list of positive numbers")
+    return values
+
+
+def table(reports: list[dict[str, Any]]) -> list[str]:
+    """The sweep as a Markdown table, one row per store and size."""
+    lines = [
+        "| store | definitions (due/min) | skew median / p99 | trigger→start median "
+        "| due-minute CPU per run | start-up | peak RSS |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in reports:
+        lines.append(
+            f"| {r['store']} | {r['definitions']:,} ({r['due per minute']:,}) "
+            f"| {r['skew median ms']} / {r['skew p99 ms']} ms "
+            f"| {r['trigger-to-start median ms']} ms "
+            f"| {r['due-minute cpu per run us']} µs "
+            f"| {r['startup load s']} s | {r['max rss MB']} MB |"
+        )
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--definitions", type=int, default=10_000)
-    parser.add_argument("--due", type=int, default=1_000)
+    parser.add_argument("--definitions", type=sizes, default=[10_000])
+    parser.add_argument("--due", type=int, help="due every minute (default: a tenth)")
     parser.add_argument("--minutes", type=int, default=2)
     parser.add_argument("--triggers", type=int, default=100)
     parser.add_argument("--store", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--postgres-url", default=POSTGRES_URL)
+    parser.add_argument("--measure", metavar="URL", help=argparse.SUPPRESS)
+    parser.add_argument("--label", help=argparse.SUPPRESS)
     args = parser.parse_args()
     random.seed(1)
+    if args.measure:  # the child: one store, one size, already seeded
+        args.definitions = args.definitions[0]
+        print(json.dumps(measure(args.measure, args.label, args)))
+        return
     cpus = len(os.sched_getaffinity(0))
     print(f"python {platform.python_version()}, {platform.machine()}, cpus={cpus}")
-    print(
-        f"{args.definitions} definitions, {args.due} due every minute, "
-        f"{args.minutes} minute(s), {args.triggers} triggers per minute"
-    )
+    print(f"{args.minutes} minute(s), {args.triggers} triggers per minute, fake executor")
+    stores = ["sqlite", "postgres"] if args.store == "both" else [args.store]
     reports = []
-    if args.store in ("sqlite", "both"):
-        with tempfile.TemporaryDirectory() as folder:
-            reports.append(run_store(f"sqlite:///{Path(folder) / 'bench.db'}", "sqlite", args))
-    if args.store in ("postgres", "both"):
-        url, admin, name = postgres_database(args.postgres_url)
-        try:
-            reports.append(run_store(url, "postgres", args))
-        finally:
-            with admin.connect() as connection:
-                connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    for report in reports:
-        print(json.dumps(report))
-    print("targets: skew p99 < 250 ms, trigger-to-start median < 20 ms, rss < 250 MB")
+    for store in stores:
+        for size in args.definitions:
+            due = args.due or max(1, size // 10)
+            with seeded_store(store, args, size, due) as url:
+                report = measure_in_child(url, store, args, size, due)
+            print(json.dumps(report), flush=True)
+            reports.append(report)
+    print("\n".join(table(reports)))
+    print(
+        "targets: at 100,000 definitions skew p99 < 500 ms, start-up < 5 s, rss < 400 MB; "
+        "at 10,000 skew p99 < 100 ms"
+    )
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from gnomon.domain.definitions import ProcessDefinition, TaskDefinition
+from gnomon.runner.base import ExecutorStatus
 from gnomon.scheduler.definition_book import DUE_PER_TICK
 from gnomon.storage import definitions
 from gnomon.storage.engine import transaction
@@ -111,3 +112,53 @@ def stored_snapshot(engine: Engine, process_id: str) -> list[dict[str, Any]]:
             {"id": process_id},
         ).all()
     return [json.loads(text) for (text,) in rows]
+
+
+def test_a_run_opened_at_once_is_what_the_slot_queue_would_have_made(harness: Harness) -> None:
+    """Without a slot limit a new run's first tasks start without the queue's round trip; the
+    stored attempts, the starts and the runtime-limit wake-up are what the queue makes."""
+    tasks = [
+        docker_task("a"),
+        docker_task("b", "a"),
+        docker_task("c", optional=("a",)),
+        docker_task("d", max_runtime_seconds=90),
+    ]
+    harness.clock.set(datetime(2026, 3, 2, 11, 58, 30, tzinfo=UTC))
+    harness.put(definition("opened", *tasks, schedule=EVERY_MINUTE))
+    opened_at_once = one_minute_of(harness, datetime(2026, 3, 2, 11, 59, tzinfo=UTC))
+    harness.service.processes.max_running_tasks = 1_000  # through the queue from now on
+    queued = one_minute_of(harness, datetime(2026, 3, 2, 12, 0, tzinfo=UTC))
+    assert opened_at_once == queued
+    assert opened_at_once[0] == ["a", "d"]
+
+
+def one_minute_of(harness: Harness, due: datetime) -> tuple[list[str], list[Any], float | None]:
+    """What the run due at `due` started, stored and wants as its next wake-up; then it ends."""
+    harness.clock.set(due)
+    before = len(harness.runner.started)
+    harness.tick()
+    started = harness.runner.started[before:]
+    process_id = started[0].process_id
+    wake = harness.service.processes.wakes.get(process_id)
+    with harness.engine.connect() as connection:
+        rows = connection.execute(
+            sa.text(
+                "SELECT task_definition_name, status, previous_attempts, started_at, reason, "
+                "ended_at, running_at, CAST(executable AS TEXT) FROM task WHERE process_id = :id "
+                "ORDER BY task_definition_name"
+            ),
+            {"id": process_id},
+        ).all()
+    stored = [
+        (*row[:3], str(row[3])[11:19] == due.strftime("%H:%M:%S"), *row[4:7], row[7])
+        for row in rows
+    ]
+    while harness.runner.running:  # the run ends before the next minute
+        for task_id in list(harness.runner.running):
+            harness.runner.finish(task_id, ExecutorStatus.SUCCEEDED)
+        harness.tick()
+    return (
+        [a.task_definition_name for a in started],
+        [[*row[:7], json.loads(row[7])] for row in stored],
+        (wake - due).total_seconds() if wake else None,
+    )

@@ -94,9 +94,11 @@ def _launch(
     batch.flush(session)
     for state, decision in launched:
         _started(session, book, state, decision, now)
-    for state, _ in launched:
+    for state, decision in launched:
         effects.changed.append(state.process_id)
-        book.guarded_step(session, state, effects, now, "launch")
+        name = state.definition_name
+        opening = book.definitions.opening(name) if decision.task_filter is None else None
+        book.open_run(session, state, opening, effects, now)
     for name in decisions:
         book.definitions.reschedule(name, now)
 

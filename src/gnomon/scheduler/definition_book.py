@@ -26,6 +26,7 @@ from gnomon.domain.validation import parse_cron
 from gnomon.scheduler.isolation import describe, storable
 from gnomon.scheduler.observer import SchedulerObserver
 from gnomon.scheduler.rules.starts import DefinitionView, check_schedule
+from gnomon.scheduler.rules.steps import opening
 from gnomon.storage import Session
 from gnomon.storage import scheduling as store
 from gnomon.storage.scheduling import DefinitionRecord
@@ -59,6 +60,8 @@ class DefinitionBook:
         self.touched: set[str] = set()
         """Definitions to evaluate on the next tick whatever their due time."""
         self._templates: dict[str, tuple[int, list[TaskDefinition]]] = {}
+        self._openings: dict[str, tuple[list[TaskDefinition], list[TaskDefinition]]] = {}
+        """Per name: the templates (by identity) and what a new run of them starts at once."""
         self.failed: dict[str, str] = {}
         """Definitions set aside, with the reason, until their revision changes."""
         self.marks: dict[str, tuple[int, str | None]] = {}
@@ -89,6 +92,7 @@ class DefinitionBook:
     def remove(self, name: str) -> None:
         self.views.pop(name, None)
         self._templates.pop(name, None)
+        self._openings.pop(name, None)
         self.versions.pop(name, None)
         self._scheduled.pop(name, None)
         self.touched.discard(name)
@@ -189,6 +193,23 @@ class DefinitionBook:
     def due_by(self, until: datetime) -> list[str]:
         """The definitions due at or before `until`, if nothing changes before then."""
         return [name for name, when in self._scheduled.items() if when <= until]
+
+    def opening(self, name: str) -> list[TaskDefinition] | None:
+        """What a new run of `name`'s current templates, without a task filter, starts at once
+        (`rules.steps.opening`), computed once per revision. None if its templates are not
+        loaded or have no such answer (a cycle): the run then takes the ordinary first step,
+        which meets the same problem in isolation."""
+        loaded = self._templates.get(name)
+        if loaded is None:
+            return None
+        cached = self._openings.get(name)
+        if cached is None or cached[0] is not loaded[1]:
+            try:
+                cached = (loaded[1], opening(loaded[1]))
+            except Exception:
+                return None
+            self._openings[name] = cached
+        return cached[1]
 
     def next_due(self) -> datetime | None:
         while self._heap and self._scheduled.get(self._heap[0][1]) != self._heap[0][0]:

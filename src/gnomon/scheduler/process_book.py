@@ -261,6 +261,49 @@ class ProcessBook:
             if process is not None:
                 self.guarded_step(session, process, effects, now, "step")
 
+    def open_run(
+        self,
+        session: Session,
+        process: ProcessState,
+        opening: list[TaskDefinition] | None,
+        effects: Effects,
+        now: datetime,
+    ) -> None:
+        """A new run's first step, in isolation like `guarded_step`. Without a slot limit its
+        first tasks (`opening`: what `plan` answers for a run with no attempts) start at once,
+        as running attempts, skipping the queue's round trip; with a limit, or without a known
+        opening, it is `step` and the queue."""
+        if not opening or self.max_running_tasks is not None:
+            self.guarded_step(session, process, effects, now, "launch")
+            return
+        pid = process.process_id
+        self._isolated(session, pid, effects, now, "launch", self._open_action, process, opening)
+
+    def _open_action(
+        self,
+        session: Session,
+        effects: Effects,
+        now: datetime,
+        process: ProcessState,
+        opening: list[TaskDefinition],
+    ) -> None:
+        for task in opening:
+            name = task.task_definition_name
+            attempts = process.attempts_of(name)
+            task_id, token = self.batch.add_task(
+                process_id=process.process_id,
+                name=process.definition_name,
+                task=task,
+                attempts=len(attempts),
+                now=now,
+            )
+            attempt = AttemptRecord(task_id=task_id, started_at=now, status=TaskStatus.RUNNING)
+            attempts.append(attempt)
+            self.owners[task_id] = process.process_id
+            effects.starts.append(self._attempt(process, name, attempt, token))
+            effects.changed.append(process.process_id)
+            self._wake_at_deadline(process, name, attempt)
+
     def guarded_step(
         self, session: Session, process: ProcessState, effects: Effects, now: datetime, stage: str
     ) -> None:

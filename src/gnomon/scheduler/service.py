@@ -259,13 +259,14 @@ class SchedulerService:
 
     def _prepare_burst(self, session: Session) -> None:
         """Ahead of the next due time, parse and serialize the task definitions of the runs due
-        then, so the burst itself only writes and hands over. Only caches change here: what is
-        due is still decided at the due time."""
+        then and work out what each starts first, so the burst itself only writes and hands
+        over. Only caches change here: what is due is still decided at the due time."""
         due = self.definitions.next_due()
         if due is None or due == self._prepared_for:
             return
         names = self.definitions.due_by(due)
         for name, tasks in self.definitions.templates(session, names).items():
+            self.definitions.opening(name)
             try:
                 json_text.prepare(tasks)
             except Exception:  # its launch meets the same error and sets this one aside

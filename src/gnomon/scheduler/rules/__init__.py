@@ -22,7 +22,7 @@ from gnomon.scheduler.rules.starts import (
     decide,
 )
 from gnomon.scheduler.rules.state import AttemptRecord, ProcessState
-from gnomon.scheduler.rules.steps import expire, plan, runtime_deadline
+from gnomon.scheduler.rules.steps import expire, opening, plan, runtime_deadline
 
 __all__ = [
     "AttemptRecord",
@@ -37,6 +37,7 @@ __all__ = [
     "decide",
     "expire",
     "free_slots",
+    "opening",
     "plan",
     "resolve",
     "runtime_deadline",

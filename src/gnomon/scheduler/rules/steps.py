@@ -27,7 +27,7 @@ PENDING, its dependants wait) but not for the runtime limit, which starts when i
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import Enum
 
 from gnomon.domain.definitions import TaskDefinition
@@ -99,6 +99,20 @@ def plan(state: ProcessState, now: datetime) -> Plan:
     deadlines = [d for d in (_deadline(state, a) for a in running) if d is not None]
     result.wake_at = min([*deadlines, *evaluator.backoff_ends], default=None)
     return result
+
+
+_NEVER = datetime.min.replace(tzinfo=UTC)
+
+
+def opening(tasks: list[TaskDefinition]) -> list[TaskDefinition]:
+    """What a new run of `tasks` starts at once: `plan`'s first answer for a run with no attempt
+    and no kill request, which depends on the tasks alone (no backoff, no runtime limit counts
+    yet), so the scheduler computes it once per definition revision.
+
+    Raises:
+        CycleError: the tasks have a dependency cycle.
+    """
+    return plan(ProcessState("", "", _NEVER, tasks), _NEVER).starts
 
 
 def final_status(state: ProcessState) -> ProcessStatus:

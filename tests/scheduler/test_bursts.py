@@ -162,3 +162,20 @@ def one_minute_of(harness: Harness, due: datetime) -> tuple[list[str], list[Any]
         [[*row[:7], json.loads(row[7])] for row in stored],
         (wake - due).total_seconds() if wake else None,
     )
+
+
+def test_the_periodic_look_at_definitions_waits_for_the_burst(harness: Harness) -> None:
+    harness.clock.set(datetime(2026, 3, 2, 11, 58, 30, tzinfo=UTC))
+    harness.put(definition("due", docker_task("t"), schedule=EVERY_MINUTE))
+    with transaction(harness.engine) as session:  # unannounced: only the periodic look sees it
+        definitions.upsert_definition(
+            session=session,
+            definition=ProcessDefinition.model_validate(definition("quiet", docker_task("t"))),
+            now=harness.clock.now(),
+        )
+    harness.clock.set(datetime(2026, 3, 2, 11, 59, tzinfo=UTC))  # 30 s: a look is due too
+    harness.tick()
+    assert [a.process_definition_name for a in harness.runner.started] == ["due"]
+    assert "quiet" not in harness.service.definitions.views
+    harness.tick()
+    assert "quiet" in harness.service.definitions.views

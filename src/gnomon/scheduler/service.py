@@ -389,6 +389,8 @@ class SchedulerService:
     def _refresh_due(self, now: datetime, topics: set[str]) -> bool:
         if "definitions" in topics or self._refreshed_at is None:
             return True
+        if self.definitions.burst_pending(now):
+            return False  # the periodic look (100,000 rows) waits until the due runs are out
         age = (now - self._refreshed_at).total_seconds()
         return age >= self.config.definitions_refresh_seconds
 

@@ -179,3 +179,24 @@ def test_the_periodic_look_at_definitions_waits_for_the_burst(harness: Harness) 
     assert "quiet" not in harness.service.definitions.views
     harness.tick()
     assert "quiet" in harness.service.definitions.views
+
+
+def test_the_store_is_checkpointed_between_bursts_never_just_before_one(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    times: list[datetime] = []
+    monkeypatch.setattr(
+        "gnomon.scheduler.service.checkpoint", lambda _: times.append(harness.clock.now()) or 0
+    )
+    harness.clock.set(datetime(2026, 3, 2, 11, 58, 58, 500_000, tzinfo=UTC))
+    harness.put(definition("due", docker_task("t"), schedule=EVERY_MINUTE))
+    assert times == []  # the takeover's wake-up is 1.5 s before a due run
+    harness.clock.set(datetime(2026, 3, 2, 11, 59, tzinfo=UTC))
+    harness.tick()  # the burst
+    for _ in range(12):
+        harness.advance(5)
+    assert times == [
+        datetime(2026, 3, 2, 11, 59, tzinfo=UTC),  # right after the burst's last chunk
+        datetime(2026, 3, 2, 11, 59, 30, tzinfo=UTC),  # then at most every 30 s:
+        datetime(2026, 3, 2, 12, 0, tzinfo=UTC),  # after the 12:00 burst, in its wake-up
+    ]

@@ -43,15 +43,17 @@ from gnomon.scheduler.isolation import describe
 from gnomon.scheduler.metrics import SchedulerMetrics
 from gnomon.scheduler.observer import SchedulerObserver
 from gnomon.scheduler.process_book import ProcessBook
-from gnomon.scheduler.retention import Retention, RetentionConfig
+from gnomon.scheduler.retention import DUE_MARGIN, Retention, RetentionConfig
 from gnomon.scheduler.sink import StoreSink
 from gnomon.scheduler.wakeup import Wakeup
-from gnomon.storage import Engine, Session, WriteBatch, json_text, transaction
+from gnomon.storage import Engine, Session, WriteBatch, checkpoint, json_text, transaction
 from gnomon.storage import lease as leases
 from gnomon.storage import scheduling as store
 
 log = logging.getLogger(__name__)
 BULK_LOAD_THRESHOLD = 500
+CHECKPOINT_INTERVAL = timedelta(seconds=30)
+"""How often, at most, the lease holder folds SQLite's write-ahead log into the database."""
 ERROR_PAUSE_SECONDS = 1.0
 """How long the loop waits after a wake-up failed as a whole, so a persistent fault does not
 spin a core."""
@@ -110,6 +112,7 @@ class SchedulerService:
         self._refreshed_at: datetime | None = None
         self._prepared_for: datetime | None = None
         """The due time whose runs' task definitions were last prepared (`_prepare_burst`)."""
+        self._checkpointed_at: datetime | None = None
         self._lease_period = timedelta(seconds=self.config.lease_seconds)
         self._stop = threading.Event()
         retention = self.config.retention
@@ -198,6 +201,7 @@ class SchedulerService:
         if self.metrics is not None:
             self.metrics.wake_finished(time.perf_counter() - started)
         self._prune()
+        self._checkpoint()
         return self._next_wake(now)
 
     def _prune(self) -> None:
@@ -223,6 +227,23 @@ class SchedulerService:
         if counts.runs:
             log.info("retention removed %s", counts.describe())
             _guarded(self.observer.runs_pruned, counts.runs)
+
+    def _checkpoint(self) -> None:
+        """Between bursts, fold SQLite's write-ahead log into the database (nothing to do on
+        PostgreSQL), so a due minute's commits do not stop for it; never with a due run less
+        than `DUE_MARGIN` away. A failure costs only the log's growth until the next try."""
+        now = self.clock.now()
+        last = self._checkpointed_at
+        if self.lease is None or (last is not None and now - last < CHECKPOINT_INTERVAL):
+            return
+        next_due = self.definitions.next_due()
+        if next_due is not None and next_due - now < DUE_MARGIN:
+            return
+        self._checkpointed_at = now
+        try:
+            checkpoint(self.engine)
+        except StoreError:
+            log.warning("could not checkpoint the store's write-ahead log", exc_info=True)
 
     def _recover(self, now: datetime) -> datetime:
         """Forget what the failed wake-up did in memory; keep what executors reported."""

@@ -33,6 +33,7 @@ from gnomon.storage import (
 from gnomon.storage.change_notices import ChangeRelay
 from gnomon.storage.engine import (
     StoreTimeouts,
+    checkpoint,
     display_url,
     is_sqlite,
     make_engine,
@@ -55,6 +56,7 @@ __all__ = [
     "StoreTimeouts",
     "WriteBatch",
     "callbacks",
+    "checkpoint",
     "definition_detail",
     "definitions",
     "display_url",

@@ -173,7 +173,9 @@ def wait_for_boundary(margin: float) -> None:
     time.sleep(max(0.0, 60 - now % 60 - margin))
 
 
-def skews(engine: Engine, runner: TimedRunner) -> list[float]:
+def skews(engine: Engine, runner: TimedRunner, up_at: float) -> list[float]:
+    """Start minus due time of each scheduled run due once the scheduler was up (`up_at`); a
+    run due while it was still starting is a catch-up, which start-up time already counts."""
     with engine.connect() as connection:
         rows = connection.execute(
             sa.select(col(ProcessRow.process_id), col(ProcessRow.scheduled_for)).where(
@@ -186,7 +188,7 @@ def skews(engine: Engine, runner: TimedRunner) -> list[float]:
             continue
         due = as_utc(scheduled_for)
         started = runner.start_times.get(process_id)
-        if started is not None:
+        if started is not None and due.timestamp() >= up_at:
             result.append(started - due.timestamp())
     return result
 
@@ -215,13 +217,14 @@ def measure(url: str, label: str, args: argparse.Namespace) -> dict[str, Any]:
     while not (results.wake_cpu or results.wake_cpu_due):  # the first wake-up is done
         time.sleep(0.01)
     load_seconds = time.perf_counter() - load_started
+    up_at = time.time()
     for _ in range(args.minutes):
         wait_for_boundary(margin=25)
         measure_triggers(engine, service, runner, args.triggers, results)
         wait_for_boundary(margin=-3)  # three seconds past the boundary, the burst is done
     service.stop()
     thread.join(timeout=30)
-    results.skews = skews(engine, runner)
+    results.skews = skews(engine, runner, up_at)
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     engine.dispose()
     return summarize(label, results, load_seconds, rss_mb)

@@ -37,7 +37,7 @@ from gnomon.domain.clock import Clock
 from gnomon.errors import StoreError
 from gnomon.runner.base import Runner
 from gnomon.scheduler.apply_starts import start_due
-from gnomon.scheduler.definition_book import DefinitionBook
+from gnomon.scheduler.definition_book import BULK_LOAD_THRESHOLD, DefinitionBook
 from gnomon.scheduler.effects import Effects
 from gnomon.scheduler.isolation import describe
 from gnomon.scheduler.metrics import SchedulerMetrics
@@ -51,7 +51,6 @@ from gnomon.storage import lease as leases
 from gnomon.storage import scheduling as store
 
 log = logging.getLogger(__name__)
-BULK_LOAD_THRESHOLD = 500
 ERROR_PAUSE_SECONDS = 1.0
 """How long the loop waits after a wake-up failed as a whole, so a persistent fault does not
 spin a core."""
@@ -385,9 +384,8 @@ class SchedulerService:
         names = changed if len(changed) <= BULK_LOAD_THRESHOLD else None
         starts = store.latest_starts(session=session, names=names)
         wanted = set(changed)
-        for record in store.definition_records(session=session, names=names):
-            if record.name in wanted:
-                self.definitions.load(record, starts.get(record.name))
+        records = store.definition_records(session=session, names=names)
+        self.definitions.load_all((r for r in records if r.name in wanted), starts)
         self._refreshed_at = now
 
 

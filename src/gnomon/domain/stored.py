@@ -31,11 +31,49 @@ _Clamp = Callable[[Any], Any]
 """Brings one stored value within its field's bounds; returns the value itself if it is."""
 
 _CLAMPS: dict[type[BaseModel], dict[str, _Clamp]] = {}
+_FIELD_SETS: dict[frozenset[str], set[str]] = {}
+_FIELD_SETS_SIZE = 1_024
+_NESTED: dict[type[BaseModel], tuple[str, ...]] = {}
 
 
 def read_stored(model: type[M], data: Any) -> M:
     """`data` validated as `model`, numbers outside their stated bounds clamped to them first."""
     return model.model_validate(clamp_to_bounds(model, data))
+
+
+def share_field_sets(model: BaseModel) -> None:
+    """Let `model` and the models inside it share pydantic's set of the field names given with
+    every model read with the same names, instead of a set each.
+
+    A set of seven names takes 728 bytes, half of what a parsed task definition holds; the
+    scheduler keeps one task definition and schedule per definition, a hundred thousand of them
+    (issue 14). Only for models nothing assigns to: assigning a field adds its name to the set.
+    """
+    names = frozenset(model.__pydantic_fields_set__)
+    shared = _FIELD_SETS.get(names)
+    if shared is None and len(_FIELD_SETS) < _FIELD_SETS_SIZE:
+        shared = _FIELD_SETS[names] = set(names)
+    if shared is not None:
+        object.__setattr__(model, "__pydantic_fields_set__", shared)
+    for name in _nested(type(model)):
+        value = getattr(model, name)
+        for item in value if isinstance(value, list) else (value,):
+            if isinstance(item, BaseModel):
+                share_field_sets(item)
+
+
+def _nested(model: type[BaseModel]) -> tuple[str, ...]:
+    """The fields of `model` that hold models (or lists of them)."""
+    names = _NESTED.get(model)
+    if names is None:
+        names = _NESTED[model] = tuple(
+            name
+            for name, info in model.model_fields.items()
+            if any(
+                isinstance(t, type) and issubclass(t, BaseModel) for t in _members(info.annotation)
+            )
+        )
+    return names
 
 
 def clamp_to_bounds(model: type[BaseModel], data: Any) -> Any:

@@ -23,7 +23,7 @@ from pydantic import ValidationError
 from gnomon.domain.cron import CronExpression, InvalidCronError
 from gnomon.domain.definitions import ProcessSchedule, TaskDefinition
 from gnomon.domain.enums import OverlapAction
-from gnomon.domain.stored import read_stored
+from gnomon.domain.stored import read_stored, share_field_sets
 from gnomon.domain.validation import parse_cron
 from gnomon.scheduler.isolation import describe, storable
 from gnomon.scheduler.observer import SchedulerObserver
@@ -231,6 +231,8 @@ def _read_schedule(text: str) -> _Schedule:
     data = json.loads(text)
     try:
         schedule = read_stored(ProcessSchedule, data) if data else None
+        if schedule is not None:
+            share_field_sets(schedule)  # kept as long as the lease: the smaller the better
         cron = None
         if schedule is not None and schedule.cron_schedule is not None:
             cron = parse_cron(schedule.cron_schedule)

@@ -20,7 +20,7 @@ from sqlmodel import Session, col, select
 
 from gnomon.domain.definitions import TaskDefinition
 from gnomon.domain.enums import ProcessStatus, TaskStatus
-from gnomon.domain.stored import read_stored
+from gnomon.domain.stored import read_stored, share_field_sets
 from gnomon.domain.times import as_utc
 from gnomon.storage.tables import (
     ExecutorStateRow,
@@ -128,6 +128,7 @@ def templates(*, session: Session, names: Sequence[str] | None) -> Templates:
         if task is None:
             try:
                 task = read[body] = read_stored(TaskDefinition, json.loads(body))
+                share_field_sets(task)  # kept as long as the lease: the smaller the better
             except ValidationError as exc:
                 result.problems.setdefault(name, _unreadable(task_name, exc))
                 continue

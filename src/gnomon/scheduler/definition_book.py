@@ -214,6 +214,8 @@ def _to_view(record: DefinitionRecord, schedules: dict[str, _Schedule]) -> Defin
     if record.schedule is not None:
         parsed = schedules.get(record.schedule)
         if parsed is None:
+            if len(schedules) >= store.SHARED_READS:
+                schedules.clear()
             parsed = schedules[record.schedule] = _read_schedule(record.schedule)
         schedule, cron = parsed
     return DefinitionView(

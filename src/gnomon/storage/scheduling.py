@@ -38,6 +38,9 @@ from gnomon.storage.tables import (
 
 STREAM_ROWS = 2_000
 """Rows fetched at a time when reading every definition, so a takeover never holds all of them."""
+SHARED_READS = 16_384
+"""Distinct stored texts one load remembers to share their parse; past that it starts over, so
+a hundred thousand different bodies do not all stay in memory until the load ends."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +129,8 @@ def templates(*, session: Session, names: Sequence[str] | None) -> Templates:
     for name, task_name, body in _streamed(session, query):
         task = read.get(body)
         if task is None:
+            if len(read) >= SHARED_READS:
+                read.clear()
             try:
                 task = read[body] = read_stored(TaskDefinition, json.loads(body))
                 share_field_sets(task)  # kept as long as the lease: the smaller the better

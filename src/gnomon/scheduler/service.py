@@ -28,7 +28,8 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -328,7 +329,7 @@ class SchedulerService:
     def _take_over(self, now: datetime) -> None:
         """Load everything from the store and re-adopt the attempts still running."""
         self._forget(keep_lease=True)
-        with transaction(self.engine) as session:
+        with _collector_paused(), transaction(self.engine) as session:
             self._refresh_definitions(session, now)
             attempts = self.processes.load(session, now)
             self.processes.batch.flush(session)  # runs that could not be resumed end now
@@ -387,6 +388,22 @@ class SchedulerService:
         records = store.definition_records(session=session, names=names)
         self.definitions.load_all((r for r in records if r.name in wanted), starts)
         self._refreshed_at = now
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection while a takeover loads: it allocates a few objects per
+    definition, which start a full collection every time the long-lived ones grew by a quarter,
+    each walking everything loaded so far (a fifth of the CPU of loading 100,000 definitions,
+    issue 14). Reference counting still frees what the load drops; the takeover collects once
+    when done."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _guarded(action: Callable[..., None], *args: object) -> bool:

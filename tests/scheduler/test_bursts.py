@@ -185,9 +185,12 @@ def test_the_store_is_checkpointed_between_bursts_never_just_before_one(
     harness: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     times: list[datetime] = []
-    monkeypatch.setattr(
-        "gnomon.scheduler.service.checkpoint", lambda _: times.append(harness.clock.now()) or 0
-    )
+
+    def checkpoint(_: Engine) -> int:
+        times.append(harness.clock.now())
+        return 0
+
+    monkeypatch.setattr("gnomon.scheduler.service.checkpoint", checkpoint)
     harness.clock.set(datetime(2026, 3, 2, 11, 58, 58, 500_000, tzinfo=UTC))
     harness.put(definition("due", docker_task("t"), schedule=EVERY_MINUTE))
     assert times == []  # the takeover's wake-up is 1.5 s before a due run

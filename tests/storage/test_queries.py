@@ -17,7 +17,7 @@ from gnomon.domain.enums import ProcessStatus
 from gnomon.domain.runs import LogEntry, MetadataEntry
 from gnomon.domain.times import as_utc
 from gnomon.errors import ConcurrentWriteError
-from gnomon.storage import WriteBatch, callbacks, definitions, transaction
+from gnomon.storage import WriteBatch, callbacks, definitions, scheduling, transaction
 from gnomon.storage.runs import ProcessQuery, list_processes
 from tests.samples import definition, docker_task, sample_process
 
@@ -167,3 +167,38 @@ def test_statuses_filter(engine: Engine) -> None:
     with Session(engine) as session:
         query = ProcessQuery(statuses=[ProcessStatus.FAILED])
         assert list_processes(session=session, query=query) == []
+
+
+def test_every_definition_is_read_without_naming_them_and_identical_bodies_share_one_read(
+    engine: Engine,
+) -> None:
+    """A takeover reads a hundred thousand definitions: no IN list of their names (PostgreSQL
+    takes at most 65,535 parameters), one parse per distinct stored body (issue 14)."""
+    cron = {"cron_schedule": {"minutes": "*", "hours": "*", "day_of_month": "*", "month": "*"}}
+    cron["cron_schedule"]["day_of_week"] = "?"
+    bodies = [
+        definition("a", docker_task("first"), docker_task("second", "first"), schedule=cron),
+        definition("b", docker_task("first"), docker_task("second", "first"), schedule=cron),
+        definition("c", docker_task("other")),
+    ]
+    with Session(engine) as session:
+        for body in bodies:
+            parsed = ProcessDefinition.model_validate(body)
+            definitions.upsert_definition(session=session, definition=parsed, now=NOW)
+        session.commit()
+    with Session(engine) as session:
+        read = scheduling.templates(session=session, names=None)
+        named = scheduling.templates(session=session, names=["c"])
+        records = {r.name: r for r in scheduling.definition_records(session=session)}
+    assert not read.problems
+    assert [[t.task_definition_name for t in read.tasks[n]] for n in "abc"] == [
+        ["first", "second"],
+        ["first", "second"],
+        ["other"],
+    ]
+    assert all(x is y for x, y in zip(read.tasks["a"], read.tasks["b"], strict=True))
+    assert list(named.tasks) == ["c"]
+    assert named.tasks["c"] == read.tasks["c"]
+    assert sorted(records) == ["a", "b", "c"]
+    assert records["a"].schedule == records["b"].schedule is not None
+    assert records["c"].schedule in (None, "null")  # SQL NULL or JSON null

@@ -44,7 +44,7 @@ from gnomon.domain.manifests import (
 )
 from gnomon.domain.retention import AgeError, PruneCounts, RetentionRule, parse_age
 from gnomon.domain.runs import ExecutionStateEntry, LogEntry, MetadataEntry, Process, Task
-from gnomon.domain.stored import read_stored
+from gnomon.domain.stored import read_stored, share_field_sets
 from gnomon.domain.summary import DID_NOT_RUN, task_summary
 from gnomon.domain.times import as_utc, format_wire_time
 from gnomon.domain.validation import (
@@ -119,6 +119,7 @@ __all__ = [
     "problems_in",
     "read_stored",
     "seconds_between",
+    "share_field_sets",
     "shell_problems",
     "storable",
     "task_summary",

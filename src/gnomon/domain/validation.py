@@ -7,6 +7,7 @@ find it in the body they sent.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
@@ -16,6 +17,8 @@ from pydantic import ValidationError
 from gnomon.domain.cron import CronExpression, InvalidCronError
 from gnomon.domain.dag import find_cycle
 from gnomon.domain.definitions import CronSchedule, ProcessDefinitionSpec
+
+_CRON_CACHE_SIZE: Final = 4_096
 
 
 @dataclass(frozen=True)
@@ -98,13 +101,25 @@ def shell_problems(spec: ProcessDefinitionSpec, *, allow_shell: bool) -> list[Fi
 
 def parse_cron(cron: CronSchedule) -> CronExpression:
     """The parsed expression of a cron schedule (raises InvalidCronError)."""
+    return _parsed_cron(
+        cron.minutes, cron.hours, cron.day_of_month, cron.month, cron.day_of_week, cron.time_zone
+    )
+
+
+# Parsing checks that the expression ever fires (a walk of up to 50 years, half a millisecond),
+# and a scheduler taking over reads every definition: most share a handful of expressions
+# (issue 14). An expression is immutable, so one object can serve them all.
+@functools.lru_cache(maxsize=_CRON_CACHE_SIZE)
+def _parsed_cron(
+    minutes: str, hours: str, day_of_month: str, month: str, day_of_week: str, time_zone: str
+) -> CronExpression:
     return CronExpression.parse(
-        minutes=cron.minutes,
-        hours=cron.hours,
-        day_of_month=cron.day_of_month,
-        month=cron.month,
-        day_of_week=cron.day_of_week,
-        time_zone=cron.time_zone,
+        minutes=minutes,
+        hours=hours,
+        day_of_month=day_of_month,
+        month=month,
+        day_of_week=day_of_week,
+        time_zone=time_zone,
     )
 
 

@@ -13,15 +13,17 @@ again. A set-aside definition that later evaluates cleanly has its mark cleared.
 from __future__ import annotations
 
 import heapq
+import json
 import logging
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 
 from pydantic import ValidationError
 
-from gnomon.domain.cron import InvalidCronError
+from gnomon.domain.cron import CronExpression, InvalidCronError
 from gnomon.domain.definitions import ProcessSchedule, TaskDefinition
 from gnomon.domain.enums import OverlapAction
-from gnomon.domain.stored import read_stored
+from gnomon.domain.stored import read_stored, share_field_sets
 from gnomon.domain.validation import parse_cron
 from gnomon.scheduler.isolation import describe, storable
 from gnomon.scheduler.observer import SchedulerObserver
@@ -32,6 +34,10 @@ from gnomon.storage import scheduling as store
 from gnomon.storage.scheduling import DefinitionRecord
 
 log = logging.getLogger(__name__)
+_Schedule = tuple[ProcessSchedule | None, CronExpression | None]
+"""A parsed stored schedule; definitions whose stored schedules read the same share one."""
+BULK_LOAD_THRESHOLD = 500
+"""Past this many names, queries read every definition instead of naming them."""
 DUE_PER_TICK = 250
 """Runs started by a burst's first wake-up; a larger burst continues in the next one, right
 after this one's commit, so the first jobs start without waiting for the last of a thousand."""
@@ -71,8 +77,23 @@ class DefinitionBook:
         self._burst_started = 0
         """Due runs taken since the current burst began; 0 between bursts."""
 
-    def load(self, record: DefinitionRecord, last_started_at: datetime | None) -> None:
-        """Add or replace one definition's view."""
+    def load_all(
+        self, records: Iterable[DefinitionRecord], last_starts: Mapping[str, datetime]
+    ) -> None:
+        """Add or replace the views of `records`; those with the same stored schedule share
+        one parsed schedule."""
+        schedules: dict[str, _Schedule] = {}
+        for record in records:
+            self.load(record, last_starts.get(record.name), schedules)
+
+    def load(
+        self,
+        record: DefinitionRecord,
+        last_started_at: datetime | None,
+        schedules: dict[str, _Schedule] | None = None,
+    ) -> None:
+        """Add or replace one definition's view; `schedules` holds the schedules already parsed,
+        by stored text."""
         previous = self.views.get(record.name)
         self.versions[record.name] = record.revision
         self.failed.pop(record.name, None)
@@ -80,7 +101,7 @@ class DefinitionBook:
         if record.scheduling_error is not None:
             self._marked[record.name] = record.scheduling_error
         try:
-            view = _to_view(record)
+            view = _to_view(record, {} if schedules is None else schedules)
         except Exception as exc:  # a stored schedule no longer reads: this definition only
             self.fail(record.name, "load", describe(exc))
             return
@@ -180,7 +201,10 @@ class DefinitionBook:
         """
         missing = [n for n in names if self._templates.get(n, (-1, []))[0] != self.versions.get(n)]
         if missing:
-            loaded = store.templates(session=session, names=missing)
+            # Past a few hundred names an IN list costs more than reading everything once
+            # (and a takeover's hundred thousand would pass SQLite's limit on parameters).
+            wanted = missing if len(missing) <= BULK_LOAD_THRESHOLD else None
+            loaded = store.templates(session=session, names=wanted)
             for name in missing:
                 if name in loaded.problems:
                     self._templates.pop(name, None)
@@ -217,16 +241,17 @@ class DefinitionBook:
         return self._heap[0][0] if self._heap else None
 
 
-def _to_view(record: DefinitionRecord) -> DefinitionView:
+def _to_view(record: DefinitionRecord, schedules: dict[str, _Schedule]) -> DefinitionView:
     """The scheduler's view of a stored definition. Stored definitions were validated on the way
     in, but a newer, stricter parser may refuse one: it raises, and only that one is set aside."""
-    try:
-        schedule = read_stored(ProcessSchedule, record.schedule) if record.schedule else None
-        cron = None
-        if schedule is not None and schedule.cron_schedule is not None:
-            cron = parse_cron(schedule.cron_schedule)
-    except (ValidationError, InvalidCronError) as exc:
-        raise ValueError(f"the stored schedule is no longer valid: {exc}") from exc
+    schedule, cron = None, None
+    if record.schedule is not None:
+        parsed = schedules.get(record.schedule)
+        if parsed is None:
+            if len(schedules) >= store.SHARED_READS:
+                schedules.clear()
+            parsed = schedules[record.schedule] = _read_schedule(record.schedule)
+        schedule, cron = parsed
     return DefinitionView(
         name=record.name,
         schedule=schedule,
@@ -235,3 +260,18 @@ def _to_view(record: DefinitionRecord) -> DefinitionView:
         overlap=OverlapAction(record.overlap_action),
         created_at=record.created_at,
     )
+
+
+def _read_schedule(text: str) -> _Schedule:
+    """A stored schedule (JSON text) and its cron expression; raises if either does not read."""
+    data = json.loads(text)
+    try:
+        schedule = read_stored(ProcessSchedule, data) if data else None
+        if schedule is not None:
+            share_field_sets(schedule)  # kept as long as the lease: the smaller the better
+        cron = None
+        if schedule is not None and schedule.cron_schedule is not None:
+            cron = parse_cron(schedule.cron_schedule)
+    except (ValidationError, InvalidCronError) as exc:
+        raise ValueError(f"the stored schedule is no longer valid: {exc}") from exc
+    return schedule, cron

@@ -6,8 +6,9 @@ with ten definitions or ten thousand.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -19,7 +20,7 @@ from sqlmodel import Session, col, select
 
 from gnomon.domain.definitions import TaskDefinition
 from gnomon.domain.enums import ProcessStatus, TaskStatus
-from gnomon.domain.stored import read_stored
+from gnomon.domain.stored import read_stored, share_field_sets
 from gnomon.domain.times import as_utc
 from gnomon.storage.tables import (
     ExecutorStateRow,
@@ -35,11 +36,18 @@ from gnomon.storage.tables import (
     TriggerRequestRow,
 )
 
+STREAM_ROWS = 2_000
+"""Rows fetched at a time when reading every definition, so a takeover never holds all of them."""
+SHARED_READS = 16_384
+"""Distinct stored texts one load remembers to share their parse; past that it starts over, so
+a hundred thousand different bodies do not all stay in memory until the load ends."""
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, slots=True)
 class DefinitionRecord:
     name: str
-    schedule: dict[str, Any] | None
+    schedule: str | None
+    """The stored schedule as its JSON text: definitions with the same text share one parse."""
     paused: bool
     overlap_action: str
     created_at: datetime
@@ -49,23 +57,28 @@ class DefinitionRecord:
 
 def definition_records(
     *, session: Session, names: Sequence[str] | None = None
-) -> list[DefinitionRecord]:
-    query = select(ProcessDefinitionRow)
+) -> Iterator[DefinitionRecord]:
+    """The definitions of `names` (all of them with None), read a few thousand at a time."""
+    table = ProcessDefinitionRow.__table__  # type: ignore[attr-defined]
+    query = sa.select(
+        table.c.name,
+        sa.cast(table.c.schedule, sa.Text),
+        table.c.paused,
+        table.c.overlap_action,
+        table.c.created_at,
+        table.c.revision,
+        table.c.scheduling_error,
+    )
     if names is not None:
-        query = query.where(col(ProcessDefinitionRow.name).in_(names))
-    rows = session.exec(query).all()
-    return [
-        DefinitionRecord(
-            r.name,
-            r.schedule,
-            r.paused,
-            r.overlap_action,
-            as_utc(r.created_at),
-            r.revision,
-            r.scheduling_error,
-        )
-        for r in rows
-    ]
+        query = query.where(table.c.name.in_(names))
+    for name, schedule, paused, overlap, created_at, revision, error in _streamed(session, query):
+        yield DefinitionRecord(name, schedule, paused, overlap, as_utc(created_at), revision, error)
+
+
+def _streamed(session: Session, query: sa.Select[Any]) -> Iterator[Any]:
+    result = session.execute(query.execution_options(yield_per=STREAM_ROWS))
+    for partition in result.partitions():
+        yield from partition
 
 
 def definition_versions(*, session: Session) -> dict[str, int]:
@@ -95,24 +108,36 @@ class Templates:
     problems: dict[str, str]
 
 
-def templates(*, session: Session, names: Sequence[str]) -> Templates:
-    """Current task definitions of `names`, in their defined order.
+def templates(*, session: Session, names: Sequence[str] | None) -> Templates:
+    """Current task definitions of `names` (of every definition with None), in their defined
+    order. Identical stored bodies (same JSON text) are read once and share one
+    `TaskDefinition`, which nothing changes after it is read.
 
     A stored body that no longer validates (stored before a stricter rule) is a problem of its
     definition alone: it is reported in `problems`, and the others are read as usual.
     """
-    rows = session.exec(
-        select(TaskTemplateRow)
-        .where(col(TaskTemplateRow.process_definition_name).in_(names))
-        .order_by(col(TaskTemplateRow.process_definition_name), col(TaskTemplateRow.position))
-    )
+    table = TaskTemplateRow.__table__  # type: ignore[attr-defined]
+    query = sa.select(
+        table.c.process_definition_name,
+        table.c.task_definition_name,
+        sa.cast(table.c.body, sa.Text),
+    ).order_by(table.c.process_definition_name, table.c.position)
+    if names is not None:
+        query = query.where(table.c.process_definition_name.in_(names))
     result = Templates(defaultdict(list), {})
-    for row in rows:
-        name = row.process_definition_name
-        try:
-            result.tasks[name].append(read_stored(TaskDefinition, row.body))
-        except ValidationError as exc:
-            result.problems.setdefault(name, _unreadable(row.task_definition_name, exc))
+    read: dict[str, TaskDefinition] = {}
+    for name, task_name, body in _streamed(session, query):
+        task = read.get(body)
+        if task is None:
+            if len(read) >= SHARED_READS:
+                read.clear()
+            try:
+                task = read[body] = read_stored(TaskDefinition, json.loads(body))
+                share_field_sets(task)  # kept as long as the lease: the smaller the better
+            except ValidationError as exc:
+                result.problems.setdefault(name, _unreadable(task_name, exc))
+                continue
+        result.tasks[name].append(task)
     return result
 
 

@@ -32,7 +32,7 @@ SCHEDULE = "schedule"
 TRIGGER = "trigger"
 
 
-@dataclass
+@dataclass(slots=True)  # one per definition: a hundred thousand of them (issue 14)
 class DefinitionView:
     name: str
     schedule: ProcessSchedule | None

@@ -53,7 +53,7 @@ import re
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Final
+from typing import Final, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import CroniterBadDateError, croniter
@@ -153,6 +153,10 @@ def _nearest_weekday(year: int, month: int, day: int, last: int) -> int:
     return day
 
 
+_REMEMBERED_ANSWERS = 64
+_UNKNOWN = object()
+
+
 @dataclass(frozen=True)
 class _Plan:
     """What a parsed expression needs to compute fire times."""
@@ -173,6 +177,11 @@ class CronExpression:
     day_of_week: str
     time_zone: str = "UTC"
     _plan: _Plan = field(init=False, repr=False, compare=False)
+    _answers: dict[tuple[bool, datetime], datetime | None] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    """Recent answers, by direction and instant: definitions with the same expression share one
+    object, and a due minute asks it about the same few instants thousands of times."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_plan", _compile(self))
@@ -210,14 +219,26 @@ class CronExpression:
 
         Returns None only past the end of the calendar (year 9999).
         """
-        return _next_fire(self._plan, _aware_utc(after))
+        return self._answer(True, after)
 
     def latest_at_or_before(self, at: datetime) -> datetime | None:
         """The latest fire time at or before `at` (aware, any zone), as aware UTC; for catch-up.
 
         Returns None if there is none in the 50 years before `at`.
         """
-        return _latest_fire(self._plan, _aware_utc(at))
+        return self._answer(False, at)
+
+    def _answer(self, forward: bool, moment: datetime) -> datetime | None:
+        key = (forward, moment)
+        known = self._answers.get(key, _UNKNOWN)
+        if known is not _UNKNOWN:
+            return cast("datetime | None", known)
+        at = _aware_utc(moment)
+        answer = _next_fire(self._plan, at) if forward else _latest_fire(self._plan, at)
+        if len(self._answers) >= _REMEMBERED_ANSWERS:
+            self._answers.clear()  # one step, so threads sharing the object never see it half done
+        self._answers[key] = answer
+        return answer
 
     def describe(self) -> str:
         """Quartz order for logs and status, e.g. `0 22 * * ? (UTC)`."""

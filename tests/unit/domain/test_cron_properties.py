@@ -247,3 +247,40 @@ def test_a_naive_now_is_refused() -> None:
     )
     with pytest.raises(ValueError, match="time zone-aware"):
         expression.next_after(datetime(2026, 1, 1))
+
+
+@given(
+    zone=st.sampled_from(ZONES),
+    moments=st.lists(
+        st.datetimes(
+            min_value=datetime(2000, 1, 1),
+            max_value=datetime(2090, 1, 1),
+            timezones=st.sampled_from([UTC, ZoneInfo("Europe/Berlin"), ZoneInfo("Asia/Kathmandu")]),
+        ),
+        min_size=1,
+        max_size=150,
+    ),
+)
+def test_remembered_answers_are_the_answers(zone: str, moments: list[datetime]) -> None:
+    """One shared expression asked again and again (past what it remembers, and about the same
+    instant in other zones) answers as a fresh one does."""
+    shared = CronExpression.parse(
+        minutes="*/7",
+        hours="1-23/2",
+        day_of_month="?",
+        month="*",
+        day_of_week="MON-FRI",
+        time_zone=zone,
+    )
+    for moment in [*moments, *moments, *(m.astimezone(UTC) for m in moments)]:
+        fresh = CronExpression.parse(
+            minutes="*/7",
+            hours="1-23/2",
+            day_of_month="?",
+            month="*",
+            day_of_week="MON-FRI",
+            time_zone=zone,
+        )
+        assert fresh is not shared
+        assert shared.next_after(moment) == fresh.next_after(moment)
+        assert shared.latest_at_or_before(moment) == fresh.latest_at_or_before(moment)

@@ -29,6 +29,7 @@ from gnomon.domain.definitions import (
 )
 from gnomon.domain.durations import add_seconds, backoff_seconds, seconds_between
 from gnomon.domain.enums import NotifyWhen, OverlapAction, ProcessStatus, TaskStatus
+from gnomon.domain.ids import new_id
 from gnomon.domain.limits import (
     MAX_ENTRIES_PER_CALLBACK,
     MAX_ENV_VALUE_CHARS,
@@ -114,6 +115,7 @@ __all__ = [
     "manifest_from_body",
     "model_problems",
     "naming",
+    "new_id",
     "parse_age",
     "parse_cron",
     "problems_in",

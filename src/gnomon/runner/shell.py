@@ -85,7 +85,7 @@ class ShellRunner:
         thread = threading.Thread(
             target=self._run,
             args=(tracked,),
-            name=f"gnomon-shell-{attempt.task_id[:8]}",
+            name=f"gnomon-shell-{attempt.task_id[-8:]}",
             daemon=True,
         )
         tracked.threads.append(thread)
@@ -232,7 +232,7 @@ class ShellRunner:
                     while os.read(pipe.fileno(), READ_CHUNK_BYTES):
                         pass
 
-        thread = threading.Thread(target=read, name=f"gnomon-shell-read-{tracked.task_id[:8]}")
+        thread = threading.Thread(target=read, name=f"gnomon-shell-read-{tracked.task_id[-8:]}")
         thread.daemon = True
         thread.start()
         return thread

@@ -20,6 +20,7 @@ from gnomon.scheduler.isolation import describe
 from gnomon.scheduler.process_book import ProcessBook, filtered_tasks
 from gnomon.scheduler.rules.starts import Decision, OpenTrigger, decide
 from gnomon.scheduler.rules.state import ProcessState
+from gnomon.scheduler.rules.steps import Opening
 from gnomon.storage import Session, store_errors
 from gnomon.storage import scheduling as store
 from gnomon.storage.tables import KillRequestRow
@@ -75,30 +76,31 @@ def _launch(
 ) -> None:
     templates = book.definitions.templates(session, list(decisions))
     batch = book.batch
-    launched: list[tuple[ProcessState, Decision]] = []
+    launched: list[tuple[ProcessState, Opening | None]] = []
     decisions = {n: d for n, d in decisions.items() if n in templates}  # others were set aside
     for name, decision in decisions.items():
         if decision.terminate_process_id is not None:
             _terminate(session, book, decision.terminate_process_id, effects, now)
         mark = batch.mark()
+        opening = book.definitions.opening(name) if decision.task_filter is None else None
         try:
             with store_errors():
                 state = _new_process(book, name, decision, templates.get(name, []), now)
+                if opening is not None:
+                    state.share_layout(opening.layout)
         except StoreError:
             raise
         except Exception as exc:  # this definition only; the others still start
             batch.rollback_to(mark)
             book.definitions.fail(name, "launch", describe(exc))
             continue
-        launched.append((state, decision))
+        launched.append((state, opening))
     batch.flush(session)
-    for state, decision in launched:
-        _started(session, book, state, decision, now)
-    for state, decision in launched:
+    for state, _ in launched:
+        _started(session, book, state, decisions[state.definition_name], now)
+    for state, opening in launched:
         effects.changed.append(state.process_id)
-        name = state.definition_name
-        opening = book.definitions.opening(name) if decision.task_filter is None else None
-        book.open_run(session, state, opening, effects, now)
+        book.open_run(session, state, opening.starts if opening else None, effects, now)
     for name in decisions:
         book.definitions.reschedule(name, now)
 

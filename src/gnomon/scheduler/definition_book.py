@@ -28,7 +28,7 @@ from gnomon.domain.validation import parse_cron
 from gnomon.scheduler.isolation import describe, storable
 from gnomon.scheduler.observer import SchedulerObserver
 from gnomon.scheduler.rules.starts import DefinitionView, check_schedule
-from gnomon.scheduler.rules.steps import opening
+from gnomon.scheduler.rules.steps import Opening, opening
 from gnomon.storage import Session
 from gnomon.storage import scheduling as store
 from gnomon.storage.scheduling import DefinitionRecord
@@ -66,8 +66,8 @@ class DefinitionBook:
         self.touched: set[str] = set()
         """Definitions to evaluate on the next tick whatever their due time."""
         self._templates: dict[str, tuple[int, list[TaskDefinition]]] = {}
-        self._openings: dict[str, tuple[list[TaskDefinition], list[TaskDefinition]]] = {}
-        """Per name: the templates (by identity) and what a new run of them starts at once."""
+        self._openings: dict[str, tuple[list[TaskDefinition], Opening]] = {}
+        """Per name: the templates (by identity) and what every new run of them shares."""
         self.failed: dict[str, str] = {}
         """Definitions set aside, with the reason, until their revision changes."""
         self.marks: dict[str, tuple[int, str | None]] = {}
@@ -218,11 +218,11 @@ class DefinitionBook:
         """The definitions due at or before `until`, if nothing changes before then."""
         return [name for name, when in self._scheduled.items() if when <= until]
 
-    def opening(self, name: str) -> list[TaskDefinition] | None:
-        """What a new run of `name`'s current templates, without a task filter, starts at once
-        (`rules.steps.opening`), computed once per revision. None if its templates are not
-        loaded or have no such answer (a cycle): the run then takes the ordinary first step,
-        which meets the same problem in isolation."""
+    def opening(self, name: str) -> Opening | None:
+        """What every new run of `name`'s current templates without a task filter shares: their
+        layout and first tasks (`rules.steps.opening`), computed once per revision. None if its
+        templates are not loaded or have no such answer (a cycle): the run then takes the
+        ordinary first step, which meets the same problem in isolation."""
         loaded = self._templates.get(name)
         if loaded is None:
             return None

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import logging
 import queue
-import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from gnomon.domain.changes import LOGS, METADATA, ChangePublisher
 from gnomon.domain.clock import Clock
 from gnomon.domain.enums import TaskStatus
+from gnomon.domain.ids import new_id
 from gnomon.domain.logtext import clean_message, storable
 from gnomon.domain.runs import MetadataEntry
 from gnomon.errors import StoreDataError, StoreError
@@ -101,7 +101,7 @@ class StoreSink:
 
     def metadata(self, task_id: str, when: datetime, key: str, value: str) -> None:
         key, value = storable(key, _KEY_CHARS), clean_message(value)
-        entry = MetadataEntry(metadata_entry_id=uuid.uuid4(), when=when, key=key, value=value)
+        entry = MetadataEntry(metadata_entry_id=new_id(), when=when, key=key, value=value)
         owner: list[str | None] = []
 
         def write(session: Session) -> None:
@@ -156,7 +156,7 @@ class StoreSink:
 def _log_row(task_id: str, when: datetime, source: str, message: str) -> dict[str, object]:
     """A `task_log` row of one output line, made storable."""
     return {
-        "log_entry_id": str(uuid.uuid4()),
+        "log_entry_id": str(new_id()),
         "task_id": task_id,
         "when": when,
         "source": storable(source, _SOURCE_CHARS),

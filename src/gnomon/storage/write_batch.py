@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import secrets
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -20,6 +19,7 @@ from sqlmodel import Session
 
 from gnomon.domain.definitions import TaskDefinition
 from gnomon.domain.enums import ProcessStatus, TaskStatus
+from gnomon.domain.ids import new_id
 from gnomon.storage.json_text import PreSerialized, executable_json, task_json
 from gnomon.storage.tables import ProcessRow, TaskLogRow, TaskRow, TaskSnapshotRow
 from gnomon.storage.tokens import hash_token
@@ -67,7 +67,7 @@ class WriteBatch:
         task_filter: list[str] | None,
         now: datetime,
     ) -> str:
-        process_id = str(uuid.uuid4())
+        process_id = str(new_id())
         self.processes.append(
             {
                 "process_id": process_id,
@@ -117,7 +117,7 @@ class WriteBatch:
         status: TaskStatus,
         token: str | None,
     ) -> str:
-        task_id = str(uuid.uuid4())
+        task_id = str(new_id())
         self.tasks.append(
             {
                 "task_id": task_id,
@@ -159,7 +159,7 @@ class WriteBatch:
     def log(self, task_id: str, message: str, now: datetime) -> None:
         self.logs.append(
             {
-                "log_entry_id": str(uuid.uuid4()),
+                "log_entry_id": str(new_id()),
                 "task_id": task_id,
                 "when": now,
                 "source": "scheduler",

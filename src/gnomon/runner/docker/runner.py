@@ -128,7 +128,7 @@ class DockerRunner:
             tracked.note_kill(reason)
             container_id = tracked.container_id
         if container_id is not None:
-            self._spawn(f"gnomon-stop-{task_id[:8]}", self._stop, container_id)
+            self._spawn(f"gnomon-stop-{task_id[-8:]}", self._stop, container_id)
 
     def adopt(self, attempts: Sequence[Attempt]) -> None:
         taken = [t for a in attempts if (t := self._track(a, secrets=False)) is not None]
@@ -264,7 +264,7 @@ class DockerRunner:
             thread = threading.Thread(
                 target=self._watch,
                 args=(tracked, container_id, since, note),
-                name=f"gnomon-watch-{tracked.task_id[:8]}",
+                name=f"gnomon-watch-{tracked.task_id[-8:]}",
                 daemon=True,
             )
             tracked.threads.append(thread)
@@ -272,7 +272,7 @@ class DockerRunner:
             state = AttemptState(tracked.task_id, ExecutorStatus.RUNNING, handle=container_id)
             self._book.report(state)
         if kill_pending:
-            self._spawn(f"gnomon-stop-{tracked.task_id[:8]}", self._stop, container_id)
+            self._spawn(f"gnomon-stop-{tracked.task_id[-8:]}", self._stop, container_id)
         thread.start()
 
     # -- watching and collecting -----------------------------------------------------------

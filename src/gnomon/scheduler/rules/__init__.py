@@ -22,13 +22,14 @@ from gnomon.scheduler.rules.starts import (
     decide,
 )
 from gnomon.scheduler.rules.state import AttemptRecord, ProcessState
-from gnomon.scheduler.rules.steps import expire, opening, plan, runtime_deadline
+from gnomon.scheduler.rules.steps import Opening, expire, opening, plan, runtime_deadline
 
 __all__ = [
     "AttemptRecord",
     "Decision",
     "DefinitionView",
     "OpenTrigger",
+    "Opening",
     "ProcessState",
     "QueueKey",
     "Waiting",

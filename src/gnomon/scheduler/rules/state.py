@@ -88,6 +88,11 @@ class ProcessState:
     def task(self, name: str) -> TaskDefinition | None:
         return self.layout().by_name.get(name)
 
+    def share_layout(self, layout: TaskLayout) -> None:
+        """Use `layout`, made from a list with the same tasks as `tasks` (every new run of a
+        definition revision has the same), instead of making it again."""
+        self._layout = (self.tasks, layout)
+
     def attempts_of(self, name: str) -> list[AttemptRecord]:
         return self.attempts.setdefault(name, [])
 

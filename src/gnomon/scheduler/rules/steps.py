@@ -33,7 +33,12 @@ from enum import Enum
 from gnomon.domain.definitions import TaskDefinition
 from gnomon.domain.durations import add_seconds
 from gnomon.domain.enums import ProcessStatus, TaskStatus
-from gnomon.scheduler.rules.state import AttemptRecord, ProcessState, backoff_delay_seconds
+from gnomon.scheduler.rules.state import (
+    AttemptRecord,
+    ProcessState,
+    TaskLayout,
+    backoff_delay_seconds,
+)
 
 KILL_REASON = "The task's process was requested to be killed"
 
@@ -104,15 +109,24 @@ def plan(state: ProcessState, now: datetime) -> Plan:
 _NEVER = datetime.min.replace(tzinfo=UTC)
 
 
-def opening(tasks: list[TaskDefinition]) -> list[TaskDefinition]:
-    """What a new run of `tasks` starts at once: `plan`'s first answer for a run with no attempt
-    and no kill request, which depends on the tasks alone (no backoff, no runtime limit counts
-    yet), so the scheduler computes it once per definition revision.
+@dataclass(frozen=True)
+class Opening:
+    """What every new run of one list of tasks shares: their layout, and what it starts at once
+    (`plan`'s first answer for a run with no attempt and no kill request, which depends on the
+    tasks alone: no backoff, no runtime limit counts yet)."""
+
+    layout: TaskLayout
+    starts: list[TaskDefinition]
+
+
+def opening(tasks: list[TaskDefinition]) -> Opening:
+    """The `Opening` of `tasks`; the scheduler asks once per definition revision.
 
     Raises:
         CycleError: the tasks have a dependency cycle.
     """
-    return plan(ProcessState("", "", _NEVER, tasks), _NEVER).starts
+    fresh = ProcessState("", "", _NEVER, tasks)
+    return Opening(fresh.layout(), plan(fresh, _NEVER).starts)
 
 
 def final_status(state: ProcessState) -> ProcessStatus:

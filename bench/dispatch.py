@@ -5,10 +5,17 @@
 2. Gnomon: the same N containers through `gnomon serve` (a real process, SQLite, the Docker
    executor): C definitions, each triggered N/C times through the REST API, so at most C runs go
    at once. Throughput counts from the first trigger to the last run recorded as finished.
+   The server's CPU time (user + system, from /proc) over that phase, divided by the runs, is
+   Gnomon's cost per run; the benchmark's own light polling for "finished" is included in it.
 3. Overhead per task, from the engine's own event stream: trigger to container start (one run at
    a time, so nothing queues), and container exit to the status Gnomon records.
 
-    python bench/dispatch.py [--runs 200] [--concurrency 8] [--latency-samples 20]
+    python bench/dispatch.py [--runs 200] [--concurrency 8[,32...]] [--latency-samples 20]
+                             [--py-spy FILE]
+
+Each concurrency level gets its own raw loop and its own fresh server, and one row of the table
+that ends the output, so the growth curve is one command. `--py-spy FILE` records the server's
+stacks during each throughput phase (py-spy's collapsed format, FILE.c<level>), to profile it.
 
 Target: at least 0.8 of the raw loop's throughput, under 50 ms median overhead each way.
 """
@@ -18,6 +25,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -25,6 +33,7 @@ import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -38,6 +47,13 @@ sys.path.insert(0, str(ROOT))
 from tests.images import BUSYBOX_IMAGE, busybox_tar, find_static_busybox  # noqa: E402
 
 MANAGED = "dev.gnomon.managed=true"
+# py-spy next to this interpreter (a virtual environment's), else the one on PATH.
+PY_SPY = (
+    shutil.which(
+        "py-spy", path=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    )
+    or "py-spy"
+)
 
 
 def ensure_image(client: Any) -> None:
@@ -147,6 +163,12 @@ class Server:
         self.http.post(f"/api/process_definitions/{name}/trigger").raise_for_status()
         return sent
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU time the server process has used so far."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        # Fields 14 and 15 of stat(5) (utime, stime); the split starts at field 3.
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def runs(self) -> list[dict[str, Any]]:
         result: list[dict[str, Any]] = self.http.get("/api/processes/").json()
         return result
@@ -177,16 +199,19 @@ def seconds(text: str) -> float:
 
 def gnomon_throughput(
     server: Server, runs: int, concurrency: int
-) -> tuple[float, list[dict[str, Any]]]:
+) -> tuple[float, float, list[dict[str, Any]]]:
+    """Containers per second, server CPU seconds per run, and the finished runs."""
     names = [f"bench-{i}" for i in range(concurrency)]
     for name in names:
         server.define(name)
+    cpu = server.cpu_seconds()
     started = time.perf_counter()
     for _ in range(runs // concurrency):
         for name in names:
             server.trigger(name)
     finished = server.wait_finished(runs)
-    return runs / (time.perf_counter() - started), finished
+    elapsed = time.perf_counter() - started
+    return runs / elapsed, (server.cpu_seconds() - cpu) / runs, finished
 
 
 def exit_to_recorded(finished: list[dict[str, Any]], events: EngineEvents) -> list[float]:
@@ -225,39 +250,79 @@ def ms(values: list[float], q: float | None = None) -> str:
     return f"{value * 1000:.1f} ms"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--runs", type=int, default=200)
-    parser.add_argument("--concurrency", type=int, default=8)
-    parser.add_argument("--latency-samples", type=int, default=20)
-    parser.add_argument("--port", type=int, default=18080)
-    args = parser.parse_args()
-    client = docker.from_env()
-    ensure_image(client)
-    version = client.version()["Version"]
-    cpus = len(os.sched_getaffinity(0))
-    print(f"python {platform.python_version()}, docker engine {version}, cpus={cpus}")
-    raw = raw_loop(client, args.runs, args.concurrency)
+@dataclass
+class Level:
+    """What one concurrency level measured."""
+
+    concurrency: int
+    raw: float
+    ours: float
+    cpu_per_run: float
+    starts: list[float]
+    exits: list[float]
+    raw_starts: list[float]
+    raw_exits: list[float]
+    busy_exits: list[float]
+
+    @property
+    def start_overhead(self) -> list[float]:
+        """Each trigger -> start minus the raw SDK's median for the same step."""
+        raw = statistics.median(self.raw_starts)
+        return [value - raw for value in self.starts]
+
+    @property
+    def exit_overhead(self) -> float:
+        return statistics.median(self.exits) - statistics.median(self.raw_exits)
+
+
+class Profiler:
+    """py-spy recording the server's stacks (collapsed format) until stopped."""
+
+    def __init__(self, pid: int, output: str) -> None:
+        self.process = subprocess.Popen(
+            [PY_SPY, "record", "--gil", "--pid", str(pid), "--format", "raw", "--output", output],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(1)  # attached before the first trigger
+
+    def stop(self) -> None:
+        self.process.send_signal(2)  # SIGINT: py-spy writes its file and exits
+        self.process.wait(timeout=60)
+
+
+def measure(client: Any, args: argparse.Namespace, concurrency: int, port: int) -> Level:
+    raw = raw_loop(client, args.runs, concurrency)
     raw_starts, raw_exits = raw_latency(client, args.latency_samples)
     events = EngineEvents(client)
     with tempfile.TemporaryDirectory() as folder:
-        server = Server(Path(folder), args.port)
+        server = Server(Path(folder), port)
         try:
-            ours, finished = gnomon_throughput(server, args.runs, args.concurrency)
+            profiler = None
+            if args.py_spy:
+                profiler = Profiler(server.process.pid, f"{args.py_spy}.c{concurrency}")
+            ours, cpu_per_run, finished = gnomon_throughput(server, args.runs, concurrency)
+            if profiler is not None:
+                profiler.stop()
             busy_exits = exit_to_recorded(finished, events)
             starts, exits = one_at_a_time(server, events, args.latency_samples)
         finally:
             server.stop()
             events.close()
-    shape = f"{args.runs} at concurrency {args.concurrency}"
-    print(f"raw docker SDK loop: {raw:.2f} containers/s ({shape})")
-    print(f"gnomon serve:        {ours:.2f} containers/s (same)")
-    print(f"ratio gnomon/raw:    {ours / raw:.2f}  (target >= 0.8)")
+    return Level(
+        concurrency, raw, ours, cpu_per_run, starts, exits, raw_starts, raw_exits, busy_exits
+    )
+
+
+def report(level: Level, runs: int) -> None:
+    shape = f"{runs} at concurrency {level.concurrency}"
+    print(f"raw docker SDK loop: {level.raw:.2f} containers/s ({shape})")
+    print(f"gnomon serve:        {level.ours:.2f} containers/s (same)")
+    print(f"ratio gnomon/raw:    {level.ours / level.raw:.2f}  (target >= 0.8)")
+    print(f"server CPU per run:  {level.cpu_per_run * 1000:.1f} ms")
     rows = [
-        ("trigger -> container start", starts, raw_starts),
-        ("container exit -> recorded", exits, raw_exits),
+        ("trigger -> container start", level.starts, level.raw_starts),
+        ("container exit -> recorded", level.exits, level.raw_exits),
     ]
     print(f"{'per task (medians)':28} {'gnomon':>10} {'raw SDK':>10} {'overhead':>10}")
     for label, gnomon, baseline in rows:
@@ -266,8 +331,59 @@ def main() -> None:
     print(
         "overhead = Gnomon's median minus the raw SDK's median for the same step (target < 50 ms)"
     )
-    print(f"samples: {len(starts)} triggers, {len(exits)} exits, {len(raw_starts)} raw containers")
-    print(f"exit -> recorded while {args.concurrency} run at once: median {ms(busy_exits)}")
+    print(
+        f"samples: {len(level.starts)} triggers, {len(level.exits)} exits, "
+        f"{len(level.raw_starts)} raw containers"
+    )
+    print(f"exit -> recorded while {level.concurrency} run at once: median {ms(level.busy_exits)}")
+
+
+def summary(levels: list[Level]) -> None:
+    print()
+    print(
+        f"{'conc':>4} {'raw/s':>7} {'gnomon/s':>8} {'ratio':>5} {'cpu/run':>9} "
+        f"{'start ovh med':>13} {'start ovh max':>13} {'exit ovh med':>12}"
+    )
+    for level in levels:
+        start = level.start_overhead
+        print(
+            f"{level.concurrency:>4} {level.raw:>7.2f} {level.ours:>8.2f} "
+            f"{level.ours / level.raw:>5.2f} {level.cpu_per_run * 1000:>6.1f} ms "
+            f"{statistics.median(start) * 1000:>10.1f} ms {max(start) * 1000:>10.1f} ms "
+            f"{level.exit_overhead * 1000:>9.1f} ms"
+        )
+    print("start ovh: each trigger -> start minus the raw SDK's median (median and worst run)")
+
+
+def levels_list(text: str) -> list[int]:
+    return [int(part) for part in text.split(",") if part.strip()]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--runs", type=int, default=200)
+    parser.add_argument(
+        "--concurrency", type=levels_list, default=[8], help="one level, or several: 8,32"
+    )
+    parser.add_argument("--latency-samples", type=int, default=20)
+    parser.add_argument("--port", type=int, default=18080)
+    parser.add_argument("--py-spy", metavar="FILE", help="profile the server with py-spy")
+    args = parser.parse_args()
+    client = docker.from_env()
+    ensure_image(client)
+    version = client.version()["Version"]
+    cpus = len(os.sched_getaffinity(0))
+    print(f"python {platform.python_version()}, docker engine {version}, cpus={cpus}")
+    levels = []
+    for index, concurrency in enumerate(args.concurrency):
+        if index:
+            print()
+        level = measure(client, args, concurrency, args.port)
+        report(level, args.runs)
+        levels.append(level)
+    summary(levels)
 
 
 if __name__ == "__main__":

@@ -6,9 +6,11 @@
    executor): C definitions, each triggered N/C times through the REST API, so at most C runs go
    at once. Throughput counts from the first trigger to the last run recorded as finished.
    The server's CPU time (user + system, from /proc) over that phase, divided by the runs, is
-   Gnomon's cost per run; the benchmark's own light polling for "finished" is included in it.
-3. Overhead per task, from the engine's own event stream: trigger to container start (one run at
-   a time, so nothing queues), and container exit to the status Gnomon records.
+   Gnomon's cost per run. The benchmark asks the server nothing while containers run: it waits
+   for the engine's `die` events first and only then polls for the runs' recorded ends.
+3. Overhead per task, from the engine's own event stream, one run at a time (nothing queues):
+   trigger to container created and to container started, and container exit to the status
+   Gnomon records; each Gnomon sample alternates with a raw SDK one, so both see the same load.
 
     python bench/dispatch.py [--runs 200] [--concurrency 8[,32...]] [--latency-samples 20]
                              [--py-spy FILE]
@@ -33,7 +35,7 @@ import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -81,48 +83,62 @@ def raw_loop(client: Any, runs: int, concurrency: int) -> float:
 
 
 class EngineEvents:
-    """Container start and die times (engine clock, seconds) by task id label."""
+    """Container create, start and die times (engine clock, seconds) by task id label."""
 
     def __init__(self, client: Any, label: str = MANAGED) -> None:
+        self.creates: dict[str, float] = {}
         self.starts: dict[str, float] = {}
         self.deaths: dict[str, float] = {}
+        self._died = threading.Condition()
         self._stream = client.events(decode=True, filters={"type": "container", "label": label})
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self) -> None:
+        times = {"create": self.creates, "start": self.starts, "die": self.deaths}
         for event in self._stream:
             labels = event.get("Actor", {}).get("Attributes", {})
             task = labels.get("dev.gnomon.task-id") or labels.get("bench.sample")
-            when = event.get("timeNano", 0) / 1e9
-            if task and event.get("status") == "start":
-                self.starts[task] = when
-            elif task and event.get("status") == "die":
-                self.deaths[task] = when
+            kind = times.get(event.get("status", ""))
+            if task and kind is not None:
+                with self._died:
+                    kind[task] = event.get("timeNano", 0) / 1e9
+                    self._died.notify_all()
+
+    def wait_deaths(self, count: int, timeout: float = 600) -> None:
+        """Block until `count` containers have died (asks nothing of the server meanwhile)."""
+        with self._died:
+            if not self._died.wait_for(lambda: len(self.deaths) >= count, timeout):
+                raise SystemExit(f"{count} containers did not end in {timeout} s")
 
     def close(self) -> None:
         self._stream.close()
 
 
-def raw_latency(client: Any, samples: int) -> tuple[list[float], list[float]]:
-    """The engine's own share: call -> start event, and die event -> `wait` returning."""
-    events = EngineEvents(client, label="bench.sample")
-    starts, exits = [], []
-    for index in range(samples):
-        sample = str(index)
-        called = time.time()
-        container = client.containers.run(
-            BUSYBOX_IMAGE, ["true"], detach=True, labels={"bench.sample": sample}
-        )
-        container.wait()
-        returned = time.time()
-        container.remove()
-        deadline = time.monotonic() + 5
-        while sample not in events.deaths and time.monotonic() < deadline:
-            time.sleep(0.01)
-        starts.append(events.starts[sample] - called)
-        exits.append(returned - events.deaths[sample])
-    events.close()
-    return starts, exits
+@dataclass
+class Latency:
+    """Per task, one run at a time: call (or trigger) -> create and start events, die event ->
+    `wait` returning (or the end time Gnomon records)."""
+
+    creates: list[float] = field(default_factory=list)
+    starts: list[float] = field(default_factory=list)
+    exits: list[float] = field(default_factory=list)
+
+
+def raw_sample(client: Any, events: EngineEvents, sample: str, into: Latency) -> None:
+    """The engine's own share, for one container."""
+    called = time.time()
+    container = client.containers.run(
+        BUSYBOX_IMAGE, ["true"], detach=True, labels={"bench.sample": sample}
+    )
+    container.wait()
+    returned = time.time()
+    container.remove()
+    deadline = time.monotonic() + 5
+    while sample not in events.deaths and time.monotonic() < deadline:
+        time.sleep(0.01)
+    into.creates.append(events.creates[sample] - called)
+    into.starts.append(events.starts[sample] - called)
+    into.exits.append(returned - events.deaths[sample])
 
 
 class Server:
@@ -174,8 +190,9 @@ class Server:
         return result
 
     def wait_finished(self, count: int, timeout: float = 600) -> list[dict[str, Any]]:
-        """All runs, once `count` exist and none is running. Polls lightly (running ones only),
-        so the measuring does not load the server it measures."""
+        """All runs, once `count` exist and none is running. Polls lightly (running ones only);
+        callers first wait for the containers to die (engine events), so the polling does not
+        load the server while it works."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             running = self.http.get("/api/processes/?allowed_statuses=running&max_records=1")
@@ -185,6 +202,11 @@ class Server:
                     return runs
             time.sleep(0.02)
         raise SystemExit(f"runs did not finish in {timeout} s")
+
+    def newest(self, name: str) -> dict[str, Any]:
+        runs = self.http.get(f"/api/processes/?process_definition_name={name}&max_records=1")
+        result: dict[str, Any] = runs.json()[0]
+        return result
 
     def stop(self) -> None:
         self.process.terminate()
@@ -198,7 +220,7 @@ def seconds(text: str) -> float:
 
 
 def gnomon_throughput(
-    server: Server, runs: int, concurrency: int
+    server: Server, events: EngineEvents, runs: int, concurrency: int
 ) -> tuple[float, float, list[dict[str, Any]]]:
     """Containers per second, server CPU seconds per run, and the finished runs."""
     names = [f"bench-{i}" for i in range(concurrency)]
@@ -209,6 +231,7 @@ def gnomon_throughput(
     for _ in range(runs // concurrency):
         for name in names:
             server.trigger(name)
+    events.wait_deaths(runs)
     finished = server.wait_finished(runs)
     elapsed = time.perf_counter() - started
     return runs / elapsed, (server.cpu_seconds() - cpu) / runs, finished
@@ -224,23 +247,30 @@ def exit_to_recorded(finished: list[dict[str, Any]], events: EngineEvents) -> li
     return gaps
 
 
-def one_at_a_time(
-    server: Server, events: EngineEvents, samples: int
-) -> tuple[list[float], list[float]]:
-    """Trigger -> container start and exit -> recorded, one run at a time (nothing queues)."""
+def latencies(
+    client: Any, server: Server, events: EngineEvents, samples: int
+) -> tuple[Latency, Latency]:
+    """Gnomon's and the raw SDK's per-task times, one run at a time (nothing queues), their
+    samples interleaved so that both see the same machine."""
     server.define("latency")
-    starts, exits = [], []
-    for _ in range(samples):
-        before = len(server.runs())
+    ours, raw = Latency(), Latency()
+    raw_events = EngineEvents(client, label="bench.sample")
+    for index in range(samples):
+        raw_sample(client, raw_events, str(index), raw)
+        died = len(events.deaths)
         sent = server.trigger("latency")
-        newest = server.wait_finished(before + 1)[0]
-        task = newest["task"][0]
-        deadline = time.monotonic() + 10
-        while task["task_id"] not in events.deaths and time.monotonic() < deadline:
+        events.wait_deaths(died + 1, timeout=60)
+        deadline = time.monotonic() + 60
+        while (newest := server.newest("latency"))["status"] == "running":
+            if time.monotonic() > deadline:
+                raise SystemExit("a latency run did not finish in 60 s")
             time.sleep(0.01)
-        starts.append(events.starts[task["task_id"]] - sent)
-        exits.append(seconds(task["end_time"]) - events.deaths[task["task_id"]])
-    return starts, exits
+        task = newest["task"][0]["task_id"]
+        ours.creates.append(events.creates[task] - sent)
+        ours.starts.append(events.starts[task] - sent)
+        ours.exits.append(seconds(newest["task"][0]["end_time"]) - events.deaths[task])
+    raw_events.close()
+    return ours, raw
 
 
 def ms(values: list[float], q: float | None = None) -> str:
@@ -258,21 +288,14 @@ class Level:
     raw: float
     ours: float
     cpu_per_run: float
-    starts: list[float]
-    exits: list[float]
-    raw_starts: list[float]
-    raw_exits: list[float]
+    gnomon: Latency
+    baseline: Latency
     busy_exits: list[float]
 
-    @property
-    def start_overhead(self) -> list[float]:
-        """Each trigger -> start minus the raw SDK's median for the same step."""
-        raw = statistics.median(self.raw_starts)
-        return [value - raw for value in self.starts]
-
-    @property
-    def exit_overhead(self) -> float:
-        return statistics.median(self.exits) - statistics.median(self.raw_exits)
+    def overheads(self, step: str) -> list[float]:
+        """Each Gnomon sample of `step` minus the raw SDK's median for the same step."""
+        raw = statistics.median(getattr(self.baseline, step))
+        return [value - raw for value in getattr(self.gnomon, step)]
 
 
 class Profiler:
@@ -293,7 +316,6 @@ class Profiler:
 
 def measure(client: Any, args: argparse.Namespace, concurrency: int, port: int) -> Level:
     raw = raw_loop(client, args.runs, concurrency)
-    raw_starts, raw_exits = raw_latency(client, args.latency_samples)
     events = EngineEvents(client)
     with tempfile.TemporaryDirectory() as folder:
         server = Server(Path(folder), port)
@@ -301,17 +323,22 @@ def measure(client: Any, args: argparse.Namespace, concurrency: int, port: int) 
             profiler = None
             if args.py_spy:
                 profiler = Profiler(server.process.pid, f"{args.py_spy}.c{concurrency}")
-            ours, cpu_per_run, finished = gnomon_throughput(server, args.runs, concurrency)
+            ours, cpu_per_run, finished = gnomon_throughput(server, events, args.runs, concurrency)
             if profiler is not None:
                 profiler.stop()
             busy_exits = exit_to_recorded(finished, events)
-            starts, exits = one_at_a_time(server, events, args.latency_samples)
+            gnomon, baseline = latencies(client, server, events, args.latency_samples)
         finally:
             server.stop()
             events.close()
-    return Level(
-        concurrency, raw, ours, cpu_per_run, starts, exits, raw_starts, raw_exits, busy_exits
-    )
+    return Level(concurrency, raw, ours, cpu_per_run, gnomon, baseline, busy_exits)
+
+
+STEPS = (
+    ("trigger -> container created", "creates"),
+    ("trigger -> container start", "starts"),
+    ("container exit -> recorded", "exits"),
+)
 
 
 def report(level: Level, runs: int) -> None:
@@ -320,21 +347,15 @@ def report(level: Level, runs: int) -> None:
     print(f"gnomon serve:        {level.ours:.2f} containers/s (same)")
     print(f"ratio gnomon/raw:    {level.ours / level.raw:.2f}  (target >= 0.8)")
     print(f"server CPU per run:  {level.cpu_per_run * 1000:.1f} ms")
-    rows = [
-        ("trigger -> container start", level.starts, level.raw_starts),
-        ("container exit -> recorded", level.exits, level.raw_exits),
-    ]
-    print(f"{'per task (medians)':28} {'gnomon':>10} {'raw SDK':>10} {'overhead':>10}")
-    for label, gnomon, baseline in rows:
+    print(f"{'per task (medians)':30} {'gnomon':>10} {'raw SDK':>10} {'overhead':>10}")
+    for label, step in STEPS:
+        gnomon, baseline = getattr(level.gnomon, step), getattr(level.baseline, step)
         overhead = statistics.median(gnomon) - statistics.median(baseline)
-        print(f"{label:28} {ms(gnomon):>10} {ms(baseline):>10} {overhead * 1000:>7.1f} ms")
+        print(f"{label:30} {ms(gnomon):>10} {ms(baseline):>10} {overhead * 1000:>7.1f} ms")
     print(
         "overhead = Gnomon's median minus the raw SDK's median for the same step (target < 50 ms)"
     )
-    print(
-        f"samples: {len(level.starts)} triggers, {len(level.exits)} exits, "
-        f"{len(level.raw_starts)} raw containers"
-    )
+    print(f"samples: {len(level.gnomon.starts)} triggers and as many raw containers, interleaved")
     print(f"exit -> recorded while {level.concurrency} run at once: median {ms(level.busy_exits)}")
 
 
@@ -342,17 +363,20 @@ def summary(levels: list[Level]) -> None:
     print()
     print(
         f"{'conc':>4} {'raw/s':>7} {'gnomon/s':>8} {'ratio':>5} {'cpu/run':>9} "
-        f"{'start ovh med':>13} {'start ovh max':>13} {'exit ovh med':>12}"
+        f"{'create ovh med':>14} {'start ovh med':>13} {'start ovh max':>13} {'exit ovh med':>12}"
     )
     for level in levels:
-        start = level.start_overhead
+        start = level.overheads("starts")
         print(
             f"{level.concurrency:>4} {level.raw:>7.2f} {level.ours:>8.2f} "
             f"{level.ours / level.raw:>5.2f} {level.cpu_per_run * 1000:>6.1f} ms "
+            f"{statistics.median(level.overheads('creates')) * 1000:>11.1f} ms "
             f"{statistics.median(start) * 1000:>10.1f} ms {max(start) * 1000:>10.1f} ms "
-            f"{level.exit_overhead * 1000:>9.1f} ms"
+            f"{statistics.median(level.overheads('exits')) * 1000:>9.1f} ms"
         )
-    print("start ovh: each trigger -> start minus the raw SDK's median (median and worst run)")
+    print(
+        "ovh: Gnomon's time for the step minus the raw SDK's median (median; worst run for start)"
+    )
 
 
 def levels_list(text: str) -> list[int]:

@@ -3,8 +3,8 @@
 1. Raw loop: N no-op containers (`true`) at concurrency C, each created, started, waited for,
    read (logs) and removed by the docker SDK from C threads.
 2. Gnomon: the same N containers through `gnomon serve` (a real process, SQLite, the Docker
-   executor): C definitions, each triggered N/C times through the REST API, so at most C runs go
-   at once. Throughput counts from the first trigger to the last run recorded as finished.
+   executor): C definitions, triggered in turn N times in all through the REST API, so at most C
+   runs go at once. Throughput counts from the first trigger to the last run recorded as finished.
    The server's CPU time (user + system, from /proc) over that phase, divided by the runs, is
    Gnomon's cost per run. The benchmark asks the server nothing while containers run: it waits
    for the engine's `die` events first and only then polls for the runs' recorded ends.
@@ -228,9 +228,8 @@ def gnomon_throughput(
         server.define(name)
     cpu = server.cpu_seconds()
     started = time.perf_counter()
-    for _ in range(runs // concurrency):
-        for name in names:
-            server.trigger(name)
+    for index in range(runs):  # round robin: `runs` need not be a multiple of `concurrency`
+        server.trigger(names[index % concurrency])
     events.wait_deaths(runs)
     finished = server.wait_finished(runs)
     elapsed = time.perf_counter() - started

@@ -69,7 +69,10 @@ def ensure_image(client: Any) -> None:
         client.api.import_image_from_data(busybox_tar(busybox), repository=repository, tag=tag)
 
 
-def raw_loop(client: Any, runs: int, concurrency: int) -> float:
+def raw_loop(runs: int, concurrency: int) -> float:
+    # A client of its own, with a connection for each thread (the SDK keeps 10 by default).
+    client = docker.from_env(max_pool_size=max(10, concurrency))
+
     def one(_: int) -> None:
         container = client.containers.run(BUSYBOX_IMAGE, ["true"], detach=True)
         container.wait()
@@ -79,18 +82,24 @@ def raw_loop(client: Any, runs: int, concurrency: int) -> float:
     started = time.perf_counter()
     with ThreadPoolExecutor(concurrency) as pool:
         list(pool.map(one, range(runs)))
-    return runs / (time.perf_counter() - started)
+    elapsed = time.perf_counter() - started
+    client.close()
+    return runs / elapsed
 
 
 class EngineEvents:
     """Container create, start and die times (engine clock, seconds) by task id label."""
 
-    def __init__(self, client: Any, label: str = MANAGED) -> None:
+    def __init__(self, label: str = MANAGED) -> None:
+        # A client of its own: closing the stream must not touch anyone else's connections.
+        self._client = docker.from_env()
         self.creates: dict[str, float] = {}
         self.starts: dict[str, float] = {}
         self.deaths: dict[str, float] = {}
         self._died = threading.Condition()
-        self._stream = client.events(decode=True, filters={"type": "container", "label": label})
+        self._stream = self._client.events(
+            decode=True, filters={"type": "container", "label": label}
+        )
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self) -> None:
@@ -112,6 +121,7 @@ class EngineEvents:
 
     def close(self) -> None:
         self._stream.close()
+        self._client.close()
 
 
 @dataclass
@@ -253,7 +263,7 @@ def latencies(
     samples interleaved so that both see the same machine."""
     server.define("latency")
     ours, raw = Latency(), Latency()
-    raw_events = EngineEvents(client, label="bench.sample")
+    raw_events = EngineEvents(label="bench.sample")
     for index in range(samples):
         raw_sample(client, raw_events, str(index), raw)
         died = len(events.deaths)
@@ -314,8 +324,8 @@ class Profiler:
 
 
 def measure(client: Any, args: argparse.Namespace, concurrency: int, port: int) -> Level:
-    raw = raw_loop(client, args.runs, concurrency)
-    events = EngineEvents(client)
+    raw = raw_loop(args.runs, concurrency)
+    events = EngineEvents()
     with tempfile.TemporaryDirectory() as folder:
         server = Server(Path(folder), port)
         try:
@@ -361,21 +371,26 @@ def report(level: Level, runs: int) -> None:
 def summary(levels: list[Level]) -> None:
     print()
     print(
-        f"{'conc':>4} {'raw/s':>7} {'gnomon/s':>8} {'ratio':>5} {'cpu/run':>9} "
-        f"{'create ovh med':>14} {'start ovh med':>13} {'start ovh max':>13} {'exit ovh med':>12}"
+        f"{'conc':>4} {'raw/s':>6} {'gnomon/s':>8} {'ratio':>5} {'cpu/run':>8} "
+        f"{'created ovh med/max':>20} {'started ovh med/max':>20} {'exit ovh med':>12}"
     )
     for level in levels:
-        start = level.overheads("starts")
+        created, started = level.overheads("creates"), level.overheads("starts")
         print(
-            f"{level.concurrency:>4} {level.raw:>7.2f} {level.ours:>8.2f} "
-            f"{level.ours / level.raw:>5.2f} {level.cpu_per_run * 1000:>6.1f} ms "
-            f"{statistics.median(level.overheads('creates')) * 1000:>11.1f} ms "
-            f"{statistics.median(start) * 1000:>10.1f} ms {max(start) * 1000:>10.1f} ms "
-            f"{statistics.median(level.overheads('exits')) * 1000:>9.1f} ms"
+            f"{level.concurrency:>4} {level.raw:>6.2f} {level.ours:>8.2f} "
+            f"{level.ours / level.raw:>5.2f} {level.cpu_per_run * 1000:>5.1f} ms "
+            f"{_ms(statistics.median(created))} / {_ms(max(created))} "
+            f"{_ms(statistics.median(started))} / {_ms(max(started))} "
+            f"{_ms(statistics.median(level.overheads('exits'))):>12}"
         )
     print(
-        "ovh: Gnomon's time for the step minus the raw SDK's median (median; worst run for start)"
+        "ovh: Gnomon's time for the step (from the trigger) minus the raw SDK's median for it "
+        "(from the call); median and worst run"
     )
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:6.1f} ms"
 
 
 def levels_list(text: str) -> list[int]:

@@ -3,12 +3,21 @@
 1. Raw loop: N no-op containers (`true`) at concurrency C, each created, started, waited for,
    read (logs) and removed by the docker SDK from C threads.
 2. Gnomon: the same N containers through `gnomon serve` (a real process, SQLite, the Docker
-   executor): C definitions, each triggered N/C times through the REST API, so at most C runs go
-   at once. Throughput counts from the first trigger to the last run recorded as finished.
-3. Overhead per task, from the engine's own event stream: trigger to container start (one run at
-   a time, so nothing queues), and container exit to the status Gnomon records.
+   executor): C definitions, triggered in turn N times in all through the REST API, so at most C
+   runs go at once. Throughput counts from the first trigger to the last run recorded as finished.
+   The server's CPU time (user + system, from /proc) over that phase, divided by the runs, is
+   Gnomon's cost per run. The benchmark asks the server nothing while containers run: it waits
+   for the engine's `die` events first and only then polls for the runs' recorded ends.
+3. Overhead per task, from the engine's own event stream, one run at a time (nothing queues):
+   trigger to container created and to container started, and container exit to the status
+   Gnomon records; each Gnomon sample alternates with a raw SDK one, so both see the same load.
 
-    python bench/dispatch.py [--runs 200] [--concurrency 8] [--latency-samples 20]
+    python bench/dispatch.py [--runs 200] [--concurrency 8[,32...]] [--latency-samples 20]
+                             [--py-spy FILE]
+
+Each concurrency level gets its own raw loop and its own fresh server, and one row of the table
+that ends the output, so the growth curve is one command. `--py-spy FILE` records the server's
+stacks during each throughput phase (py-spy's collapsed format, FILE.c<level>), to profile it.
 
 Target: at least 0.8 of the raw loop's throughput, under 50 ms median overhead each way.
 """
@@ -18,6 +27,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -25,6 +35,7 @@ import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -38,6 +49,13 @@ sys.path.insert(0, str(ROOT))
 from tests.images import BUSYBOX_IMAGE, busybox_tar, find_static_busybox  # noqa: E402
 
 MANAGED = "dev.gnomon.managed=true"
+# py-spy next to this interpreter (a virtual environment's), else the one on PATH.
+PY_SPY = (
+    shutil.which(
+        "py-spy", path=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    )
+    or "py-spy"
+)
 
 
 def ensure_image(client: Any) -> None:
@@ -51,7 +69,10 @@ def ensure_image(client: Any) -> None:
         client.api.import_image_from_data(busybox_tar(busybox), repository=repository, tag=tag)
 
 
-def raw_loop(client: Any, runs: int, concurrency: int) -> float:
+def raw_loop(runs: int, concurrency: int) -> float:
+    # A client of its own, with a connection for each thread (the SDK keeps 10 by default).
+    client = docker.from_env(max_pool_size=max(10, concurrency))
+
     def one(_: int) -> None:
         container = client.containers.run(BUSYBOX_IMAGE, ["true"], detach=True)
         container.wait()
@@ -61,52 +82,73 @@ def raw_loop(client: Any, runs: int, concurrency: int) -> float:
     started = time.perf_counter()
     with ThreadPoolExecutor(concurrency) as pool:
         list(pool.map(one, range(runs)))
-    return runs / (time.perf_counter() - started)
+    elapsed = time.perf_counter() - started
+    client.close()
+    return runs / elapsed
 
 
 class EngineEvents:
-    """Container start and die times (engine clock, seconds) by task id label."""
+    """Container create, start and die times (engine clock, seconds) by task id label."""
 
-    def __init__(self, client: Any, label: str = MANAGED) -> None:
+    def __init__(self, label: str = MANAGED) -> None:
+        # A client of its own: closing the stream must not touch anyone else's connections.
+        self._client = docker.from_env()
+        self.creates: dict[str, float] = {}
         self.starts: dict[str, float] = {}
         self.deaths: dict[str, float] = {}
-        self._stream = client.events(decode=True, filters={"type": "container", "label": label})
+        self._died = threading.Condition()
+        self._stream = self._client.events(
+            decode=True, filters={"type": "container", "label": label}
+        )
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self) -> None:
+        times = {"create": self.creates, "start": self.starts, "die": self.deaths}
         for event in self._stream:
             labels = event.get("Actor", {}).get("Attributes", {})
             task = labels.get("dev.gnomon.task-id") or labels.get("bench.sample")
-            when = event.get("timeNano", 0) / 1e9
-            if task and event.get("status") == "start":
-                self.starts[task] = when
-            elif task and event.get("status") == "die":
-                self.deaths[task] = when
+            kind = times.get(event.get("status", ""))
+            if task and kind is not None:
+                with self._died:
+                    kind[task] = event.get("timeNano", 0) / 1e9
+                    self._died.notify_all()
+
+    def wait_deaths(self, count: int, timeout: float = 600) -> None:
+        """Block until `count` containers have died (asks nothing of the server meanwhile)."""
+        with self._died:
+            if not self._died.wait_for(lambda: len(self.deaths) >= count, timeout):
+                raise SystemExit(f"{count} containers did not end in {timeout} s")
 
     def close(self) -> None:
         self._stream.close()
+        self._client.close()
 
 
-def raw_latency(client: Any, samples: int) -> tuple[list[float], list[float]]:
-    """The engine's own share: call -> start event, and die event -> `wait` returning."""
-    events = EngineEvents(client, label="bench.sample")
-    starts, exits = [], []
-    for index in range(samples):
-        sample = str(index)
-        called = time.time()
-        container = client.containers.run(
-            BUSYBOX_IMAGE, ["true"], detach=True, labels={"bench.sample": sample}
-        )
-        container.wait()
-        returned = time.time()
-        container.remove()
-        deadline = time.monotonic() + 5
-        while sample not in events.deaths and time.monotonic() < deadline:
-            time.sleep(0.01)
-        starts.append(events.starts[sample] - called)
-        exits.append(returned - events.deaths[sample])
-    events.close()
-    return starts, exits
+@dataclass
+class Latency:
+    """Per task, one run at a time: call (or trigger) -> create and start events, die event ->
+    `wait` returning (or the end time Gnomon records)."""
+
+    creates: list[float] = field(default_factory=list)
+    starts: list[float] = field(default_factory=list)
+    exits: list[float] = field(default_factory=list)
+
+
+def raw_sample(client: Any, events: EngineEvents, sample: str, into: Latency) -> None:
+    """The engine's own share, for one container."""
+    called = time.time()
+    container = client.containers.run(
+        BUSYBOX_IMAGE, ["true"], detach=True, labels={"bench.sample": sample}
+    )
+    container.wait()
+    returned = time.time()
+    container.remove()
+    deadline = time.monotonic() + 5
+    while sample not in events.deaths and time.monotonic() < deadline:
+        time.sleep(0.01)
+    into.creates.append(events.creates[sample] - called)
+    into.starts.append(events.starts[sample] - called)
+    into.exits.append(returned - events.deaths[sample])
 
 
 class Server:
@@ -147,13 +189,20 @@ class Server:
         self.http.post(f"/api/process_definitions/{name}/trigger").raise_for_status()
         return sent
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU time the server process has used so far."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        # Fields 14 and 15 of stat(5) (utime, stime); the split starts at field 3.
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def runs(self) -> list[dict[str, Any]]:
         result: list[dict[str, Any]] = self.http.get("/api/processes/").json()
         return result
 
     def wait_finished(self, count: int, timeout: float = 600) -> list[dict[str, Any]]:
-        """All runs, once `count` exist and none is running. Polls lightly (running ones only),
-        so the measuring does not load the server it measures."""
+        """All runs, once `count` exist and none is running. Polls lightly (running ones only);
+        callers first wait for the containers to die (engine events), so the polling does not
+        load the server while it works."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             running = self.http.get("/api/processes/?allowed_statuses=running&max_records=1")
@@ -163,6 +212,11 @@ class Server:
                     return runs
             time.sleep(0.02)
         raise SystemExit(f"runs did not finish in {timeout} s")
+
+    def newest(self, name: str) -> dict[str, Any]:
+        runs = self.http.get(f"/api/processes/?process_definition_name={name}&max_records=1")
+        result: dict[str, Any] = runs.json()[0]
+        return result
 
     def stop(self) -> None:
         self.process.terminate()
@@ -176,17 +230,20 @@ def seconds(text: str) -> float:
 
 
 def gnomon_throughput(
-    server: Server, runs: int, concurrency: int
-) -> tuple[float, list[dict[str, Any]]]:
+    server: Server, events: EngineEvents, runs: int, concurrency: int
+) -> tuple[float, float, list[dict[str, Any]]]:
+    """Containers per second, server CPU seconds per run, and the finished runs."""
     names = [f"bench-{i}" for i in range(concurrency)]
     for name in names:
         server.define(name)
+    cpu = server.cpu_seconds()
     started = time.perf_counter()
-    for _ in range(runs // concurrency):
-        for name in names:
-            server.trigger(name)
+    for index in range(runs):  # round robin: `runs` need not be a multiple of `concurrency`
+        server.trigger(names[index % concurrency])
+    events.wait_deaths(runs)
     finished = server.wait_finished(runs)
-    return runs / (time.perf_counter() - started), finished
+    elapsed = time.perf_counter() - started
+    return runs / elapsed, (server.cpu_seconds() - cpu) / runs, finished
 
 
 def exit_to_recorded(finished: list[dict[str, Any]], events: EngineEvents) -> list[float]:
@@ -199,23 +256,30 @@ def exit_to_recorded(finished: list[dict[str, Any]], events: EngineEvents) -> li
     return gaps
 
 
-def one_at_a_time(
-    server: Server, events: EngineEvents, samples: int
-) -> tuple[list[float], list[float]]:
-    """Trigger -> container start and exit -> recorded, one run at a time (nothing queues)."""
+def latencies(
+    client: Any, server: Server, events: EngineEvents, samples: int
+) -> tuple[Latency, Latency]:
+    """Gnomon's and the raw SDK's per-task times, one run at a time (nothing queues), their
+    samples interleaved so that both see the same machine."""
     server.define("latency")
-    starts, exits = [], []
-    for _ in range(samples):
-        before = len(server.runs())
+    ours, raw = Latency(), Latency()
+    raw_events = EngineEvents(label="bench.sample")
+    for index in range(samples):
+        raw_sample(client, raw_events, str(index), raw)
+        died = len(events.deaths)
         sent = server.trigger("latency")
-        newest = server.wait_finished(before + 1)[0]
-        task = newest["task"][0]
-        deadline = time.monotonic() + 10
-        while task["task_id"] not in events.deaths and time.monotonic() < deadline:
+        events.wait_deaths(died + 1, timeout=60)
+        deadline = time.monotonic() + 60
+        while (newest := server.newest("latency"))["status"] == "running":
+            if time.monotonic() > deadline:
+                raise SystemExit("a latency run did not finish in 60 s")
             time.sleep(0.01)
-        starts.append(events.starts[task["task_id"]] - sent)
-        exits.append(seconds(task["end_time"]) - events.deaths[task["task_id"]])
-    return starts, exits
+        task = newest["task"][0]["task_id"]
+        ours.creates.append(events.creates[task] - sent)
+        ours.starts.append(events.starts[task] - sent)
+        ours.exits.append(seconds(newest["task"][0]["end_time"]) - events.deaths[task])
+    raw_events.close()
+    return ours, raw
 
 
 def ms(values: list[float], q: float | None = None) -> str:
@@ -225,49 +289,139 @@ def ms(values: list[float], q: float | None = None) -> str:
     return f"{value * 1000:.1f} ms"
 
 
+@dataclass
+class Level:
+    """What one concurrency level measured."""
+
+    concurrency: int
+    raw: float
+    ours: float
+    cpu_per_run: float
+    gnomon: Latency
+    baseline: Latency
+    busy_exits: list[float]
+
+    def overheads(self, step: str) -> list[float]:
+        """Each Gnomon sample of `step` minus the raw SDK's median for the same step."""
+        raw = statistics.median(getattr(self.baseline, step))
+        return [value - raw for value in getattr(self.gnomon, step)]
+
+
+class Profiler:
+    """py-spy recording the server's stacks (collapsed format) until stopped."""
+
+    def __init__(self, pid: int, output: str) -> None:
+        self.process = subprocess.Popen(
+            [PY_SPY, "record", "--gil", "--pid", str(pid), "--format", "raw", "--output", output],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(1)  # attached before the first trigger
+
+    def stop(self) -> None:
+        self.process.send_signal(2)  # SIGINT: py-spy writes its file and exits
+        self.process.wait(timeout=60)
+
+
+def measure(client: Any, args: argparse.Namespace, concurrency: int, port: int) -> Level:
+    raw = raw_loop(args.runs, concurrency)
+    events = EngineEvents()
+    with tempfile.TemporaryDirectory() as folder:
+        server = Server(Path(folder), port)
+        try:
+            profiler = None
+            if args.py_spy:
+                profiler = Profiler(server.process.pid, f"{args.py_spy}.c{concurrency}")
+            ours, cpu_per_run, finished = gnomon_throughput(server, events, args.runs, concurrency)
+            if profiler is not None:
+                profiler.stop()
+            busy_exits = exit_to_recorded(finished, events)
+            gnomon, baseline = latencies(client, server, events, args.latency_samples)
+        finally:
+            server.stop()
+            events.close()
+    return Level(concurrency, raw, ours, cpu_per_run, gnomon, baseline, busy_exits)
+
+
+STEPS = (
+    ("trigger -> container created", "creates"),
+    ("trigger -> container start", "starts"),
+    ("container exit -> recorded", "exits"),
+)
+
+
+def report(level: Level, runs: int) -> None:
+    shape = f"{runs} at concurrency {level.concurrency}"
+    print(f"raw docker SDK loop: {level.raw:.2f} containers/s ({shape})")
+    print(f"gnomon serve:        {level.ours:.2f} containers/s (same)")
+    print(f"ratio gnomon/raw:    {level.ours / level.raw:.2f}  (target >= 0.8)")
+    print(f"server CPU per run:  {level.cpu_per_run * 1000:.1f} ms")
+    print(f"{'per task (medians)':30} {'gnomon':>10} {'raw SDK':>10} {'overhead':>10}")
+    for label, step in STEPS:
+        gnomon, baseline = getattr(level.gnomon, step), getattr(level.baseline, step)
+        overhead = statistics.median(gnomon) - statistics.median(baseline)
+        print(f"{label:30} {ms(gnomon):>10} {ms(baseline):>10} {overhead * 1000:>7.1f} ms")
+    print(
+        "overhead = Gnomon's median minus the raw SDK's median for the same step (target < 50 ms)"
+    )
+    print(f"samples: {len(level.gnomon.starts)} triggers and as many raw containers, interleaved")
+    print(f"exit -> recorded while {level.concurrency} run at once: median {ms(level.busy_exits)}")
+
+
+def summary(levels: list[Level]) -> None:
+    print()
+    print(
+        f"{'conc':>4} {'raw/s':>6} {'gnomon/s':>8} {'ratio':>5} {'cpu/run':>8} "
+        f"{'created ovh med/max':>20} {'started ovh med/max':>20} {'exit ovh med':>12}"
+    )
+    for level in levels:
+        created, started = level.overheads("creates"), level.overheads("starts")
+        print(
+            f"{level.concurrency:>4} {level.raw:>6.2f} {level.ours:>8.2f} "
+            f"{level.ours / level.raw:>5.2f} {level.cpu_per_run * 1000:>5.1f} ms "
+            f"{_ms(statistics.median(created))} / {_ms(max(created))} "
+            f"{_ms(statistics.median(started))} / {_ms(max(started))} "
+            f"{_ms(statistics.median(level.overheads('exits'))):>12}"
+        )
+    print(
+        "ovh: Gnomon's time for the step (from the trigger) minus the raw SDK's median for it "
+        "(from the call); median and worst run"
+    )
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:6.1f} ms"
+
+
+def levels_list(text: str) -> list[int]:
+    return [int(part) for part in text.split(",") if part.strip()]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--runs", type=int, default=200)
-    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument(
+        "--concurrency", type=levels_list, default=[8], help="one level, or several: 8,32"
+    )
     parser.add_argument("--latency-samples", type=int, default=20)
     parser.add_argument("--port", type=int, default=18080)
+    parser.add_argument("--py-spy", metavar="FILE", help="profile the server with py-spy")
     args = parser.parse_args()
     client = docker.from_env()
     ensure_image(client)
     version = client.version()["Version"]
     cpus = len(os.sched_getaffinity(0))
     print(f"python {platform.python_version()}, docker engine {version}, cpus={cpus}")
-    raw = raw_loop(client, args.runs, args.concurrency)
-    raw_starts, raw_exits = raw_latency(client, args.latency_samples)
-    events = EngineEvents(client)
-    with tempfile.TemporaryDirectory() as folder:
-        server = Server(Path(folder), args.port)
-        try:
-            ours, finished = gnomon_throughput(server, args.runs, args.concurrency)
-            busy_exits = exit_to_recorded(finished, events)
-            starts, exits = one_at_a_time(server, events, args.latency_samples)
-        finally:
-            server.stop()
-            events.close()
-    shape = f"{args.runs} at concurrency {args.concurrency}"
-    print(f"raw docker SDK loop: {raw:.2f} containers/s ({shape})")
-    print(f"gnomon serve:        {ours:.2f} containers/s (same)")
-    print(f"ratio gnomon/raw:    {ours / raw:.2f}  (target >= 0.8)")
-    rows = [
-        ("trigger -> container start", starts, raw_starts),
-        ("container exit -> recorded", exits, raw_exits),
-    ]
-    print(f"{'per task (medians)':28} {'gnomon':>10} {'raw SDK':>10} {'overhead':>10}")
-    for label, gnomon, baseline in rows:
-        overhead = statistics.median(gnomon) - statistics.median(baseline)
-        print(f"{label:28} {ms(gnomon):>10} {ms(baseline):>10} {overhead * 1000:>7.1f} ms")
-    print(
-        "overhead = Gnomon's median minus the raw SDK's median for the same step (target < 50 ms)"
-    )
-    print(f"samples: {len(starts)} triggers, {len(exits)} exits, {len(raw_starts)} raw containers")
-    print(f"exit -> recorded while {args.concurrency} run at once: median {ms(busy_exits)}")
+    levels = []
+    for index, concurrency in enumerate(args.concurrency):
+        if index:
+            print()
+        level = measure(client, args, concurrency, args.port)
+        report(level, args.runs)
+        levels.append(level)
+    summary(levels)
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ from gnomon.scheduler.rules.state import AttemptRecord, ProcessState
 from gnomon.scheduler.rules.steps import expire, plan, runtime_deadline
 from gnomon.storage import Session, WriteBatch, store_errors
 from gnomon.storage import scheduling as store
-from gnomon.storage.tables import RetryRequestRow, TaskRow
+from gnomon.storage.tables import TaskRow
 
 log = logging.getLogger(__name__)
 FAILED_RUN_REASON = "The scheduler could not handle this run"
@@ -229,7 +229,7 @@ class ProcessBook:
                 self.dirty.add(process_id)
 
     def _retry(
-        self, session: Session, _effects: Effects, now: datetime, retry: RetryRequestRow
+        self, session: Session, _effects: Effects, now: datetime, retry: store.RetryRequest
     ) -> None:
         """One more attempt, without backoff, for each task whose last attempt failed."""
         process_id = retry.process_id

@@ -6,12 +6,13 @@ with ten definitions or ten thousand.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Final, NamedTuple
 
 import sqlalchemy as sa
 from pydantic import ValidationError
@@ -53,6 +54,47 @@ class DefinitionRecord:
     created_at: datetime
     revision: int
     scheduling_error: str | None = None
+
+
+class TriggerRequest(NamedTuple):
+    """An open trigger request, as the scheduler reads it."""
+
+    request_id: str
+    process_definition_name: str
+    requested_at: datetime
+    task_filter: list[str] | None
+
+
+class RetryRequest(NamedTuple):
+    """A retry request not applied yet."""
+
+    request_id: str
+    process_id: str
+    requested_at: datetime
+
+
+# The open requests are read at every wake-up, mostly to find none. Built once and run in Core on
+# the tables (not as ORM entities, which the session would also track): the same SQL, at a
+# fraction of the CPU of building and loading them through the ORM each time (issue 14).
+_TRIGGERS: sa.Table = TriggerRequestRow.__table__  # type: ignore[attr-defined]
+_OPEN_TRIGGERS: Final = (
+    sa.select(
+        _TRIGGERS.c.request_id,
+        _TRIGGERS.c.process_definition_name,
+        _TRIGGERS.c.requested_at,
+        _TRIGGERS.c.task_filter,
+    )
+    .where(_TRIGGERS.c.started_process_id.is_(None))
+    .order_by(_TRIGGERS.c.requested_at)
+)
+_KILLS: sa.Table = KillRequestRow.__table__  # type: ignore[attr-defined]
+_OPEN_KILLS: Final = sa.select(_KILLS.c.process_id).where(_KILLS.c.cleared_at.is_(None))
+_RETRIES: sa.Table = RetryRequestRow.__table__  # type: ignore[attr-defined]
+_OPEN_RETRIES: Final = (
+    sa.select(_RETRIES.c.request_id, _RETRIES.c.process_id, _RETRIES.c.requested_at)
+    .where(_RETRIES.c.applied_at.is_(None))
+    .order_by(_RETRIES.c.requested_at)
+)
 
 
 def definition_records(
@@ -224,35 +266,25 @@ def latest_output(*, session: Session, task_ids: Sequence[str]) -> dict[str, dat
     return {task_id: as_utc(when) for task_id, when in rows}
 
 
-def open_triggers(*, session: Session) -> list[TriggerRequestRow]:
-    return list(
-        session.exec(
-            select(TriggerRequestRow)
-            .where(col(TriggerRequestRow.started_process_id).is_(None))
-            .order_by(col(TriggerRequestRow.requested_at))
-        )
-    )
+def open_triggers(*, session: Session) -> list[TriggerRequest]:
+    """Triggers no run has started yet, oldest first."""
+    return [TriggerRequest(*row) for row in session.execute(_OPEN_TRIGGERS)]
 
 
 def consume_triggers(*, session: Session, request_ids: Sequence[str], process_id: str) -> None:
     """Mark triggers as started by `process_id`, only if no one consumed them before."""
     session.execute(
-        sa.update(TriggerRequestRow)
-        .where(
-            col(TriggerRequestRow.request_id).in_(request_ids),
-            col(TriggerRequestRow.started_process_id).is_(None),
-        )
+        sa.update(_TRIGGERS)
+        .where(_TRIGGERS.c.request_id.in_(request_ids), _TRIGGERS.c.started_process_id.is_(None))
         .values(started_process_id=process_id)
     )
 
 
 def open_kills(*, session: Session, process_ids: Sequence[str] | None = None) -> list[str]:
     """Process ids with a kill request that no retry has cleared."""
-    query = sa.select(col(KillRequestRow.process_id)).where(
-        col(KillRequestRow.cleared_at).is_(None)
-    )
+    query = _OPEN_KILLS
     if process_ids is not None:
-        query = query.where(col(KillRequestRow.process_id).in_(process_ids))
+        query = query.where(_KILLS.c.process_id.in_(process_ids))
     return sorted({pid for (pid,) in session.execute(query)})
 
 
@@ -268,14 +300,9 @@ def clear_kills(
     session.execute(query.values(cleared_at=now))
 
 
-def open_retries(*, session: Session) -> list[RetryRequestRow]:
-    return list(
-        session.exec(
-            select(RetryRequestRow)
-            .where(col(RetryRequestRow.applied_at).is_(None))
-            .order_by(col(RetryRequestRow.requested_at))
-        )
-    )
+def open_retries(*, session: Session) -> list[RetryRequest]:
+    """Retry requests not applied yet, oldest first."""
+    return [RetryRequest(*row) for row in session.execute(_OPEN_RETRIES)]
 
 
 def mark_retry_applied(*, session: Session, request_id: str, now: datetime) -> None:
@@ -335,7 +362,9 @@ def save_executor_states(*, session: Session, rows: Sequence[dict[str, Any]]) ->
         session.connection().execute(_upsert_state(session.get_bind().dialect.name), list(rows))
 
 
+@functools.cache
 def _upsert_state(dialect: str) -> Any:
+    """The upsert of executor states, built once per dialect (it runs at most wake-ups)."""
     table = ExecutorStateRow.__table__  # type: ignore[attr-defined]
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = insert(table)

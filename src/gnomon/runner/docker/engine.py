@@ -26,6 +26,7 @@ from docker.errors import APIError, DockerException, ImageNotFound
 from urllib3.exceptions import HTTPError as Urllib3Error
 
 from gnomon.errors import GnomonError
+from gnomon.runner.docker.connections import share_one_pool
 from gnomon.settings import PullPolicy
 
 HEALTH_CACHE_SECONDS: Final = 2.0
@@ -81,7 +82,7 @@ def _gone(exc: GnomonError) -> bool:
 
 
 def _default_client() -> docker.DockerClient:
-    return docker.from_env(max_pool_size=DEFAULT_POOL_SIZE)
+    return share_one_pool(docker.from_env(max_pool_size=DEFAULT_POOL_SIZE))
 
 
 class Engine:

@@ -15,19 +15,8 @@ from gnomon.runner.base import ExecutorStatus
 from gnomon.scheduler.definition_book import DUE_PER_TICK
 from gnomon.storage import definitions
 from gnomon.storage.engine import transaction
-from tests.samples import definition, docker_task
+from tests.samples import EVERY_MINUTE, definition, docker_task
 from tests.scheduler.harness import Harness
-
-EVERY_MINUTE = {
-    "cron_schedule": {
-        "minutes": "*",
-        "hours": "*",
-        "day_of_month": "*",
-        "month": "*",
-        "day_of_week": "?",
-        "time_zone": "UTC",
-    }
-}
 
 
 def put_many(harness: Harness, count: int, body: dict[str, Any]) -> None:

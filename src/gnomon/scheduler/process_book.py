@@ -289,18 +289,8 @@ class ProcessBook:
     ) -> None:
         for task in opening:
             name = task.task_definition_name
-            attempts = process.attempts_of(name)
-            task_id, token = self.batch.add_task(
-                process_id=process.process_id,
-                name=process.definition_name,
-                task=task,
-                attempts=len(attempts),
-                now=now,
-            )
-            attempt = AttemptRecord(task_id=task_id, started_at=now, status=TaskStatus.RUNNING)
-            attempts.append(attempt)
-            self.owners[task_id] = process.process_id
-            effects.starts.append(self._attempt(process, name, attempt, token))
+            attempt, token = self._add_attempt(process, task, now, TaskStatus.RUNNING)
+            effects.starts.append(self._attempt(process, name, attempt, cast(str, token)))
             effects.changed.append(process.process_id)
             self._wake_at_deadline(process, name, attempt)
 
@@ -441,19 +431,29 @@ class ProcessBook:
 
     def _queue_task(self, process: ProcessState, task: TaskDefinition, now: datetime) -> None:
         """A new attempt of `task`, waiting for a slot until `admit_waiting` starts it."""
+        attempt, _ = self._add_attempt(process, task, now, TaskStatus.PENDING)
+        name = task.task_definition_name
+        self._queued[attempt.task_id] = (process, name, attempt, _queue_key(process, name))
+
+    def _add_attempt(
+        self, process: ProcessState, task: TaskDefinition, now: datetime, status: TaskStatus
+    ) -> tuple[AttemptRecord, str | None]:
+        """A new attempt of `task`, `running` (with its callback token) or `pending` (a token
+        comes when it is admitted), tracked and queued in the batch."""
         attempts = process.attempts_of(task.task_definition_name)
-        task_id = self.batch.add_waiting_task(
+        add = self.batch.add_waiting_task if status is TaskStatus.PENDING else self.batch.add_task
+        added = add(
             process_id=process.process_id,
             name=process.definition_name,
             task=task,
             attempts=len(attempts),
             now=now,
         )
-        attempt = AttemptRecord(task_id=task_id, started_at=now, status=TaskStatus.PENDING)
+        task_id, token = (added, None) if isinstance(added, str) else added
+        attempt = AttemptRecord(task_id=task_id, started_at=now, status=status)
         attempts.append(attempt)
         self.owners[task_id] = process.process_id
-        name = task.task_definition_name
-        self._queued[task_id] = (process, name, attempt, _queue_key(process, name))
+        return attempt, token
 
     # -- slots ----------------------------------------------------------------------------------
 

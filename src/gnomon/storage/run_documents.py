@@ -71,13 +71,18 @@ class _Children:
 
 
 def _children(session: Session, task_ids: Any) -> _Children:
+    # `.all()`: iterating a result fetches one row per call, 1,200 calls through SQLAlchemy and
+    # the driver for a listing.
     selected = run_sql.children(task_ids)
+    logs = session.execute(selected.logs).all()
+    metadata = session.execute(selected.metadata).all()
+    states = session.execute(selected.states).all()
     return _Children(
-        logs=_entries(session.execute(selected.logs), "log_entry_id", "source", "message"),
-        metadata=_entries(session.execute(selected.metadata), "metadata_entry_id", "key", "value"),
+        logs=_entries(logs, "log_entry_id", "source", "message"),
+        metadata=_entries(metadata, "metadata_entry_id", "key", "value"),
         states={
             task_id: _execution_state(task_id, status, handle, format_wire_time(as_of), details)
-            for task_id, status, handle, as_of, details in session.execute(selected.states)
+            for task_id, status, handle, as_of, details in states
         },
     )
 

@@ -6,7 +6,8 @@ through a subquery of the same process filter.
 
 Rows are read as plain columns and turned into wire models without validating them again: the
 store only holds what validation let in. (Building ORM objects and re-validating every log line
-was most of a listing's cost, measured with bench/api.py.)
+was most of a listing's cost, measured with bench/api.py.) The REST API skips the models too and
+reads the same statements (`_run_statements`) into JSON-ready documents (`run_documents`).
 """
 
 from __future__ import annotations

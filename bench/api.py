@@ -4,13 +4,15 @@
 `POST /api/tasks/ID/log_entries` is what every running job sends while it works; both must stay
 fast however many runs are stored (issue 2). With `--processes` runs of `--tasks` attempts each
 seeded (see `_seed.py`), the app is served by uvicorn in its own process, as in production, and
-one keep-alive client sends the requests one after another.
+one keep-alive client sends the requests one after another. `--processes` takes a list
+(`10000,100000`): each size is seeded afresh and measured in turn, so one run shows how the
+requests grow with the store.
 
 Prints the environment (with the load average: the machine may be shared), the seeding time and
-row counts, then per store and request the median, p90 and p99 latency and the API process's CPU
-time per request, all measured in this one run.
+row counts, then per store, size and request the median, p90 and p99 latency and the API
+process's CPU time per request, all measured in this one run.
 
-    python bench/api.py [--processes 100000] [--tasks 3] [--requests 200] [--store both]
+    python bench/api.py [--processes 100000[,...]] [--tasks 3] [--requests 200] [--store both]
                         [--postgres-url URL]
 """
 
@@ -48,6 +50,7 @@ if __package__ in (None, ""):  # run as `python bench/api.py`: make the `bench` 
 
 from bench._seed import SeedReport, seed, task_token  # noqa: E402
 from gnomon.api.app import create_app  # noqa: E402
+from gnomon.domain import limits  # noqa: E402
 from gnomon.server import freeze_startup_heap  # noqa: E402
 from gnomon.settings import Settings  # noqa: E402
 from gnomon.storage.engine import make_engine  # noqa: E402
@@ -77,6 +80,7 @@ class Timing:
 @dataclass(frozen=True)
 class StoreResult:
     store: str
+    processes: int
     seeded: SeedReport
     timings: list[Timing]
     listing_bytes: int
@@ -88,14 +92,17 @@ def main() -> None:
         serve(args.serve_url, args.serve_port)
         return
     print(environment(args))
-    print(f"{args.processes:,} processes x {args.tasks} tasks, {args.requests} timed requests each")
+    sizes = ", ".join(f"{n:,}" for n in args.processes)
+    print(f"{sizes} processes x {args.tasks} tasks, {args.requests} timed requests each")
     results = []
-    if args.store in ("sqlite", "both"):
-        with tempfile.TemporaryDirectory() as folder:
-            results.append(run_store("sqlite", f"sqlite:///{Path(folder) / 'bench.db'}", args))
-    if args.store in ("postgres", "both"):
-        with postgres_database(args.postgres_url) as url:
-            results.append(run_store("postgres", url, args))
+    for processes in args.processes:
+        if args.store in ("sqlite", "both"):
+            with tempfile.TemporaryDirectory() as folder:
+                url = f"sqlite:///{Path(folder) / 'bench.db'}"
+                results.append(run_store("sqlite", url, processes, args))
+        if args.store in ("postgres", "both"):
+            with postgres_database(args.postgres_url) as url:
+                results.append(run_store("postgres", url, processes, args))
     report(results)
 
 
@@ -103,7 +110,12 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--processes", type=int, default=100_000)
+    parser.add_argument(
+        "--processes",
+        type=sizes,
+        default=[100_000],
+        help="processes to seed; several, comma-separated, are measured one after another",
+    )
     parser.add_argument("--tasks", type=int, default=3)
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--store", choices=["sqlite", "postgres", "both"], default="both")
@@ -112,6 +124,19 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--serve-url", help=argparse.SUPPRESS)
     parser.add_argument("--serve-port", type=int, default=0, help=argparse.SUPPRESS)
     return parser.parse_args()
+
+
+def sizes(text: str) -> list[int]:
+    """`10000,100000` as [10000, 100000]; each at least 1."""
+    try:
+        values = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"not a comma-separated list of numbers: {text!r}"
+        ) from None
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"each size must be at least 1: {text!r}")
+    return values
 
 
 def environment(args: argparse.Namespace) -> str:
@@ -153,11 +178,14 @@ def postgres_database(admin_url: str) -> Iterator[str]:
         admin.dispose()
 
 
-def run_store(store: str, url: str, args: argparse.Namespace) -> StoreResult:
+def run_store(store: str, url: str, processes: int, args: argparse.Namespace) -> StoreResult:
     engine = make_engine(url)
     upgrade(engine)
-    seeded = seed(engine, args.processes, args.tasks)
-    print(f"{store}: seeded in {seeded.seconds:.1f} s: {rows_line(seeded.rows)}", flush=True)
+    seeded = seed(engine, processes, args.tasks)
+    print(
+        f"{store} {processes:,}: seeded in {seeded.seconds:.1f} s: {rows_line(seeded.rows)}",
+        flush=True,
+    )
     task_ids = sample_task_ids(engine)
     engine.dispose()
     with served(url) as (base, pid), httpx.Client(base_url=base, timeout=60) as client:
@@ -172,7 +200,7 @@ def run_store(store: str, url: str, args: argparse.Namespace) -> StoreResult:
             ),
         ]
         size = len(client.get("/api/processes/", params={"max_records": 100}).content)
-    return StoreResult(store, seeded, timings, size)
+    return StoreResult(store, processes, seeded, timings, size)
 
 
 def rows_line(rows: dict[str, int]) -> str:
@@ -227,7 +255,10 @@ def wait_until_healthy(base: str, child: subprocess.Popen[bytes]) -> None:
 
 def serve(url: str, port: int) -> None:
     """The server half: the real app on the real HTTP stack, quiet but for warnings."""
-    app = create_app(Settings(database_url=url), make_engine(url))
+    # The seeded attempts ended hours to weeks ago; their own tokens would be refused after
+    # the default grace period (5 minutes), and it is the write that is measured here.
+    settings = Settings(database_url=url, task_token_grace_seconds=limits.MAX_SECONDS)
+    app = create_app(settings, make_engine(url))
     freeze_startup_heap()  # as `gnomon serve` does
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
@@ -303,7 +334,8 @@ def percentile(values: list[float], q: float) -> float:
 def report(results: list[StoreResult]) -> None:
     print()
     print(
-        f"{'store':<9} {'endpoint':<37} {'n':>4} {'median':>9} {'p90':>9} {'p99':>9} {'api cpu':>9}"
+        f"{'store':<9} {'processes':>9} {'endpoint':<37} {'n':>4} "
+        f"{'median':>9} {'p90':>9} {'p99':>9} {'api cpu':>9}"
     )
     for result in results:
         for t in result.timings:
@@ -313,7 +345,10 @@ def report(results: list[StoreResult]) -> None:
             ]
             shown = " ".join(f"{f * 1000:>6.1f} ms" for f in figures)
             cpu = "n/a" if t.server_cpu is None else f"{t.server_cpu * 1000:.1f} ms"
-            print(f"{t.store:<9} {t.endpoint:<37} {len(t.seconds):>4} {shown} {cpu:>9}")
+            print(
+                f"{t.store:<9} {result.processes:>9,} {t.endpoint:<37} {len(t.seconds):>4} "
+                f"{shown} {cpu:>9}"
+            )
     print()
     for result in results:
         listing, logging = (statistics.median(t.seconds) * 1000 for t in result.timings)

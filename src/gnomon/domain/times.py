@@ -31,10 +31,17 @@ def as_utc(value: datetime) -> datetime:
 
 
 def format_wire_time(value: datetime) -> str:
-    """Format as `2017-11-23T10:15:30.123Z`."""
-    utc = as_utc(value)
-    # Not strftime("%Y"): it drops the zero padding of years before 1000 on glibc.
-    return f"{utc.year:04d}-" + utc.strftime("%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+    """Format as `2017-11-23T10:15:30.123Z` (milliseconds truncated, years zero-padded).
+
+    A listing formats thousands of times, so this avoids the conversion when the value is
+    naive (SQLite's) or already at offset zero (PostgreSQL's `Etc/UTC`), and lets `isoformat`
+    do the rest in C; strftime took three times as long.
+    """
+    offset = value.utcoffset()
+    if offset:
+        value = as_utc(value)
+    text = value.isoformat(timespec="milliseconds")
+    return (text if offset is None else text[:-6]) + "Z"  # drop "+00:00"
 
 
 WireTime = Annotated[

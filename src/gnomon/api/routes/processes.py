@@ -15,10 +15,11 @@ from gnomon.api.query import (
     RunId,
     parse_statuses,
 )
-from gnomon.api.wire import wire_response
+from gnomon.api.wire import document_response
 from gnomon.domain.enums import ProcessStatus
 from gnomon.domain.runs import Process
-from gnomon.storage.runs import ProcessQuery, get_process, list_processes
+from gnomon.storage.run_documents import process_document, process_documents
+from gnomon.storage.runs import ProcessQuery
 
 router = APIRouter(prefix="/api/processes", tags=["processes"])
 ID = "/{process_id}"
@@ -48,7 +49,7 @@ def list_process_runs(
         max_records=max_records,
         statuses=parse_statuses(allowed_statuses, ProcessStatus),
     )
-    return wire_response(list_processes(session=session, query=query), list[Process])
+    return document_response(process_documents(session=session, query=query))
 
 
 @router.get(
@@ -59,7 +60,7 @@ def list_process_runs(
 )
 def get_process_run(process_id: RunId, session: SessionDep) -> Response:
     """Retrieves a process run."""
-    return wire_response(get_process(session=session, process_id=process_id), Process)
+    return document_response(process_document(session=session, process_id=process_id))
 
 
 @router.post(ID + "/retry", status_code=204, responses=REQUEST_ERRORS, dependencies=[ApiTokenDep])

@@ -23,13 +23,14 @@ from gnomon.api.query import (
     TaskStatuses,
     parse_statuses,
 )
-from gnomon.api.wire import wire_response
+from gnomon.api.wire import document_response
 from gnomon.domain.changes import LOGS, METADATA
 from gnomon.domain.enums import TaskStatus
 from gnomon.domain.limits import MAX_ENTRIES_PER_CALLBACK
 from gnomon.domain.runs import LogEntry, MetadataEntry, Task
 from gnomon.storage import callbacks
-from gnomon.storage.runs import TaskQuery, find_tasks
+from gnomon.storage.run_documents import task_documents
+from gnomon.storage.runs import TaskQuery
 from gnomon.storage.tables import TaskRow
 
 router = APIRouter(prefix="/api/tasks", tags=["tasks"])
@@ -65,7 +66,7 @@ def list_tasks(
         end_time=end_time,
         limit=limit,
     )
-    return wire_response(find_tasks(session=session, query=query), list[Task])
+    return document_response(task_documents(session=session, query=query))
 
 
 def _callback_task(

@@ -369,6 +369,7 @@ class SchedulerService:
 
     def _take_over(self, now: datetime) -> None:
         """Load everything from the store and re-adopt the attempts still running."""
+        began = time.perf_counter()
         self._forget(keep_lease=True)
         with _collector_paused(), transaction(self.engine) as session:
             self._refresh_definitions(session, now)
@@ -382,6 +383,12 @@ class SchedulerService:
         gc.collect()
         gc.freeze()
         self.runner.adopt(attempts)
+        log.info(
+            "loaded %d definitions and %d running attempts in %.1f s",
+            len(self.definitions.views),
+            len(attempts),
+            time.perf_counter() - began,
+        )
 
     def _forget(self, *, keep_lease: bool = False) -> None:
         if not keep_lease:

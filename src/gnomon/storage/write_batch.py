@@ -20,6 +20,7 @@ from sqlmodel import Session
 from gnomon.domain.definitions import TaskDefinition
 from gnomon.domain.enums import ProcessStatus, TaskStatus
 from gnomon.domain.ids import new_id
+from gnomon.storage.bulk_insert import insert_rows
 from gnomon.storage.json_text import PreSerialized, executable_json, task_json
 from gnomon.storage.tables import ProcessRow, TaskLogRow, TaskRow, TaskSnapshotRow
 from gnomon.storage.tokens import hash_token
@@ -259,8 +260,7 @@ _END_PROCESS = (
 
 def _insert(session: Session, statement: Any, rows: list[dict[str, Any]]) -> None:
     if rows:
-        # Core executemany: its compiled form is cached, unlike an ORM bulk insert's.
-        session.connection().execute(statement, rows)
+        insert_rows(session.connection(), statement, rows)
         rows.clear()
 
 

@@ -164,3 +164,36 @@ def test_task_documents_match_the_models(engine: Engine, statuses: tuple[TaskSta
         models = _models_json(find_tasks(session=session, query=query), list[Task])
         documents = to_json(task_documents(session=session, query=query))
     assert documents == models
+
+
+def test_entries_that_share_a_time_come_in_the_order_of_their_ids(engine: Engine) -> None:
+    process_id, task_id = _id(1), _id(2)
+    ids = sorted(_id(n) for n in range(10, 40))
+    with engine.begin() as connection:
+        connection.execute(
+            sa.insert(ProcessRow),
+            [
+                {
+                    "process_id": process_id,
+                    "process_definition_name": "d",
+                    "started_at": NOW,
+                    "status": ProcessStatus.RUNNING.value,
+                    "origin": "trigger",
+                }
+            ],
+        )
+        task = {"task_id": task_id, "process_id": process_id, "process_definition_name": "d"}
+        task |= {"task_definition_name": "t", "executable": {}, "previous_attempts": 0}
+        task |= {"started_at": NOW, "status": TaskStatus.RUNNING.value}
+        connection.execute(sa.insert(TaskRow), [task])
+        for entry_id in reversed(ids):  # stored newest id first, all at the same time
+            line = {"log_entry_id": entry_id, "task_id": task_id, "when": NOW}
+            connection.execute(sa.insert(TaskLogRow), [line | {"source": "s", "message": "m"}])
+            entry = {"metadata_entry_id": entry_id, "task_id": task_id, "when": NOW}
+            connection.execute(sa.insert(TaskMetadataRow), [entry | {"key": "k", "value": "v"}])
+    with transaction(engine) as session:
+        document = process_document(session=session, process_id=process_id)["task"][0]
+        model = get_process(session=session, process_id=process_id).task[0]
+    assert [e["log_entry_id"] for e in document["log_entries"]] == ids
+    assert [e["metadata_entry_id"] for e in document["metadata_entries"]] == ids
+    assert [str(e.log_entry_id) for e in model.log_entries] == ids

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 from datetime import UTC, datetime
 from typing import Any
@@ -11,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from gnomon.domain.definitions import ProcessDefinition, TaskDefinition
-from gnomon.runner.base import ExecutorStatus
+from gnomon.runner.base import Attempt, ExecutorStatus
 from gnomon.scheduler.definition_book import DUE_PER_TICK
 from gnomon.storage import definitions
 from gnomon.storage.engine import transaction
@@ -49,6 +50,29 @@ def test_a_burst_goes_out_in_growing_chunks_all_in_its_minute(harness: Harness) 
     assert chunks[0] == DUE_PER_TICK  # the first jobs do not wait for the last
     assert chunks == [250, 250, 500, 300]
     assert len({a.process_id for a in harness.runner.started}) == 1_300
+
+
+def test_the_collector_rests_while_a_burst_is_made_and_handed_over(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    harness.clock.set(datetime(2026, 3, 2, 11, 58, 30, tzinfo=UTC))
+    put_many(harness, 300, definition("x", docker_task("t"), schedule=EVERY_MINUTE))
+    collecting: list[bool] = []
+    start = harness.runner.start
+
+    def noting(attempt: Attempt) -> None:
+        collecting.append(gc.isenabled())
+        start(attempt)
+
+    monkeypatch.setattr(harness.runner, "start", noting)
+    harness.clock.set(datetime(2026, 3, 2, 11, 59, tzinfo=UTC))
+    started_per_tick(harness)
+    assert collecting == [False] * 300  # no full collection walks the runs being handed over
+    assert gc.isenabled()
+    harness.clock.set(datetime(2026, 3, 2, 11, 59, 30, tzinfo=UTC))
+    harness.service.wakeup.notify("triggers")
+    harness.tick()
+    assert gc.isenabled()
 
 
 def test_task_definitions_are_serialized_before_the_due_minute(

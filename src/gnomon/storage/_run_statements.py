@@ -7,14 +7,12 @@ same order, so the statements are written once, here.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY
-from sqlmodel import Session, col
+from sqlmodel import col
 
 from gnomon.storage.tables import (
     ExecutorStateRow,
@@ -132,37 +130,23 @@ def latest_tasks(
     return tasks, ids
 
 
-def children_of(session: Session, tasks: Sequence[Any], task_ids: Any) -> ChildStatements:
-    """`children` of the attempts `tasks`, rows read by (or with) the subquery `task_ids`."""
-    dialect = session.get_bind().dialect.name
-    return children(task_ids, [task.task_id for task in tasks], dialect)
-
-
-def children(task_ids: Any, known: Sequence[str], dialect: str) -> ChildStatements:
-    """The children of some attempts: `task_ids` is the subquery of their ids, `known` the same
-    ids as already read. PostgreSQL gets `known` as one array parameter, which spares it running
-    the subquery again for each statement (a millisecond each in a 100-run listing at 100,000
-    runs); SQLite runs the subquery. Entries that share a time keep the order of their ids, so
+def children(task_ids: Any) -> ChildStatements:
+    """The log entries, metadata and executor states of the attempts `task_ids` selects.
+    Entries that share a time come in the order of their ids, as the log pages order them, so
     the order never depends on a plan."""
     return ChildStatements(
         logs=sa.select(_LOG.log_entry_id, _LOG.task_id, _LOG.when, _LOG.source, _LOG.message)
-        .where(_among(_LOG.task_id, task_ids, known, dialect))
+        .where(_LOG.task_id.in_(task_ids))
         .order_by(_LOG.when, _LOG.log_entry_id),
         metadata=sa.select(
             _META.metadata_entry_id, _META.task_id, _META.when, _META.key, _META.value
         )
-        .where(_among(_META.task_id, task_ids, known, dialect))
+        .where(_META.task_id.in_(task_ids))
         .order_by(_META.when, _META.metadata_entry_id),
         states=sa.select(
             _STATE.task_id, _STATE.status, _STATE.handle, _STATE.as_of, _STATE.details
-        ).where(_among(_STATE.task_id, task_ids, known, dialect)),
+        ).where(_STATE.task_id.in_(task_ids)),
     )
-
-
-def _among(column: Any, task_ids: Any, known: Sequence[str], dialect: str) -> Any:
-    if dialect == "postgresql":
-        return column == sa.any_(sa.bindparam("task_ids", list(known), type_=ARRAY(sa.String)))
-    return column.in_(task_ids)
 
 
 def time_range(column: Any, start: datetime | None, end: datetime | None) -> list[Any]:

@@ -50,13 +50,13 @@ def task_documents(*, session: Session, query: TaskQuery) -> list[Document]:
     """`find_tasks` as documents."""
     tasks_statement, ids = query.statements()
     tasks = session.execute(tasks_statement).all()
-    children = _children(session, tasks, ids)
+    children = _children(session, ids)
     return [_task(task, children) for task in tasks]
 
 
 def _read(session: Session, rows: Sequence[Any], run: run_sql.RunStatements) -> list[Document]:
     tasks = session.execute(run.tasks).all()
-    children = _children(session, tasks, run.task_ids)
+    children = _children(session, run.task_ids)
     by_process: dict[str, list[Document]] = defaultdict(list)
     for task in tasks:
         by_process[task.process_id].append(_task(task, children))
@@ -70,10 +70,10 @@ class _Children:
     states: dict[str, list[Document]]
 
 
-def _children(session: Session, tasks: Sequence[Any], task_ids: Any) -> _Children:
+def _children(session: Session, task_ids: Any) -> _Children:
     # `.all()`: iterating a result fetches one row per call, 1,200 calls through SQLAlchemy and
     # the driver for a listing.
-    selected = run_sql.children_of(session, tasks, task_ids)
+    selected = run_sql.children(task_ids)
     logs = session.execute(selected.logs).all()
     metadata = session.execute(selected.metadata).all()
     states = session.execute(selected.states).all()

@@ -89,7 +89,7 @@ def find_tasks(*, session: Session, query: TaskQuery) -> list[Task]:
     """The most recent attempts meeting `query` (Sundial's intended `findTasks`)."""
     tasks_statement, ids = query.statements()
     tasks = session.execute(tasks_statement).all()
-    children = _children(session, tasks, ids)
+    children = _children(session, ids)
     return [_to_task(task, children) for task in tasks]
 
 
@@ -105,8 +105,8 @@ class _Children:
     states: dict[str, list[ExecutionStateEntry]]
 
 
-def _children(session: Session, tasks: Sequence[Any], task_ids: Any) -> _Children:
-    selected = run_sql.children_of(session, tasks, task_ids)
+def _children(session: Session, task_ids: Any) -> _Children:
+    selected = run_sql.children(task_ids)
     logs: dict[str, list[LogEntry]] = defaultdict(list)
     for entry_id, task_id, when, source, message in session.execute(selected.logs):
         logs[task_id].append(
@@ -129,9 +129,9 @@ def _children(session: Session, tasks: Sequence[Any], task_ids: Any) -> _Childre
 
 
 def _assemble(
-    session: Session, rows: Iterable[Any], tasks: Sequence[Any], task_ids: Any
+    session: Session, rows: Iterable[Any], tasks: Iterable[Any], task_ids: Any
 ) -> list[Process]:
-    children = _children(session, tasks, task_ids)
+    children = _children(session, task_ids)
     by_process: dict[str, list[Task]] = defaultdict(list)
     for task in tasks:
         by_process[task.process_id].append(_to_task(task, children))

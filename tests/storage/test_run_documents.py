@@ -182,7 +182,11 @@ def test_entries_that_share_a_time_come_in_the_order_of_their_ids(engine: Engine
                 }
             ],
         )
-        task = {"task_id": task_id, "process_id": process_id, "process_definition_name": "d"}
+        task: dict[str, Any] = {
+            "task_id": task_id,
+            "process_id": process_id,
+            "process_definition_name": "d",
+        }
         task |= {"task_definition_name": "t", "executable": {}, "previous_attempts": 0}
         task |= {"started_at": NOW, "status": TaskStatus.RUNNING.value}
         connection.execute(sa.insert(TaskRow), [task])

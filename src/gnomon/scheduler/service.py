@@ -29,7 +29,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -178,7 +178,8 @@ class SchedulerService:
         """
         now = self.clock.now()
         started = time.perf_counter()
-        with _collector_paused(self.definitions.burst_pending(now)):
+        burst = self.definitions.burst_pending(now)
+        with _collector_paused() if burst else nullcontext():
             wake_at = self._wake(now, topics)
         if wake_at is not None:
             return wake_at
@@ -450,17 +451,14 @@ class SchedulerService:
 
 
 @contextmanager
-def _collector_paused(pause: bool = True) -> Iterator[None]:
-    """No cyclic garbage collection (when `pause`) while a takeover loads or a burst's chunk is
+def _collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection while a takeover loads or a burst's chunk is
     made and handed over: both allocate a few objects per definition or run, which start a full
     collection every time the long-lived ones grew by a quarter, each walking everything made so
     far (a fifth of the CPU of loading 100,000 definitions; a tenth of a 10,000-run burst's, and
     three quarters of the fake executor's time taking the runs over). Reference counting still
     frees what they drop; the collector catches up once it is back on."""
     enabled = gc.isenabled()
-    if not pause:
-        yield
-        return
     gc.disable()
     try:
         yield

@@ -17,6 +17,7 @@ from gnomon.domain.times import as_utc
 from gnomon.errors import StoreError
 from gnomon.scheduler.effects import Effects
 from gnomon.scheduler.isolation import describe
+from gnomon.scheduler.prepared import PreparedRun
 from gnomon.scheduler.process_book import ProcessBook, filtered_tasks
 from gnomon.scheduler.rules.starts import Decision, OpenTrigger, decide
 from gnomon.scheduler.rules.state import ProcessState
@@ -32,8 +33,12 @@ def start_due(session: Session, book: ProcessBook, effects: Effects, now: dateti
     definitions = book.definitions
     triggers = _open_triggers(session)
     names = definitions.pop_due(now) | {n for n in triggers if n in definitions.views}
+    prepared = book.prepared.take(definitions, names - triggers.keys(), now)
     decisions: dict[str, Decision] = {}
     for name in sorted(names):
+        if name in prepared:
+            decisions[name] = prepared[name].decision
+            continue
         try:
             decision = decide(definitions.views[name], triggers.get(name, []), now)
         except Exception as exc:  # this definition only; the others are still decided
@@ -46,7 +51,7 @@ def start_due(session: Session, book: ProcessBook, effects: Effects, now: dateti
         else:
             definitions.reschedule(name, now)
     if decisions:
-        _launch(session, book, decisions, effects, now)
+        _launch(session, book, decisions, prepared, effects, now)
 
 
 def _open_triggers(session: Session) -> dict[str, list[OpenTrigger]]:
@@ -71,14 +76,19 @@ def _launch(
     session: Session,
     book: ProcessBook,
     decisions: dict[str, Decision],
+    prepared: dict[str, PreparedRun],
     effects: Effects,
     now: datetime,
 ) -> None:
     templates = book.definitions.templates(session, list(decisions))
     batch = book.batch
-    launched: list[tuple[ProcessState, Opening | None]] = []
+    launched: list[tuple[ProcessState, Opening | PreparedRun | None]] = []
     decisions = {n: d for n, d in decisions.items() if n in templates}  # others were set aside
     for name, decision in decisions.items():
+        ready = prepared.get(name)
+        if ready is not None:
+            launched.append((_track_prepared(book, ready), ready))
+            continue
         if decision.terminate_process_id is not None:
             _terminate(session, book, decision.terminate_process_id, effects, now)
         mark = batch.mark()
@@ -98,11 +108,25 @@ def _launch(
     batch.flush(session)
     for state, _ in launched:
         _started(session, book, state, decisions[state.definition_name], now)
-    for state, opening in launched:
+    for state, first in launched:
         effects.changed.append(state.process_id)
-        book.open_run(session, state, opening.starts if opening else None, effects, now)
+        if isinstance(first, PreparedRun):
+            book.open_prepared(session, first, effects, now)
+        else:
+            book.open_run(session, state, first.starts if first else None, effects, now)
     for name in decisions:
         book.definitions.reschedule(name, now)
+
+
+def _track_prepared(book: ProcessBook, run: PreparedRun) -> ProcessState:
+    """Queue the rows of a run prepared ahead, taken and stamped, and track it (what
+    `_new_process` does for a run built now)."""
+    state = run.state
+    book.batch.add_rows(run.rows)
+    view = book.definitions.views[state.definition_name]
+    view.last_started_at, view.running_process_id = state.started_at, state.process_id
+    book.states[state.process_id] = state
+    return state
 
 
 def _new_process(

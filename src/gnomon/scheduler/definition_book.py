@@ -214,6 +214,11 @@ class DefinitionBook:
                     self._templates[name] = (revision, loaded.tasks.get(name, []))
         return {name: self._templates[name][1] for name in names if name in self._templates}
 
+    def cached_templates(self, name: str) -> list[TaskDefinition] | None:
+        """The task definitions of `name`'s current revision if they are loaded, else None."""
+        loaded = self._templates.get(name)
+        return loaded[1] if loaded is not None and loaded[0] == self.versions.get(name) else None
+
     def due_by(self, until: datetime) -> list[str]:
         """The definitions due at or before `until`, if nothing changes before then."""
         return [name for name, when in self._scheduled.items() if when <= until]

@@ -29,6 +29,7 @@ from gnomon.scheduler.definition_book import DefinitionBook
 from gnomon.scheduler.effects import Effects
 from gnomon.scheduler.isolation import describe, storable
 from gnomon.scheduler.observer import FinishedRun, SchedulerObserver, TaskSummary
+from gnomon.scheduler.prepared import PreparedRun, PreparedRuns
 from gnomon.scheduler.rules.outcomes import resolve
 from gnomon.scheduler.rules.slots import QueueKey, Waiting, admit
 from gnomon.scheduler.rules.state import AttemptRecord, ProcessState
@@ -86,6 +87,8 @@ class ProcessBook:
         """Executor events taken this tick; put back if the tick's transaction fails."""
         self.batch = WriteBatch()
         """Writes of the current tick; the service flushes it between phases."""
+        self.prepared = PreparedRuns()
+        """The runs of the next due time, built ahead (`scheduler.prepared`)."""
 
     # -- loading --------------------------------------------------------------------------------
 
@@ -278,6 +281,24 @@ class ProcessBook:
             return
         pid = process.process_id
         self._isolated(session, pid, effects, now, "launch", self._open_action, process, opening)
+
+    def open_prepared(
+        self, session: Session, run: PreparedRun, effects: Effects, now: datetime
+    ) -> None:
+        """Hand over the first attempts of a run prepared ahead (`scheduler.prepared`), taken
+        and tracked, in isolation as `open_run` hands over those of a run built now."""
+        pid = run.state.process_id
+        self._isolated(session, pid, effects, now, "launch", self._open_prepared_action, run)
+
+    def _open_prepared_action(
+        self, session: Session, effects: Effects, now: datetime, run: PreparedRun
+    ) -> None:
+        process = run.state
+        for name, attempt, token in run.opened:
+            self.owners[attempt.task_id] = process.process_id
+            effects.starts.append(self._attempt(process, name, attempt, token))
+            effects.changed.append(process.process_id)
+            self._wake_at_deadline(process, name, attempt)
 
     def _open_action(
         self,

@@ -187,6 +187,7 @@ class SchedulerService:
             self.metrics.wake_finished(time.perf_counter() - started)
         self._prune()
         self._checkpoint()
+        self._prepare_runs()
         return self._next_wake(now)
 
     def _wake(self, now: datetime, topics: set[str] | None) -> datetime | None:
@@ -303,6 +304,18 @@ class SchedulerService:
             except Exception:  # its launch meets the same error and sets this one aside
                 log.debug("could not prepare %s ahead of its due time", name, exc_info=True)
         self._prepared_for = due
+
+    def _prepare_runs(self) -> None:
+        """Build the runs of the next due time ahead (`scheduler.prepared`), once its templates
+        are ready (`_prepare_burst`); outside any transaction, since it writes nothing. With a
+        limit on running tasks, new runs queue for a slot instead, and are built on the spot."""
+        due, prepared = self._prepared_for, self.processes.prepared
+        if due is None or prepared.due == due or self.lease is None:
+            return
+        if self.config.max_running_tasks is not None or due <= self.clock.now():
+            return
+        with _collector_paused():
+            prepared.prepare(self.definitions, due, self.definitions.due_by(due))
 
     def _apply(self, effects: Effects) -> None:
         for task_id, reason in effects.kills:
@@ -452,8 +465,8 @@ class SchedulerService:
 
 @contextmanager
 def _collector_paused() -> Iterator[None]:
-    """No cyclic garbage collection while a takeover loads or a burst's chunk is
-    made and handed over: both allocate a few objects per definition or run, which start a full
+    """No cyclic garbage collection while a takeover loads, a burst is prepared, or its chunk is
+    made and handed over: each allocates a few objects per definition or run, which start a full
     collection every time the long-lived ones grew by a quarter, each walking everything made so
     far (a fifth of the CPU of loading 100,000 definitions; a tenth of a 10,000-run burst's, and
     three quarters of the fake executor's time taking the runs over). Reference counting still

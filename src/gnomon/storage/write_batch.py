@@ -92,6 +92,13 @@ class WriteBatch:
             )
         return process_id
 
+    def add_rows(self, other: WriteBatch) -> None:
+        """Queue the new runs, snapshots and attempts `other` holds: rows made ahead of their
+        wake-up (`scheduler.prepared`). Nothing else of `other` is taken."""
+        self.processes += other.processes
+        self.snapshots += other.snapshots
+        self.tasks += other.tasks
+
     def add_task(
         self, *, process_id: str, name: str, task: TaskDefinition, attempts: int, now: datetime
     ) -> tuple[str, str]:

@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 from gnomon.domain.definitions import ProcessDefinition
 from gnomon.errors import StoreUnavailableError
 from gnomon.runner.base import Attempt
+from gnomon.scheduler.observer import SchedulerObserver
 from gnomon.scheduler.prepared import LATEST_TAKE
 from gnomon.scheduler.service import SchedulerService
 from gnomon.storage import WriteBatch, definitions, run_requests
@@ -227,3 +228,28 @@ def test_a_failed_due_wake_up_drops_what_was_prepared_and_starts_each_run_once(
     (attempt,) = harness.runner.started
     assert attempt.process_id != prepared
     assert len(harness.processes("once")) == 1
+
+
+class RefusingObserver(SchedulerObserver):
+    """Fails when an attempt of `refused` starts, as a bug in an observer would."""
+
+    def task_started(self, name: str, executable: str) -> None:
+        if name == "refused":
+            raise ZeroDivisionError("an observer's bug")
+
+
+def test_a_prepared_run_that_fails_at_its_hand_over_fails_alone(
+    engine: Engine, clock: FakeClock
+) -> None:
+    harness = Harness(engine, clock, observer=RefusingObserver())
+    body = definition("x", docker_task("t"), schedule=EVERY_MINUTE)
+    ready(harness, {**body, "process_definition_name": "refused"}, body)
+    assert prepared_process_id(harness, "refused") is not None
+    harness.clock.set(LATE)
+    harness.tick()
+    assert [a.process_definition_name for a in harness.runner.started] == ["x"]
+    assert harness.statuses("refused") == ["failed"]
+    assert harness.attempts("t", "refused") == [
+        ("failed", "The scheduler could not handle this run: ZeroDivisionError: an observer's bug")
+    ]
+    assert harness.statuses("x") == ["running"]

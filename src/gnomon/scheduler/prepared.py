@@ -23,7 +23,9 @@ from datetime import datetime, timedelta
 
 from gnomon.domain.durations import seconds_between
 from gnomon.domain.enums import TaskStatus
+from gnomon.runner.base import Attempt
 from gnomon.scheduler.definition_book import DefinitionBook
+from gnomon.scheduler.handover import attempt_to_start
 from gnomon.scheduler.rules.starts import SCHEDULE, Decision, DefinitionView, decide
 from gnomon.scheduler.rules.state import AttemptRecord, ProcessState
 from gnomon.scheduler.rules.steps import Opening
@@ -47,8 +49,8 @@ class PreparedRun:
     rows: WriteBatch
     """Its process, snapshot and first attempts' rows, stamped again when it is taken."""
     state: ProcessState
-    opened: list[tuple[str, AttemptRecord, str]]
-    """Its first attempts: task definition name, record and callback token."""
+    opened: list[tuple[str, AttemptRecord, Attempt]]
+    """Its first attempts: task definition name, record, and what the executor is given."""
 
     def stamp(self, now: datetime) -> None:
         """Say it started `now`, as if it had been built in the wake-up that takes it."""
@@ -129,7 +131,7 @@ def _prepare(definitions: DefinitionBook, name: str, due: datetime) -> PreparedR
 
 def _open(
     rows: WriteBatch, state: ProcessState, opening: Opening, due: datetime
-) -> list[tuple[str, AttemptRecord, str]]:
+) -> list[tuple[str, AttemptRecord, Attempt]]:
     """The run's first attempts, running, as `ProcessBook.open_run` makes them."""
     opened = []
     for task in opening.starts:
@@ -139,7 +141,7 @@ def _open(
         )
         record = AttemptRecord(task_id=task_id, started_at=due, status=TaskStatus.RUNNING)
         state.attempts_of(name).append(record)
-        opened.append((name, record, token))
+        opened.append((name, record, attempt_to_start(state, name, record, token)))
     return opened
 
 

@@ -27,6 +27,7 @@ from gnomon.errors import StoreError
 from gnomon.runner.base import Attempt, AttemptState, ExecutorStatus
 from gnomon.scheduler.definition_book import DefinitionBook
 from gnomon.scheduler.effects import Effects
+from gnomon.scheduler.handover import attempt_to_start
 from gnomon.scheduler.isolation import describe, storable
 from gnomon.scheduler.observer import FinishedRun, SchedulerObserver, TaskSummary
 from gnomon.scheduler.prepared import PreparedRun, PreparedRuns
@@ -286,19 +287,21 @@ class ProcessBook:
         self, session: Session, run: PreparedRun, effects: Effects, now: datetime
     ) -> None:
         """Hand over the first attempts of a run prepared ahead (`scheduler.prepared`), taken
-        and tracked, in isolation as `open_run` hands over those of a run built now."""
-        pid = run.state.process_id
-        self._isolated(session, pid, effects, now, "launch", self._open_prepared_action, run)
-
-    def _open_prepared_action(
-        self, session: Session, effects: Effects, now: datetime, run: PreparedRun
-    ) -> None:
+        and tracked. What could refuse (the attempts' making) was done ahead, so this needs no
+        marks to undo; should anything here still raise, the run fails in isolation as in
+        `open_run`."""
         process = run.state
-        for name, attempt, token in run.opened:
+        try:
+            for name, attempt, handed in run.opened:
+                self.observer.task_started(process.definition_name, handed.executable.kind)
+                self._wake_at_deadline(process, name, attempt)
+        except Exception as exc:
+            pid = process.process_id
+            self._isolated(session, pid, effects, now, "launch", _raise, exc)
+            return
+        for _, attempt, handed in run.opened:
             self.owners[attempt.task_id] = process.process_id
-            effects.starts.append(self._attempt(process, name, attempt, token))
-            effects.changed.append(process.process_id)
-            self._wake_at_deadline(process, name, attempt)
+            effects.starts.append(handed)
 
     def _open_action(
         self,
@@ -544,18 +547,9 @@ class ProcessBook:
     def _attempt(
         self, process: ProcessState, name: str, attempt: AttemptRecord, token: str
     ) -> Attempt:
-        task = cast(TaskDefinition, process.task(name))  # `admit_waiting` skips any other
-        self.observer.task_started(process.definition_name, task.executable.kind)
-        return Attempt(
-            task_id=attempt.task_id,
-            process_id=process.process_id,
-            process_definition_name=process.definition_name,
-            task_definition_name=name,
-            previous_attempts=process.attempts_of(name).index(attempt),
-            executable=task.executable,
-            token=token,
-            max_runtime_seconds=task.max_runtime_seconds,
-        )
+        handed = attempt_to_start(process, name, attempt, token)  # `admit_waiting` skips others
+        self.observer.task_started(process.definition_name, handed.executable.kind)
+        return handed
 
     def _finish(
         self,
@@ -577,6 +571,10 @@ class ProcessBook:
             view.running_process_id = None
             self.definitions.touched.add(process.definition_name)
         effects.finished.append(_finished_run(process, status, now))
+
+
+def _raise(_: Session, __: Effects, ___: datetime, exc: Exception) -> None:
+    raise exc
 
 
 def _queue_key(process: ProcessState, name: str) -> QueueKey:

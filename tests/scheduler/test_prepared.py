@@ -16,13 +16,14 @@ from gnomon.errors import StoreUnavailableError
 from gnomon.runner.base import Attempt
 from gnomon.scheduler.observer import SchedulerObserver
 from gnomon.scheduler.prepared import LATEST_TAKE
-from gnomon.scheduler.service import SchedulerService
+from gnomon.scheduler.service import PREPARED_PER_WAKE, SchedulerService
 from gnomon.storage import WriteBatch, definitions, run_requests
 from gnomon.storage import scheduling as store
 from gnomon.storage.engine import transaction
 from tests.clock import FakeClock
 from tests.samples import EVERY_MINUTE, definition, docker_task
 from tests.scheduler.harness import Harness
+from tests.scheduler.test_bursts import put_many
 
 BEFORE = datetime(2026, 3, 2, 11, 58, 30, tzinfo=UTC)
 DUE = datetime(2026, 3, 2, 11, 59, tzinfo=UTC)
@@ -253,3 +254,21 @@ def test_a_prepared_run_that_fails_at_its_hand_over_fails_alone(
         ("failed", "The scheduler could not handle this run: ZeroDivisionError: an observer's bug")
     ]
     assert harness.statuses("x") == ["running"]
+
+
+def test_runs_are_prepared_a_slice_per_wake_up_each_followed_at_once(harness: Harness) -> None:
+    harness.clock.set(BEFORE)
+    put_many(harness, 2_500, definition("x", docker_task("t"), schedule=EVERY_MINUTE))
+    prepared = harness.service.processes.prepared
+    sizes, wakes = [len(prepared)], []
+    while len(sizes) < 5:
+        wakes.append(harness.tick())
+        sizes.append(len(prepared))
+    assert sizes == [PREPARED_PER_WAKE, 2_000, 2_500, 2_500, 2_500]
+    assert wakes[0] == BEFORE  # the last slice without waiting
+    assert wakes[1] > BEFORE
+    harness.clock.set(DUE)
+    while harness.service.definitions.burst_pending(DUE):
+        harness.tick()
+    assert len(harness.runner.started) == 2_500
+    assert len(prepared) == 0

@@ -65,20 +65,36 @@ class PreparedRun:
 
 class PreparedRuns:
     """The prepared runs of the next due time, by definition name; only the scheduler thread
-    uses it, and the service drops it with the rest of its state when a wake-up fails."""
+    uses it, and the service drops it with the rest of its state when a wake-up fails.
+
+    They are made a slice at a time (`prepare_some`), so that no wake-up between bursts spends
+    long on them while triggers and executor reports wait."""
 
     def __init__(self) -> None:
         self.due: datetime | None = None
         self._runs: dict[str, PreparedRun] = {}
+        self._waiting: list[str] = []
+        """Names due at `due` still to prepare."""
 
     def __len__(self) -> int:
         return len(self._runs)
 
-    def prepare(self, definitions: DefinitionBook, due: datetime, names: Iterable[str]) -> None:
-        """Build the runs of `names` (due at `due`, templates loaded) and forget older ones. A
-        run that cannot be built ahead is left to its due time, which meets the same problem in
-        the isolation the scheduler gives each run."""
-        self.due, self._runs = due, {}
+    def begin(self, due: datetime, names: Iterable[str]) -> None:
+        """Forget the runs prepared so far and prepare those of `names`, due at `due`, next."""
+        self.due, self._runs, self._waiting = due, {}, list(names)
+
+    def unfinished(self, now: datetime) -> bool:
+        """Whether runs are still to prepare for a due time after `now`."""
+        return bool(self._waiting) and self.due is not None and now < self.due
+
+    def prepare_some(self, definitions: DefinitionBook, count: int) -> None:
+        """Build up to `count` of the runs still to prepare (their templates loaded). A run
+        that cannot be built ahead is left to its due time, which meets the same problem in the
+        isolation the scheduler gives each run."""
+        due = self.due
+        names, self._waiting = self._waiting[:count], self._waiting[count:]
+        if due is None:
+            return
         for name in names:
             try:
                 run = _prepare(definitions, name, due)

@@ -37,7 +37,7 @@ TASKS = [
 
 
 def prepared_process_id(harness: Harness, name: str) -> str | None:
-    run = harness.service.processes.prepared._runs.get(name)
+    run = harness.service.processes.prepared.get(name)
     return run.state.process_id if run else None
 
 

@@ -2,7 +2,8 @@
 
 Applies `rules.starts`: every definition that is due, has open triggers or was touched gets one
 `decide` call. The new processes (with their task snapshots) are inserted together, then each is
-stepped at once so its first tasks start in the same tick.
+stepped at once so its first tasks start in the same tick. A scheduled run built before its due
+time (`scheduler.prepared`) is taken instead of decided and built again, while it is still true.
 """
 
 from __future__ import annotations

@@ -79,6 +79,10 @@ class PreparedRuns:
     def __len__(self) -> int:
         return len(self._runs)
 
+    def get(self, name: str) -> PreparedRun | None:
+        """The run of `name` prepared so far, if any (nothing is taken)."""
+        return self._runs.get(name)
+
     def begin(self, due: datetime, names: Iterable[str]) -> None:
         """Forget the runs prepared so far and prepare those of `names`, due at `due`, next."""
         self.due, self._runs, self._waiting = due, {}, list(names)

@@ -15,6 +15,7 @@ from __future__ import annotations
 from gnomon.scheduler.rules.outcomes import resolve
 from gnomon.scheduler.rules.slots import QueueKey, Waiting, admit, free_slots
 from gnomon.scheduler.rules.starts import (
+    SCHEDULE,
     Decision,
     DefinitionView,
     OpenTrigger,
@@ -25,6 +26,7 @@ from gnomon.scheduler.rules.state import AttemptRecord, ProcessState
 from gnomon.scheduler.rules.steps import Opening, expire, opening, plan, runtime_deadline
 
 __all__ = [
+    "SCHEDULE",
     "AttemptRecord",
     "Decision",
     "DefinitionView",

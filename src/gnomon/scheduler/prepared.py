@@ -5,7 +5,7 @@ would build it then: the decision, the run's and its first attempts' ids and cal
 their rows, its `ProcessState`. Nothing of it is tracked, written or handed over yet.
 
 At the due time `start_due` takes a prepared run only if what it was built from is unchanged: the
-same view object (a refreshed definition gets a new one) at the same revision, not started since,
+same view object (a definition loaded again, at a new revision, gets a new one), not started since,
 nothing running, no open trigger, and not later than a starting deadline allows. The run is then
 stamped with the wake-up's `now` and goes on exactly as one built on the spot; any other run is
 built on the spot. A prepared run that is not taken is dropped at the next preparation.
@@ -43,7 +43,6 @@ class PreparedRun:
 
     due: datetime
     view: DefinitionView
-    revision: int | None
     last_started_at: datetime | None
     decision: Decision
     rows: WriteBatch
@@ -140,7 +139,6 @@ def _prepare(definitions: DefinitionBook, name: str, due: datetime) -> PreparedR
     return PreparedRun(
         due=due,
         view=view,
-        revision=definitions.versions.get(name),
         last_started_at=view.last_started_at,
         decision=decision,
         rows=rows,
@@ -171,8 +169,6 @@ def _still_true(run: PreparedRun, definitions: DefinitionBook, now: datetime) ->
     if definitions.views.get(view.name) is not view or view.running_process_id is not None:
         return False
     if view.last_started_at != run.last_started_at:
-        return False
-    if definitions.versions.get(view.name) != run.revision:
         return False
     if not run.due <= now < run.due + LATEST_TAKE:
         return False

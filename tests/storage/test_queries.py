@@ -16,7 +16,7 @@ from gnomon.domain.definitions import ProcessDefinition, TaskDefinition
 from gnomon.domain.enums import ProcessStatus
 from gnomon.domain.runs import LogEntry, MetadataEntry
 from gnomon.domain.times import as_utc
-from gnomon.errors import ConcurrentWriteError
+from gnomon.errors import ConcurrentWriteError, NotFoundError
 from gnomon.storage import WriteBatch, callbacks, definitions, scheduling, transaction
 from gnomon.storage.runs import ProcessQuery, list_processes
 from tests.samples import definition, docker_task, sample_process
@@ -160,6 +160,24 @@ def test_definition_round_trip_and_replace(engine: Engine) -> None:
         assert definitions.definition_bodies(session=session) == [
             replaced.model_dump(mode="json", exclude_none=True)
         ]
+
+
+def test_notifications_are_read_alone_as_the_whole_definition_holds_them(engine: Engine) -> None:
+    with_notifications = ProcessDefinition.model_validate(sample_process())
+    without = ProcessDefinition.model_validate(definition("quiet"))
+    with Session(engine) as session:
+        for body in (with_notifications, without):
+            definitions.upsert_definition(session=session, definition=body, now=NOW)
+        session.commit()
+    with Session(engine) as session:
+        read = definitions.definition_notifications(
+            session=session, name=with_notifications.process_definition_name
+        )
+        assert read == with_notifications.notifications
+        assert len(read) == 2
+        assert definitions.definition_notifications(session=session, name="quiet") == []
+        with pytest.raises(NotFoundError):
+            definitions.definition_notifications(session=session, name="deleted")
 
 
 def test_statuses_filter(engine: Engine) -> None:

@@ -76,10 +76,11 @@ class NotificationObserver(SchedulerObserver):
     def _notify(self, run: FinishedRun) -> None:
         with transaction(self.engine) as session:
             try:
-                definition = definitions.get_definition(session=session, name=run.definition_name)
+                notifications = definitions.definition_notifications(
+                    session=session, name=run.definition_name
+                )
             except NotFoundError:
                 return  # the definition was deleted; nobody is left to tell
-            notifications = definition.notifications or []
             if not notifications:
                 return
             previous = store.previous_finished_statuses(

@@ -4,23 +4,23 @@ Applies `rules.starts`: every definition that is due, has open triggers or was t
 `decide` call. The new processes (with their task snapshots) are inserted together, then each is
 stepped at once so its first tasks start in the same tick. A scheduled run built before its due
 time (`scheduler.prepared`) is taken instead of decided and built again, while it is still true.
+Open triggers come from `ProcessBook.open_triggers`, which reads the store only when they may have
+changed.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
-from collections import defaultdict
 from datetime import datetime
 
 from gnomon.domain.definitions import TaskDefinition
-from gnomon.domain.times import as_utc
 from gnomon.errors import StoreError
 from gnomon.scheduler.effects import Effects
 from gnomon.scheduler.isolation import describe
 from gnomon.scheduler.prepared import PreparedRun
 from gnomon.scheduler.process_book import ProcessBook, filtered_tasks
-from gnomon.scheduler.rules.starts import Decision, OpenTrigger, decide
+from gnomon.scheduler.rules.starts import Decision, decide
 from gnomon.scheduler.rules.state import ProcessState
 from gnomon.scheduler.rules.steps import Opening
 from gnomon.storage import Session, store_errors
@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 
 def start_due(session: Session, book: ProcessBook, effects: Effects, now: datetime) -> None:
     definitions = book.definitions
-    triggers = _open_triggers(session)
+    triggers = book.open_triggers.read(session, now)
     names = definitions.pop_due(now) | {n for n in triggers if n in definitions.views}
     prepared = book.prepared.take(definitions, names - triggers.keys(), now)
     decisions: dict[str, Decision] = {}
@@ -53,15 +53,6 @@ def start_due(session: Session, book: ProcessBook, effects: Effects, now: dateti
             definitions.reschedule(name, now)
     if decisions:
         _launch(session, book, decisions, prepared, effects, now)
-
-
-def _open_triggers(session: Session) -> dict[str, list[OpenTrigger]]:
-    triggers: dict[str, list[OpenTrigger]] = defaultdict(list)
-    for row in store.open_triggers(session=session):
-        triggers[row.process_definition_name].append(
-            OpenTrigger(row.request_id, as_utc(row.requested_at), row.task_filter)
-        )
-    return triggers
 
 
 def _skipped(book: ProcessBook, name: str, due: datetime) -> None:
@@ -162,6 +153,7 @@ def _started(
         store.consume_triggers(
             session=session, request_ids=decision.consumed_triggers, process_id=state.process_id
         )
+        book.open_triggers.consumed(state.definition_name, decision.consumed_triggers)
     log.info(
         "started a run (%s)",
         decision.origin,

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import queue
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import cast
 
 from gnomon.domain.definitions import TaskDefinition, TaskExecutable
@@ -30,6 +30,7 @@ from gnomon.scheduler.effects import Effects
 from gnomon.scheduler.handover import attempt_to_start
 from gnomon.scheduler.isolation import describe, storable
 from gnomon.scheduler.observer import FinishedRun, SchedulerObserver, TaskSummary
+from gnomon.scheduler.open_triggers import OpenTriggers
 from gnomon.scheduler.prepared import PreparedRun, PreparedRuns
 from gnomon.scheduler.rules.outcomes import resolve
 from gnomon.scheduler.rules.slots import QueueKey, Waiting, admit
@@ -40,6 +41,11 @@ from gnomon.storage import scheduling as store
 from gnomon.storage.tables import TaskRow
 
 log = logging.getLogger(__name__)
+
+TRIGGERS_MAX_AGE = timedelta(seconds=5)
+"""How long a book made without `open_triggers` keeps what it read of them (the service gives its
+fallback wake-up's period)."""
+
 FAILED_RUN_REASON = "The scheduler could not handle this run"
 WAITING_FOR_A_SLOT = (
     "Waiting for a slot: {running} of {limit} tasks running (GNOMON_MAX_RUNNING_TASKS)"
@@ -67,6 +73,7 @@ class ProcessBook:
         observer: SchedulerObserver,
         backend: str = "runner",
         max_running_tasks: int | None = None,
+        open_triggers: OpenTriggers | None = None,
     ) -> None:
         self.definitions = definitions
         self.observer = observer
@@ -90,6 +97,8 @@ class ProcessBook:
         """Writes of the current tick; the service flushes it between phases."""
         self.prepared = PreparedRuns()
         """The runs of the next due time, built ahead (`scheduler.prepared`)."""
+        self.open_triggers = open_triggers or OpenTriggers(TRIGGERS_MAX_AGE)
+        """The open trigger requests, read again when they may have changed."""
 
     # -- loading --------------------------------------------------------------------------------
 

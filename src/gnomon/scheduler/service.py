@@ -43,6 +43,7 @@ from gnomon.scheduler.effects import Effects
 from gnomon.scheduler.isolation import describe
 from gnomon.scheduler.metrics import SchedulerMetrics
 from gnomon.scheduler.observer import SchedulerObserver
+from gnomon.scheduler.open_triggers import OpenTriggers
 from gnomon.scheduler.process_book import ProcessBook
 from gnomon.scheduler.retention import DUE_MARGIN, Retention, RetentionConfig
 from gnomon.scheduler.sink import StoreSink
@@ -268,6 +269,7 @@ class SchedulerService:
     def _work(self, session: Session, now: datetime, topics: set[str], effects: Effects) -> None:
         if self._refresh_due(now, topics):
             self._refresh_definitions(session, now)
+        self.processes.open_triggers.notice(topics)
         batch = self.processes.batch = WriteBatch()
         self._phases(session, now, effects, batch)
         store.mark_definitions(session=session, marks=self.definitions.take_marks())
@@ -431,7 +433,11 @@ class SchedulerService:
 
     def _new_book(self) -> ProcessBook:
         return ProcessBook(
-            self.definitions, self.observer, self.backend, self.config.max_running_tasks
+            self.definitions,
+            self.observer,
+            self.backend,
+            self.config.max_running_tasks,
+            OpenTriggers(timedelta(seconds=self.config.max_sleep_seconds)),
         )
 
     def _release(self) -> None:

@@ -17,7 +17,7 @@ from hypothesis import settings as hypothesis_settings
 from sqlalchemy.engine import Engine
 
 from gnomon.api.app import create_app
-from gnomon.domain import limits
+from gnomon.domain import images, limits
 from tests.clock import FakeClock
 from tests.samples import DAILY_22H, SAMPLE_PROCESS, definition, docker_task, sample_process
 from tests.unit.domain.test_wire_properties import definitions
@@ -661,6 +661,34 @@ def test_non_finite_backoff_is_400_on_every_store(store_client: TestClient) -> N
         assert_refused(store_client, response, "task_definitions[0].backoff_exponent")
 
 
+@pytest.mark.parametrize(
+    ("command", "field", "said"),
+    [
+        ({"image": "busybox:1"}, "image", "give the image as 'busybox' and '1' in tag"),
+        ({"image": "Team/App"}, "image", "not an image name the engine accepts"),
+        ({"image": "team//app"}, "image", "not an image name the engine accepts"),
+        ({"tag": ".hidden"}, "tag", "not a tag the engine accepts"),
+        ({"tag": "1:2"}, "tag", "not a tag the engine accepts"),
+    ],
+)
+def test_an_image_the_engine_cannot_parse_is_refused_at_once(
+    client: TestClient, command: dict[str, str], field: str, said: str
+) -> None:
+    """Not stored to fail at every run's start with the engine's `invalid reference format`."""
+    response = put(client, _docker(**command))
+    error = assert_refused(
+        client, response, f"task_definitions[0].executable.docker_image_command.{field}"
+    )
+    assert said in error["message"]
+
+
+def test_a_batch_image_with_its_tag_inside_is_refused(client: TestClient) -> None:
+    command = {"image": "app:2", "command": ["run"], "memory": 64, "vCpus": 1}
+    body = definition("x", docker_task("a", executable={"batch_image_command": command}))
+    response = put(client, body)
+    assert_refused(client, response, "task_definitions[0].executable.batch_image_command.image")
+
+
 def test_a_webhook_url_comes_back_exactly_as_sent(client: TestClient) -> None:
     url = "HTTPS://Hooks.Example.COM:8443/a%20b/./c?x=1&y=%2F#frag"
     body = definition("hook", notifications=[{"webhook": {"url": url}}])
@@ -684,7 +712,7 @@ def _largest_definition() -> dict[str, Any]:
     ]
     tasks[0]["executable"] = {
         "docker_image_command": {
-            "image": "i" * 1024,
+            "image": "i" * images.NAME_CHARS + "@sha256:" + "0" * 64,
             "tag": "t" * 128,
             "command": ["x"] * 100,
             "memory": limits.MAX_MEMORY_MB,

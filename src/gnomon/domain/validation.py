@@ -1,8 +1,9 @@
 """The one rule set of a process definition, used alike by the REST API, the operator and the
-`gnomon` command: the models' own bounds (`definitions`), the rules that span fields (unique task
-names, known dependencies, no cycles, a cron schedule that is valid and can fire) and the server's
-shell switch. Every problem is reported with the dotted path of the field at fault, so a user can
-find it in the body they sent.
+`gnomon` command: the models' own bounds (`definitions`), the rules that span fields or need more
+than a field's bounds (unique task names, known dependencies, no cycles, images and tags the engine
+can parse, a cron schedule that is valid and can fire) and the server's shell switch. Every
+problem is reported with the dotted path of the field at fault, so a user can find it in the body
+they sent.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pydantic import ValidationError
 from gnomon.domain.cron import CronExpression, InvalidCronError
 from gnomon.domain.dag import find_cycle
 from gnomon.domain.definitions import CronSchedule, ProcessDefinitionSpec
+from gnomon.domain.images import image_problem, tag_problem
 
 _CRON_CACHE_SIZE: Final = 4_096
 
@@ -77,6 +79,7 @@ def check_definition(spec: ProcessDefinitionSpec) -> list[FieldProblem]:
     problems = _duplicate_names(spec) + _unknown_dependencies(spec)
     if not problems:
         problems += _cycles(spec)
+    problems += _image_problems(spec)
     if spec.schedule is not None and spec.schedule.cron_schedule is not None:
         problems += _cron_problems(spec.schedule.cron_schedule)
     return problems
@@ -168,6 +171,23 @@ def _cycles(spec: ProcessDefinitionSpec) -> list[FieldProblem]:
             "process definition contains a dependency cycle: " + " -> ".join(cycle),
         )
     ]
+
+
+def _image_problems(spec: ProcessDefinitionSpec) -> list[FieldProblem]:
+    """Each image or tag the engine would refuse at every run's start (`domain.images`)."""
+    problems = []
+    for index, task in enumerate(spec.task_definitions):
+        executable = task.executable
+        for kind in ("docker_image_command", "batch_image_command"):
+            command = getattr(executable, kind)
+            if command is None:
+                continue
+            path = f"task_definitions[{index}].executable.{kind}"
+            if (problem := image_problem(command.image)) is not None:
+                problems.append(FieldProblem(f"{path}.image", problem))
+            if (problem := tag_problem(command.tag)) is not None:
+                problems.append(FieldProblem(f"{path}.tag", problem))
+    return problems
 
 
 def _cron_problems(cron: CronSchedule) -> list[FieldProblem]:

@@ -4,11 +4,7 @@ a notification is seen by the fallback wake-up's period."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
 from sqlmodel import col
 
 from gnomon.runner.base import ExecutorStatus
@@ -17,25 +13,18 @@ from gnomon.storage.engine import transaction
 from gnomon.storage.tables import TriggerRequestRow
 from tests.samples import definition
 from tests.scheduler.harness import Harness
+from tests.statements import recorded_statements
 
 FALLBACK_SECONDS = 5  # the harness's max_sleep_seconds
 
 
-@contextmanager
-def trigger_reads(engine: Engine) -> Iterator[list[str]]:
-    """The statements that read trigger requests while the block runs."""
-    reads: list[str] = []
-
-    def record(*args: object) -> None:
-        statement = str(args[2])
-        if statement.lstrip().upper().startswith("SELECT") and "trigger_request" in statement:
-            reads.append(statement)
-
-    sa.event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield reads
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", record)
+def trigger_reads(statements: list[str]) -> list[str]:
+    """The statements among `statements` that read trigger requests."""
+    return [
+        statement
+        for statement in statements
+        if statement.lstrip().upper().startswith("SELECT") and "trigger_request" in statement
+    ]
 
 
 def add_trigger_silently(harness: Harness, name: str) -> None:
@@ -56,13 +45,13 @@ def finish_running(harness: Harness) -> None:
 def test_a_wake_up_for_the_executor_alone_reads_no_triggers(harness: Harness) -> None:
     harness.put(definition("job"))
     harness.trigger("job")
-    with trigger_reads(harness.engine) as reads:
+    with recorded_statements(harness.engine) as statements:
         finish_running(harness)
-    assert reads == []
+    assert trigger_reads(statements) == []
     assert harness.statuses("job") == ["succeeded"]
-    with trigger_reads(harness.engine) as reads:
+    with recorded_statements(harness.engine) as statements:
         harness.tick("triggers")
-    assert len(reads) == 1
+    assert len(trigger_reads(statements)) == 1
 
 
 def test_each_queued_trigger_starts_one_run_in_turn(harness: Harness) -> None:

@@ -26,9 +26,9 @@ from tests.clock import FakeClock
 from tests.kubernetes.conftest import CRD_PATH, load_yaml
 from tests.kubernetes.structural import to_json_schema, validator_for
 from tests.samples import docker_task, sample_process
+from tests.statements import recorded_statements
 from tests.web.conftest import EVERY_HOUR_AT_5, Page, Site, Store, pages_app
 from tests.web.html import Element
-from tests.web.statements import recorded_statements
 
 XSS = "<script>alert(1)</script>"
 OWNER = "ProcessDefinition team-a/nightly"

@@ -9,10 +9,10 @@ import re
 import pytest
 
 from gnomon.settings import Settings
+from tests.statements import recorded_statements
 from tests.web.conftest import Store
 from tests.web.forms import CSRF_COOKIE, Browser, forms, hidden_fields, message, ui_browser
 from tests.web.forms import ui as ui  # noqa: F401  (fixture)
-from tests.web.statements import recorded_statements
 
 ACTIONS = [
     "/process_definitions/etl/trigger",

@@ -18,9 +18,9 @@ from gnomon.settings import Settings
 from gnomon.storage import WriteBatch, transaction
 from gnomon.web import livelogs
 from tests.clock import FakeClock
+from tests.statements import recorded_statements
 from tests.web.conftest import Attempt, Site, Store, pages_app
 from tests.web.sse import EventStream
-from tests.web.statements import recorded_statements
 
 XSS = "<script>alert(1)</script>"
 TASKS = ("extract", "load")

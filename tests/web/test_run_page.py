@@ -19,9 +19,9 @@ from gnomon.settings import Settings
 from gnomon.storage import WriteBatch, callbacks, run_requests, scheduling, transaction
 from tests.clock import FakeClock
 from tests.samples import docker_task
+from tests.statements import recorded_statements
 from tests.web.conftest import Page, Site, Store, pages_app
 from tests.web.html import Element
-from tests.web.statements import recorded_statements
 
 XSS = "<script>alert(1)</script>"
 

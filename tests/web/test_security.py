@@ -18,9 +18,9 @@ from gnomon.server import api_app
 from gnomon.settings import Settings
 from gnomon.storage.scheduling import mark_definitions
 from tests.clock import FakeClock
+from tests.statements import recorded_statements
 from tests.web.conftest import Attempt, Site, Store, pages_app
 from tests.web.html import Element
-from tests.web.statements import recorded_statements
 
 XSS = "<script>alert(1)</script>"
 PAGES = ["/", "/process_definitions", "/?status=bogus"]

@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy.engine import Engine
 
 from gnomon.domain import ProcessStatus, TaskStatus
+from tests.statements import recorded_statements
 from tests.web.conftest import Attempt, Site, Store
-from tests.web.statements import recorded_statements
 
 PAGES = {
     "/": 4,  # runs, their task definitions, their attempts, open triggers

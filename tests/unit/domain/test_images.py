@@ -35,6 +35,8 @@ REFUSED = [
     ("localhost:5000/app:1.36", "give the image as 'localhost:5000/app' and '1.36' in tag"),
     ("app:v2" + DIGEST, "give the image as 'app' and 'v2' in tag"),
     ("i" * (NAME_CHARS + 1), f"at most {NAME_CHARS}"),
+    ("i" * 1024, f"at most {NAME_CHARS}"),
+    ("a-" * 511 + "a!", f"at most {NAME_CHARS}"),
 ]
 
 

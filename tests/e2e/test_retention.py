@@ -48,6 +48,12 @@ def _listed(gnomon: Gnomon) -> set[str]:
     return {p["process_id"] for p in answer.json()}
 
 
+def _status(gnomon: Gnomon, process_id: str) -> str:
+    answer = gnomon.http.get(f"/api/processes/{process_id}")
+    assert answer.status_code == 200
+    return str(answer.json()["status"])
+
+
 def _prune(gnomon: Gnomon, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**gnomon.env, "PYTHONPATH": str(SOURCE)}
     return subprocess.run(
@@ -87,6 +93,16 @@ def test_prune_beside_a_running_serve(tmp_path: Path, store: Engine) -> None:
     gnomon = Gnomon(tmp_path, GNOMON_EXECUTOR="fake", GNOMON_RETENTION_DAYS="0")
     try:
         gnomon.start()
+        # The takeover ends the seeded running run (its shell tasks are disabled here) and logs
+        # why, some time after the API answers: count once that has landed.
+        (running,) = runs["running"]
+        wait_until(
+            lambda: _status(gnomon, running),
+            lambda status: status != "running",
+            what="the scheduler to take over the running run",
+            timeout=30,
+            interval=0.1,
+        )
         everything = set().union(*runs.values())
         before = row_counts(store)
 

@@ -682,6 +682,30 @@ def test_an_image_the_engine_cannot_parse_is_refused_at_once(
     assert said in error["message"]
 
 
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("image", "busy\x00box"),
+        ("image", None),
+        ("image", 12),
+        ("image", "b" * 10_000_000),
+        ("tag", "1\x00"),
+        ("tag", None),
+        ("tag", ["1"]),
+    ],
+)
+def test_hostile_image_fields_are_refused_and_nothing_is_stored(
+    client: TestClient, field: str, value: object
+) -> None:
+    response = put_raw(client, _docker(**{field: value}))
+    assert response.status_code in (400, 413), response.text
+    assert client.get(f"{BASE}/x").status_code == 404
+    if response.status_code == 400:
+        assert f"task_definitions[0].executable.docker_image_command.{field}" in error_fields(
+            response
+        )
+
+
 def test_a_batch_image_with_its_tag_inside_is_refused(client: TestClient) -> None:
     command = {"image": "app:2", "command": ["run"], "memory": 64, "vCpus": 1}
     body = definition("x", docker_task("a", executable={"batch_image_command": command}))

@@ -4,11 +4,16 @@ a notification is seen by the fallback wake-up's period."""
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
 import sqlalchemy as sa
 from sqlmodel import col
 
+from gnomon.errors import StoreUnavailableError
 from gnomon.runner.base import ExecutorStatus
 from gnomon.storage import run_requests
+from gnomon.storage import scheduling as store
 from gnomon.storage.engine import transaction
 from gnomon.storage.tables import TriggerRequestRow
 from tests.samples import definition
@@ -92,3 +97,36 @@ def test_a_trigger_announced_by_any_other_topic_is_read(harness: Harness) -> Non
         assert harness.statuses("job")[-1] == "running", topic
         finish_running(harness)
     assert harness.statuses("job") == ["succeeded"] * 4
+
+
+def test_a_wake_up_whose_store_fails_forgets_what_it_consumed(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The store drops the connection at the end of the wake-up that consumed the second
+    trigger: nothing of it was committed, so that trigger must still start its run."""
+    harness.put(definition("job"))
+    for _ in range(3):
+        add_trigger_silently(harness, "job")
+    harness.tick("triggers")
+    mark = store.mark_definitions
+    failures = iter([StoreUnavailableError("the store went away")])
+
+    def failing(**kwargs: Any) -> None:
+        for failure in failures:
+            raise failure
+        mark(**kwargs)
+
+    monkeypatch.setattr(store, "mark_definitions", failing)
+    finish_running(harness)  # this wake-up fails after starting the second run in memory
+    assert harness.statuses("job") == ["running"]
+    harness.service.tick({"executor"})  # takes the store again, reads the triggers afresh
+    assert sorted(harness.statuses("job")) == ["running", "succeeded"]
+    for _ in range(2):
+        # The fake runner still lists the first run's adopted attempt; its second end is ignored.
+        for attempt in list(harness.runner.running.values()):
+            harness.runner.finish(attempt.task_id, ExecutorStatus.SUCCEEDED)
+        harness.service.tick({"executor"})
+    assert harness.statuses("job") == ["succeeded"] * 3
+    with transaction(harness.engine) as session:
+        started = session.execute(sa.select(col(TriggerRequestRow.started_process_id))).scalars()
+        assert None not in set(started)

@@ -3,21 +3,26 @@
 1. Raw loop: N no-op containers (`true`) at concurrency C, each created, started, waited for,
    read (logs) and removed by the docker SDK from C threads.
 2. Gnomon: the same N containers through `gnomon serve` (a real process, SQLite, the Docker
-   executor): C definitions, triggered in turn N times in all through the REST API, so at most C
-   runs go at once. Throughput counts from the first trigger to the last run recorded as finished.
-   The server's CPU time (user + system, from /proc) over that phase, divided by the runs, is
-   Gnomon's cost per run. The benchmark asks the server nothing while containers run: it waits
-   for the engine's `die` events first and only then polls for the runs' recorded ends.
+   executor, `GNOMON_MAX_RUNNING_TASKS=C`): C definitions, triggered in turn N times in all
+   through the REST API, so at most C runs go at once. Throughput counts from the first trigger
+   to the last run recorded as finished. The server's CPU time (user + system, from /proc) over
+   that phase, divided by the runs, is Gnomon's cost per run. The benchmark asks the server
+   nothing while containers run: it waits for the engine's `die` events first and only then polls
+   for the runs' recorded ends.
+   Steps 1 and 2 alternate `--rounds` times (one server for all of them): the engine's speed on
+   a shared machine drifts by several per cent from one minute to the next, so one round of each
+   says little. The ratio reported is the median of the rounds' ratios.
 3. Overhead per task, from the engine's own event stream, one run at a time (nothing queues):
    trigger to container created and to container started, and container exit to the status
    Gnomon records; each Gnomon sample alternates with a raw SDK one, so both see the same load.
 
-    python bench/dispatch.py [--runs 200] [--concurrency 8[,32...]] [--latency-samples 20]
-                             [--py-spy FILE]
+    python bench/dispatch.py [--runs 200] [--concurrency 8[,32...]] [--rounds 3]
+                             [--latency-samples 20] [--py-spy FILE]
 
 Each concurrency level gets its own raw loop and its own fresh server, and one row of the table
 that ends the output, so the growth curve is one command. `--py-spy FILE` records the server's
-stacks during each throughput phase (py-spy's collapsed format, FILE.c<level>), to profile it.
+stacks during each level's first throughput phase (py-spy's collapsed format, FILE.c<level>),
+to profile it.
 
 Targets: at least 0.95 of the raw loop's throughput at 8 and at 32 at once, and under 20 ms of
 overhead from trigger to container start.
@@ -153,13 +158,16 @@ def raw_sample(client: Any, events: EngineEvents, sample: str, into: Latency) ->
 
 
 class Server:
-    def __init__(self, folder: Path, port: int) -> None:
+    def __init__(self, folder: Path, port: int, concurrency: int) -> None:
         env = {
             **os.environ,
             "GNOMON_DATABASE_URL": f"sqlite:///{folder / 'gnomon.db'}",
             "GNOMON_PORT": str(port),
             "GNOMON_PULL_POLICY": "never",
             "GNOMON_LOG_LEVEL": "WARNING",
+            # As many at once as the raw loop runs: the default (4 per CPU) would hold Gnomon
+            # to 8 here, whatever the level.
+            "GNOMON_MAX_RUNNING_TASKS": str(concurrency),
         }
         self.log = (folder / "serve.log").open("wb")
         self.process = subprocess.Popen(
@@ -196,19 +204,19 @@ class Server:
         # Fields 14 and 15 of stat(5) (utime, stime); the split starts at field 3.
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
-    def runs(self) -> list[dict[str, Any]]:
-        result: list[dict[str, Any]] = self.http.get("/api/processes/").json()
+    def newest_runs(self, count: int) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = self.http.get(f"/api/processes/?max_records={count}").json()
         return result
 
     def wait_finished(self, count: int, timeout: float = 600) -> list[dict[str, Any]]:
-        """All runs, once `count` exist and none is running. Polls lightly (running ones only);
+        """The newest `count` runs, once none is running. Polls lightly (running ones only);
         callers first wait for the containers to die (engine events), so the polling does not
         load the server while it works."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             running = self.http.get("/api/processes/?allowed_statuses=running&max_records=1")
             if not running.json():
-                runs = self.runs()
+                runs = self.newest_runs(count)
                 if len(runs) >= count and all(r["status"] != "running" for r in runs):
                     return runs
             time.sleep(0.02)
@@ -231,17 +239,15 @@ def seconds(text: str) -> float:
 
 
 def gnomon_throughput(
-    server: Server, events: EngineEvents, runs: int, concurrency: int
+    server: Server, events: EngineEvents, runs: int, names: list[str]
 ) -> tuple[float, float, list[dict[str, Any]]]:
     """Containers per second, server CPU seconds per run, and the finished runs."""
-    names = [f"bench-{i}" for i in range(concurrency)]
-    for name in names:
-        server.define(name)
+    died = len(events.deaths)
     cpu = server.cpu_seconds()
     started = time.perf_counter()
-    for index in range(runs):  # round robin: `runs` need not be a multiple of `concurrency`
-        server.trigger(names[index % concurrency])
-    events.wait_deaths(runs)
+    for index in range(runs):  # round robin: `runs` need not be a multiple of `len(names)`
+        server.trigger(names[index % len(names)])
+    events.wait_deaths(died + runs)
     finished = server.wait_finished(runs)
     elapsed = time.perf_counter() - started
     return runs / elapsed, (server.cpu_seconds() - cpu) / runs, finished
@@ -290,17 +296,37 @@ def ms(values: list[float], q: float | None = None) -> str:
     return f"{value * 1000:.1f} ms"
 
 
+@dataclass(frozen=True)
+class Round:
+    """One raw loop and the Gnomon phase right after it."""
+
+    raw: float
+    ours: float
+    cpu_per_run: float
+
+    @property
+    def ratio(self) -> float:
+        return self.ours / self.raw
+
+
 @dataclass
 class Level:
     """What one concurrency level measured."""
 
     concurrency: int
-    raw: float
-    ours: float
-    cpu_per_run: float
+    rounds: list[Round]
     gnomon: Latency
     baseline: Latency
     busy_exits: list[float]
+
+    @property
+    def ratio(self) -> float:
+        """The median of the rounds' ratios."""
+        return statistics.median(r.ratio for r in self.rounds)
+
+    @property
+    def cpu_per_run(self) -> float:
+        return statistics.median(r.cpu_per_run for r in self.rounds)
 
     def overheads(self, step: str) -> list[float]:
         """Each Gnomon sample of `step` minus the raw SDK's median for the same step."""
@@ -325,23 +351,30 @@ class Profiler:
 
 
 def measure(client: Any, args: argparse.Namespace, concurrency: int, port: int) -> Level:
-    raw = raw_loop(args.runs, concurrency)
     events = EngineEvents()
+    rounds: list[Round] = []
+    busy_exits: list[float] = []
     with tempfile.TemporaryDirectory() as folder:
-        server = Server(Path(folder), port)
+        server = Server(Path(folder), port, concurrency)
         try:
-            profiler = None
-            if args.py_spy:
-                profiler = Profiler(server.process.pid, f"{args.py_spy}.c{concurrency}")
-            ours, cpu_per_run, finished = gnomon_throughput(server, events, args.runs, concurrency)
-            if profiler is not None:
-                profiler.stop()
-            busy_exits = exit_to_recorded(finished, events)
+            names = [f"bench-{i}" for i in range(concurrency)]
+            for name in names:
+                server.define(name)
+            for index in range(args.rounds):
+                raw = raw_loop(args.runs, concurrency)
+                profiler = None
+                if args.py_spy and index == 0:
+                    profiler = Profiler(server.process.pid, f"{args.py_spy}.c{concurrency}")
+                ours, cpu_per_run, finished = gnomon_throughput(server, events, args.runs, names)
+                if profiler is not None:
+                    profiler.stop()
+                rounds.append(Round(raw, ours, cpu_per_run))
+                busy_exits += exit_to_recorded(finished, events)
             gnomon, baseline = latencies(client, server, events, args.latency_samples)
         finally:
             server.stop()
             events.close()
-    return Level(concurrency, raw, ours, cpu_per_run, gnomon, baseline, busy_exits)
+    return Level(concurrency, rounds, gnomon, baseline, busy_exits)
 
 
 STEPS = (
@@ -352,11 +385,14 @@ STEPS = (
 
 
 def report(level: Level, runs: int) -> None:
-    shape = f"{runs} at concurrency {level.concurrency}"
-    print(f"raw docker SDK loop: {level.raw:.2f} containers/s ({shape})")
-    print(f"gnomon serve:        {level.ours:.2f} containers/s (same)")
-    print(f"ratio gnomon/raw:    {level.ours / level.raw:.2f}  (target >= 0.95)")
-    print(f"server CPU per run:  {level.cpu_per_run * 1000:.1f} ms")
+    print(f"{runs} containers at concurrency {level.concurrency}, raw loop then gnomon, per round:")
+    print(f"{'round':>5} {'raw/s':>6} {'gnomon/s':>8} {'ratio':>5} {'server cpu/run':>14}")
+    for index, one in enumerate(level.rounds, 1):
+        print(
+            f"{index:>5} {one.raw:>6.2f} {one.ours:>8.2f} {one.ratio:>5.2f} "
+            f"{one.cpu_per_run * 1000:>11.1f} ms"
+        )
+    print(f"ratio gnomon/raw:    {level.ratio:.2f}  (median of the rounds; target >= 0.95)")
     print(f"{'per task (medians)':30} {'gnomon':>10} {'raw SDK':>10} {'overhead':>10}")
     for label, step in STEPS:
         gnomon, baseline = getattr(level.gnomon, step), getattr(level.baseline, step)
@@ -373,21 +409,28 @@ def report(level: Level, runs: int) -> None:
 def summary(levels: list[Level]) -> None:
     print()
     print(
-        f"{'conc':>4} {'raw/s':>6} {'gnomon/s':>8} {'ratio':>5} {'cpu/run':>8} "
+        f"{'conc':>4} {'raw/s':>6} {'gnomon/s':>8} {'ratio':>5} {'min-max':>9} {'cpu/run':>8} "
         f"{'created ovh med/max':>20} {'started ovh med/max':>20} {'exit ovh med':>12}"
     )
     for level in levels:
         created, started = level.overheads("creates"), level.overheads("starts")
+        raw = statistics.median(r.raw for r in level.rounds)
+        ours = statistics.median(r.ours for r in level.rounds)
+        ratios = [r.ratio for r in level.rounds]
         print(
-            f"{level.concurrency:>4} {level.raw:>6.2f} {level.ours:>8.2f} "
-            f"{level.ours / level.raw:>5.2f} {level.cpu_per_run * 1000:>5.1f} ms "
+            f"{level.concurrency:>4} {raw:>6.2f} {ours:>8.2f} {level.ratio:>5.2f} "
+            f"{min(ratios):>4.2f}-{max(ratios):.2f} {level.cpu_per_run * 1000:>5.1f} ms "
             f"{_ms(statistics.median(created))} / {_ms(max(created))} "
             f"{_ms(statistics.median(started))} / {_ms(max(started))} "
             f"{_ms(statistics.median(level.overheads('exits'))):>12}"
         )
     print(
+        "raw/s, gnomon/s, cpu/run: medians of the rounds; ratio: the median of the rounds' "
+        "ratios, and their range"
+    )
+    print(
         "ovh: Gnomon's time for the step (from the trigger) minus the raw SDK's median for it "
-        "(from the call); median and worst run"
+        "(from the call); median and worst sample"
     )
 
 
@@ -406,6 +449,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument(
         "--concurrency", type=levels_list, default=[8], help="one level, or several: 8,32"
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="raw loop and Gnomon phases, alternating"
     )
     parser.add_argument("--latency-samples", type=int, default=20)
     parser.add_argument("--port", type=int, default=18080)

@@ -17,7 +17,14 @@ from gnomon.domain.enums import ProcessStatus
 from gnomon.domain.runs import LogEntry, MetadataEntry
 from gnomon.domain.times import as_utc
 from gnomon.errors import ConcurrentWriteError, NotFoundError
-from gnomon.storage import WriteBatch, callbacks, definitions, scheduling, transaction
+from gnomon.storage import (
+    WriteBatch,
+    callbacks,
+    definitions,
+    run_requests,
+    scheduling,
+    transaction,
+)
 from gnomon.storage.runs import ProcessQuery, list_processes
 from tests.samples import definition, docker_task, sample_process
 
@@ -220,3 +227,26 @@ def test_every_definition_is_read_without_naming_them_and_identical_bodies_share
     assert sorted(records) == ["a", "b", "c"]
     assert records["a"].schedule == records["b"].schedule is not None
     assert records["c"].schedule in (None, "null")  # SQL NULL or JSON null
+
+
+def test_triggers_are_consumed_once_and_only_those_named(engine: Engine) -> None:
+    with transaction(engine) as session:
+        body = ProcessDefinition.model_validate(definition("t"))
+        definitions.upsert_definition(session=session, definition=body, now=NOW)
+        ids = [
+            run_requests.add_trigger(session=session, name="t", task_filter=None, now=NOW)
+            for _ in range(4)
+        ]
+    with transaction(engine) as session:
+        scheduling.consume_triggers(session=session, request_ids=ids[:2], process_id="run-1")
+        scheduling.consume_triggers(session=session, request_ids=[ids[0]], process_id="run-2")
+        scheduling.consume_triggers(session=session, request_ids=ids[1:3], process_id="run-3")
+    with Session(engine) as session:
+        open_ids = [t.request_id for t in scheduling.open_triggers(session=session)]
+        started = dict(
+            session.execute(
+                sa.text("SELECT request_id, started_process_id FROM process_trigger_request")
+            ).all()
+        )
+    assert open_ids == [ids[3]]
+    assert started == {ids[0]: "run-1", ids[1]: "run-1", ids[2]: "run-3", ids[3]: None}

@@ -87,6 +87,15 @@ _OPEN_TRIGGERS: Final = (
     .where(_TRIGGERS.c.started_process_id.is_(None))
     .order_by(_TRIGGERS.c.requested_at)
 )
+# Made once: building the statement cost more than running it, once per started run.
+_CONSUME_TRIGGERS: Final = (
+    sa.update(_TRIGGERS)
+    .where(
+        _TRIGGERS.c.request_id.in_(sa.bindparam("request_ids", expanding=True)),
+        _TRIGGERS.c.started_process_id.is_(None),
+    )
+    .values(started_process_id=sa.bindparam("process_id"))
+)
 _KILLS: sa.Table = KillRequestRow.__table__  # type: ignore[attr-defined]
 _OPEN_KILLS: Final = sa.select(_KILLS.c.process_id).where(_KILLS.c.cleared_at.is_(None))
 _RETRIES: sa.Table = RetryRequestRow.__table__  # type: ignore[attr-defined]
@@ -273,11 +282,7 @@ def open_triggers(*, session: Session) -> list[TriggerRequest]:
 
 def consume_triggers(*, session: Session, request_ids: Sequence[str], process_id: str) -> None:
     """Mark triggers as started by `process_id`, only if no one consumed them before."""
-    session.execute(
-        sa.update(_TRIGGERS)
-        .where(_TRIGGERS.c.request_id.in_(request_ids), _TRIGGERS.c.started_process_id.is_(None))
-        .values(started_process_id=process_id)
-    )
+    session.execute(_CONSUME_TRIGGERS, {"request_ids": list(request_ids), "process_id": process_id})
 
 
 def open_kills(*, session: Session, process_ids: Sequence[str] | None = None) -> list[str]:

@@ -17,7 +17,7 @@
    Gnomon records; each Gnomon sample alternates with a raw SDK one, so both see the same load.
 
     python bench/dispatch.py [--runs 200] [--concurrency 8[,32...]] [--rounds 3]
-                             [--latency-samples 20] [--py-spy FILE]
+                             [--latency-samples 40] [--py-spy FILE]
 
 Each concurrency level gets its own raw loop and its own fresh server, and one row of the table
 that ends the output, so the growth curve is one command. `--py-spy FILE` records the server's
@@ -453,7 +453,7 @@ def main() -> None:
     parser.add_argument(
         "--rounds", type=int, default=3, help="raw loop and Gnomon phases, alternating"
     )
-    parser.add_argument("--latency-samples", type=int, default=20)
+    parser.add_argument("--latency-samples", type=int, default=40)
     parser.add_argument("--port", type=int, default=18080)
     parser.add_argument("--py-spy", metavar="FILE", help="profile the server with py-spy")
     args = parser.parse_args()

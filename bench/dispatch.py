@@ -19,7 +19,7 @@
     python bench/dispatch.py [--runs 200] [--concurrency 8[,32...]] [--rounds 3]
                              [--latency-samples 40] [--py-spy FILE]
 
-Each concurrency level gets its own raw loop and its own fresh server, and one row of the table
+Each concurrency level gets its own raw loops and its own fresh server, and one row of the table
 that ends the output, so the growth curve is one command. `--py-spy FILE` records the server's
 stacks during each level's first throughput phase (py-spy's collapsed format, FILE.c<level>),
 to profile it.

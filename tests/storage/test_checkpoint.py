@@ -29,6 +29,15 @@ def test_checkpoint_folds_the_log_into_the_database(tmp_path: Path) -> None:
     assert rows_in_the_file_alone(store, tmp_path / "after.db") == 500
 
 
+def test_every_commit_is_synced_to_disk(tmp_path: Path) -> None:
+    """An acknowledged write must survive a power cut, not only the process's crash."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'store.db'}")
+    with engine.connect() as connection:
+        journal = connection.exec_driver_sql("PRAGMA journal_mode").scalar()
+        synchronous = connection.exec_driver_sql("PRAGMA synchronous").scalar()
+    assert (journal, synchronous) == ("wal", 2)  # 2 is FULL
+
+
 def test_checkpoint_is_nothing_on_postgresql(postgres_database: str) -> None:
     assert checkpoint(make_engine(postgres_database)) == 0
 

@@ -187,7 +187,10 @@ class _BoundedConnection(psycopg.Connection[Any]):
 def _configure_sqlite(dbapi_connection: Any, busy_timeout_ms: int) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
+    # FULL: each commit syncs the write-ahead log before it returns, so what the API has
+    # acknowledged survives a power cut or an operating-system crash; NORMAL survives only the
+    # process's own crash. It costs about 0.12-0.16 ms a commit on the test machine's disk.
+    cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
     cursor.execute(f"PRAGMA wal_autocheckpoint={SQLITE_AUTOCHECKPOINT_PAGES}")

@@ -39,8 +39,9 @@ _TAG_ALONE: Final = re.compile(_TAG, re.ASCII)
 def image_problem(image: str) -> str | None:
     """Why the engine would refuse `image` as a repository name (with an optional `@digest`),
     or None."""
-    if len(image.split("@", 1)[0]) > _LONGEST_BEFORE_DIGEST:
-        return _name_too_long(image.split("@", 1)[0])
+    before_digest = image.split("@", 1)[0]
+    if len(before_digest) > _LONGEST_BEFORE_DIGEST:
+        return _name_too_long(before_digest)
     found = _IMAGE.fullmatch(image)
     if found is not None:
         return _name_too_long(found.group(1))

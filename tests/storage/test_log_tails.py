@@ -12,7 +12,7 @@ from sqlmodel import Session
 from gnomon.domain.logtext import CUT_MARK
 from gnomon.domain.runs import LogEntry
 from gnomon.storage import callbacks, log_tails, transaction
-from tests.storage.test_queries import counted
+from tests.statements import recorded_statements
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
@@ -36,7 +36,7 @@ def test_each_attempt_gives_its_newest_lines_oldest_first(engine: Engine) -> Non
     write(engine, chatty, [f"line {i}" for i in range(1000)])
     write(engine, quiet, ["only", "two"])
 
-    with Session(engine) as session, counted(engine) as statements:
+    with Session(engine) as session, recorded_statements(engine) as statements:
         tails = log_tails.last_lines(
             session=session, task_ids=[chatty, quiet, silent], lines=20, chars=100
         )
@@ -77,6 +77,6 @@ def test_lines_of_one_instant_keep_their_written_order(engine: Engine) -> None:
 
 @pytest.mark.parametrize("task_ids", [[], ["no-such-task"]])
 def test_nothing_to_read_is_an_empty_answer(engine: Engine, task_ids: list[str]) -> None:
-    with Session(engine) as session, counted(engine) as statements:
+    with Session(engine) as session, recorded_statements(engine) as statements:
         assert log_tails.last_lines(session=session, task_ids=task_ids, lines=20, chars=50) == {}
     assert len(statements) == len(task_ids)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -27,22 +25,9 @@ from gnomon.storage import (
 )
 from gnomon.storage.runs import ProcessQuery, list_processes
 from tests.samples import definition, docker_task, sample_process
+from tests.statements import recorded_statements
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
-
-
-@contextmanager
-def counted(engine: Engine) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def record(*args: object) -> None:
-        statements.append(str(args[2]))
-
-    sa.event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", record)
 
 
 def seed(
@@ -83,7 +68,7 @@ def seed(
 @pytest.mark.parametrize("processes", [1, 40])
 def test_listing_costs_a_fixed_number_of_statements(engine: Engine, processes: int) -> None:
     seed(engine, processes)
-    with Session(engine) as session, counted(engine) as statements:
+    with Session(engine) as session, recorded_statements(engine) as statements:
         result = list_processes(session=session, query=ProcessQuery())
     assert len(result) == processes
     assert all(len(p.task) == 3 and len(p.task[0].log_entries) == 2 for p in result)

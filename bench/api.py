@@ -49,6 +49,7 @@ if __package__ in (None, ""):  # run as `python bench/api.py`: make the `bench` 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._seed import SeedReport, seed, task_token  # noqa: E402
+from bench.arguments import sweep, whole  # noqa: E402
 from gnomon.api.app import create_app  # noqa: E402
 from gnomon.domain import limits  # noqa: E402
 from gnomon.server import freeze_startup_heap  # noqa: E402
@@ -58,6 +59,11 @@ from gnomon.storage.migrate import upgrade  # noqa: E402
 from gnomon.storage.tables import TaskRow  # noqa: E402
 
 POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+MAX_PROCESSES = 10_000_000
+"""A hundred times the size the targets name; each is seeded before it is measured."""
+TASKS = whole(1, limits.MAX_ATTEMPTS)
+"""Tasks of a seeded run, each with as many attempts: at most a task's bound on attempts."""
+REQUESTS = whole(1, 100_000)
 LISTING = "GET /api/processes/?max_records=100"
 LOGGING = "POST /api/tasks/ID/log_entries (50)"
 LOG_BATCH = 50
@@ -112,31 +118,18 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument(
         "--processes",
-        type=sizes,
+        type=sweep(1, MAX_PROCESSES),
         default=[100_000],
         help="processes to seed; several, comma-separated, are measured one after another",
     )
-    parser.add_argument("--tasks", type=int, default=3)
-    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--tasks", type=TASKS, default=3)
+    parser.add_argument("--requests", type=REQUESTS, default=200)
     parser.add_argument("--store", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--postgres-url", default=POSTGRES_URL)
     # The server half of the benchmark: this script, run again in a child process.
     parser.add_argument("--serve-url", help=argparse.SUPPRESS)
-    parser.add_argument("--serve-port", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--serve-port", type=whole(0, 65_535), default=0, help=argparse.SUPPRESS)
     return parser.parse_args()
-
-
-def sizes(text: str) -> list[int]:
-    """`10000,100000` as [10000, 100000]; each at least 1."""
-    try:
-        values = [int(part) for part in text.split(",")]
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"not a comma-separated list of numbers: {text!r}"
-        ) from None
-    if not values or min(values) < 1:
-        raise argparse.ArgumentTypeError(f"each size must be at least 1: {text!r}")
-    return values
 
 
 def environment(args: argparse.Namespace) -> str:

@@ -39,6 +39,7 @@ from bench.api import (  # noqa: E402
     postgres_database,
     served,
 )
+from bench.arguments import whole  # noqa: E402
 from gnomon.domain.limits import (  # noqa: E402
     DEFAULT_MAX_REQUEST_BYTES,
     MAX_TASKS_PER_DEFINITION,
@@ -150,8 +151,8 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--repeats", type=int, default=10)
-    parser.add_argument("--small", type=int, default=50)
+    parser.add_argument("--repeats", type=whole(1, 10_000), default=10)
+    parser.add_argument("--small", type=whole(0, 100_000), default=50)
     parser.add_argument("--store", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--postgres-url", default=POSTGRES_URL)
     return parser.parse_args()

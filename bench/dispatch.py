@@ -54,6 +54,8 @@ sys.path.insert(0, str(ROOT))
 
 from tests.images import BUSYBOX_IMAGE, busybox_tar, find_static_busybox  # noqa: E402
 
+from bench.arguments import sweep, whole  # noqa: E402
+
 MANAGED = "dev.gnomon.managed=true"
 # py-spy next to this interpreter (a virtual environment's), else the one on PATH.
 PY_SPY = (
@@ -440,39 +442,22 @@ def _ms(seconds: float) -> str:
 
 MAX_COUNT = 10_000
 """The largest of any count the benchmark takes (GNOMON_MAX_RUNNING_TASKS's own bound)."""
-
-
-def count(text: str) -> int:
-    """A whole number from 1 to `MAX_COUNT`, or argparse's error saying so."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if not 1 <= value <= MAX_COUNT:
-        raise argparse.ArgumentTypeError(f"must be from 1 to {MAX_COUNT}: {value}")
-    return value
-
-
-def levels_list(text: str) -> list[int]:
-    levels = [count(part) for part in text.split(",") if part.strip()]
-    if not levels:
-        raise argparse.ArgumentTypeError("no level given")
-    return levels
+COUNT = whole(1, MAX_COUNT)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--runs", type=count, default=200)
+    parser.add_argument("--runs", type=COUNT, default=200)
     parser.add_argument(
-        "--concurrency", type=levels_list, default=[8], help="one level, or several: 8,32"
+        "--concurrency", type=sweep(1, MAX_COUNT), default=[8], help="one level, or several: 8,32"
     )
     parser.add_argument(
-        "--rounds", type=count, default=3, help="raw loop and Gnomon phases, alternating"
+        "--rounds", type=COUNT, default=3, help="raw loop and Gnomon phases, alternating"
     )
-    parser.add_argument("--latency-samples", type=count, default=40)
-    parser.add_argument("--port", type=int, default=18080)
+    parser.add_argument("--latency-samples", type=COUNT, default=40)
+    parser.add_argument("--port", type=whole(1, 65_535), default=18080)
     parser.add_argument("--py-spy", metavar="FILE", help="profile the server with py-spy")
     args = parser.parse_args()
     client = docker.from_env()

@@ -41,7 +41,8 @@ from sqlalchemy.engine import Engine
 if __package__ in (None, ""):  # run as `python bench/retention.py`
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.api import POSTGRES_URL, environment, postgres_database  # noqa: E402
+from bench.api import POSTGRES_URL, REQUESTS, environment, postgres_database  # noqa: E402
+from bench.arguments import whole  # noqa: E402
 from gnomon.api.app import create_app  # noqa: E402
 from gnomon.scheduler.retention import Retention, RetentionConfig  # noqa: E402
 from gnomon.settings import Settings  # noqa: E402
@@ -97,10 +98,12 @@ def parse_args() -> argparse.Namespace:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--store", choices=["sqlite", "postgres", "both"], default="both")
-    parser.add_argument("--per-day", type=int, default=1440)
-    parser.add_argument("--days", type=int, default=365)
-    parser.add_argument("--log-lines", type=int, default=5)
-    parser.add_argument("--requests", type=int, default=30)
+    parser.add_argument(
+        "--per-day", type=whole(1, 86_400), default=1440, help="at most one a second"
+    )
+    parser.add_argument("--days", type=whole(1, 3_660), default=365, help="at most ten years")
+    parser.add_argument("--log-lines", type=whole(0, 1_000), default=5)
+    parser.add_argument("--requests", type=REQUESTS, default=30)
     parser.add_argument("--postgres-url", default=POSTGRES_URL)
     return parser.parse_args()
 

@@ -42,18 +42,24 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import col
 
-from gnomon.domain.clock import SystemClock
-from gnomon.domain.times import as_utc
-from gnomon.runner.base import Attempt
-from gnomon.runner.fake import FakeRunner
-from gnomon.scheduler.service import SchedulerConfig, SchedulerService
-from gnomon.scheduler.sink import StoreSink
-from gnomon.storage import run_requests
-from gnomon.storage.engine import make_engine, transaction
-from gnomon.storage.migrate import upgrade
-from gnomon.storage.tables import ProcessDefinitionRow, ProcessRow, TaskTemplateRow
+if __package__ in (None, ""):  # run as `python bench/scheduler.py`: make `bench` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.arguments import sweep, whole  # noqa: E402
+from gnomon.domain.clock import SystemClock  # noqa: E402
+from gnomon.domain.times import as_utc  # noqa: E402
+from gnomon.runner.base import Attempt  # noqa: E402
+from gnomon.runner.fake import FakeRunner  # noqa: E402
+from gnomon.scheduler.service import SchedulerConfig, SchedulerService  # noqa: E402
+from gnomon.scheduler.sink import StoreSink  # noqa: E402
+from gnomon.storage import run_requests  # noqa: E402
+from gnomon.storage.engine import make_engine, transaction  # noqa: E402
+from gnomon.storage.migrate import upgrade  # noqa: E402
+from gnomon.storage.tables import ProcessDefinitionRow, ProcessRow, TaskTemplateRow  # noqa: E402
 
 POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+MAX_DEFINITIONS = 1_000_000
+"""Ten times the largest size the targets name; a size is seeded before it is measured."""
 TASK = {
     "task_definition_name": "t",
     "dependencies": [],
@@ -309,13 +315,6 @@ def postgres_database(admin_url: str) -> tuple[str, Engine, str]:
     return url, admin, name
 
 
-def sizes(text: str) -> list[int]:
-    values = [int(part) for part in text.split(",") if part.strip()]
-    if not values or min(values) < 1:
-        raise argparse.ArgumentTypeError("a comma-separated list of positive numbers")
-    return values
-
-
 def table(reports: list[dict[str, Any]]) -> list[str]:
     """The sweep as a Markdown table, one row per store and size."""
     lines = [
@@ -338,15 +337,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--definitions", type=sizes, default=[10_000])
-    parser.add_argument("--due", type=int, help="due every minute (default: a tenth)")
-    parser.add_argument("--minutes", type=int, default=2)
-    parser.add_argument("--triggers", type=int, default=100)
+    parser.add_argument("--definitions", type=sweep(1, MAX_DEFINITIONS), default=[10_000])
+    parser.add_argument(
+        "--due", type=whole(1, MAX_DEFINITIONS), help="due every minute (default: a tenth)"
+    )
+    parser.add_argument("--minutes", type=whole(1, 60), default=2)
+    parser.add_argument("--triggers", type=whole(0, 10_000), default=100)
     parser.add_argument("--store", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--postgres-url", default=POSTGRES_URL)
     parser.add_argument("--measure", metavar="URL", help=argparse.SUPPRESS)
     parser.add_argument("--label", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.due is not None and args.due > min(args.definitions):
+        parser.error(f"--due {args.due:,} is more than --definitions {min(args.definitions):,}")
     random.seed(1)
     if args.measure:  # the child: one store, one size, already seeded
         args.definitions = args.definitions[0]

@@ -44,7 +44,16 @@ if __package__ in (None, ""):  # run as `python bench/ui.py`: make the `bench` p
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._seed import seed  # noqa: E402
-from bench.api import POSTGRES_URL, environment, postgres_database, rows_line  # noqa: E402
+from bench.api import (  # noqa: E402
+    MAX_PROCESSES,
+    POSTGRES_URL,
+    REQUESTS,
+    TASKS,
+    environment,
+    postgres_database,
+    rows_line,
+)
+from bench.arguments import whole  # noqa: E402
 from gnomon.api.app import create_app  # noqa: E402
 from gnomon.domain import ProcessStatus, TaskDefinition, TaskStatus  # noqa: E402
 from gnomon.domain.runs import MetadataEntry  # noqa: E402
@@ -97,10 +106,10 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--processes", type=int, default=100_000)
-    parser.add_argument("--tasks", type=int, default=3)
-    parser.add_argument("--definitions", type=int, default=1_000)
-    parser.add_argument("--requests", type=int, default=50)
+    parser.add_argument("--processes", type=whole(1, MAX_PROCESSES), default=100_000)
+    parser.add_argument("--tasks", type=TASKS, default=3)
+    parser.add_argument("--definitions", type=whole(1, MAX_PROCESSES), default=1_000)
+    parser.add_argument("--requests", type=REQUESTS, default=50)
     parser.add_argument("--store", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--postgres-url", default=POSTGRES_URL)
     return parser.parse_args()

@@ -1,8 +1,7 @@
 """Counts a benchmark takes on its command line: whole numbers within stated bounds, or a
 comma-separated sweep of them. Anything else is refused by argparse with a message saying what
-was wrong, before a store is seeded, a server started or a container run: a count of zero used to
-end in a division by zero or an empty median after minutes of setup, and a count of billions
-would only have filled the disk."""
+was wrong, before a store is seeded, a server started or a container run, so that a count of zero
+does not fail after minutes of setup, nor a count of billions fill the disk."""
 
 from __future__ import annotations
 

@@ -256,17 +256,15 @@ def summarize(label: str, results: Results, load_seconds: float, rss_mb: float) 
         "definitions": results.definitions,
         "due per minute": results.due,
         "scheduled runs": len(results.skews),
-        "skew median ms": round(statistics.median(results.skews) * ms, 1),
+        "skew median ms": round(median(results.skews) * ms, 1),
         "skew p99 ms": round(pct(results.skews, 0.99) * ms, 1),
-        "skew max ms": round(max(results.skews) * ms, 1),
-        "trigger-to-start median ms": round(statistics.median(results.triggers) * ms, 2),
+        "skew max ms": round(max(results.skews, default=float("nan")) * ms, 1),
+        "trigger-to-start median ms": round(median(results.triggers) * ms, 2),
         "trigger-to-start p99 ms": round(pct(results.triggers, 0.99) * ms, 2),
         "wakes": len(results.wake_cpu) + len(results.wake_cpu_due),
-        "cpu per idle/trigger wake median ms": round(statistics.median(results.wake_cpu) * ms, 2),
-        "cpu per due-minute wake median ms": round(statistics.median(results.wake_cpu_due) * ms, 1),
-        "due-minute cpu per run us": round(
-            sum(results.wake_cpu_due) * 1e6 / max(1, len(results.skews)), 1
-        ),
+        "cpu per idle/trigger wake median ms": round(median(results.wake_cpu) * ms, 2),
+        "cpu per due-minute wake median ms": round(median(results.wake_cpu_due) * ms, 1),
+        "due-minute cpu per run us": round(cpu_per_due_run(results) * 1e6, 1),
         "startup load s": round(load_seconds, 2),
         "max rss MB": round(rss_mb, 1),
     }
@@ -315,6 +313,23 @@ def postgres_database(admin_url: str) -> tuple[str, Engine, str]:
     return url, admin, name
 
 
+def due_per_minute(args: argparse.Namespace, size: int) -> int:
+    """`--due`, or a tenth of the definitions."""
+    return int(args.due or max(1, size // 10))
+
+
+def cpu_per_due_run(results: Results) -> float:
+    """The due minutes' wake-ups' CPU over their runs; NaN without a wake-up of 100 runs."""
+    if not results.wake_cpu_due or not results.skews:
+        return float("nan")
+    return sum(results.wake_cpu_due) / len(results.skews)
+
+
+def median(values: list[float]) -> float:
+    """The median, or NaN for no values (a size too small for a due minute of 100 runs)."""
+    return statistics.median(values) if values else float("nan")
+
+
 def table(reports: list[dict[str, Any]]) -> list[str]:
     """The sweep as a Markdown table, one row per store and size."""
     lines = [
@@ -348,8 +363,13 @@ def main() -> None:
     parser.add_argument("--measure", metavar="URL", help=argparse.SUPPRESS)
     parser.add_argument("--label", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.due is not None and args.due > min(args.definitions):
-        parser.error(f"--due {args.due:,} is more than --definitions {min(args.definitions):,}")
+    for size in args.definitions:
+        idle = size - due_per_minute(args, size)
+        if idle < 0 or args.triggers > idle:
+            parser.error(
+                f"--definitions {size:,} has {max(0, idle):,} idle definitions for "
+                f"--triggers {args.triggers:,} (and --due {due_per_minute(args, size):,})"
+            )
     random.seed(1)
     if args.measure:  # the child: one store, one size, already seeded
         args.definitions = args.definitions[0]
@@ -362,7 +382,7 @@ def main() -> None:
     reports = []
     for store in stores:
         for size in args.definitions:
-            due = args.due or max(1, size // 10)
+            due = due_per_minute(args, size)
             with seeded_store(store, args, size, due) as url:
                 report = measure_in_child(url, store, args, size, due)
             print(json.dumps(report), flush=True)

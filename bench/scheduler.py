@@ -326,7 +326,8 @@ def cpu_per_due_run(results: Results) -> float:
 
 
 def median(values: list[float]) -> float:
-    """The median, or NaN for no values (a size too small for a due minute of 100 runs)."""
+    """The median, or NaN for no values: a figure the run could not give (no due-minute wake-up
+    at a small size, no trigger with `--triggers 0`)."""
     return statistics.median(values) if values else float("nan")
 
 
